@@ -1,0 +1,34 @@
+import type { Credential } from "../auth/credentials.js";
+import type { ClusterKeys } from "../auth/keys.js";
+import type { Db } from "../db/client.js";
+import type { ClusterRow } from "../db/cluster.js";
+import type { NodeRow } from "../db/nodes.js";
+
+export interface Clock {
+  now(): number;
+}
+
+export interface Logger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** What a runtime entry hands to `createApp`: the app itself knows neither Node nor Workers. */
+export interface AppDeps {
+  db: Db;
+  keys: ClusterKeys;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** Request-scoped values set by the access middleware. */
+export interface AppEnv {
+  Variables: {
+    credential: Credential;
+    cluster: ClusterRow;
+    /** The calling node, for node credentials. */
+    node?: NodeRow;
+    now: number;
+  };
+}

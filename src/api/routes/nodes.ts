@@ -1,0 +1,179 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { deleteNode, findNodesByRef, listNodes, updateNodeSpec, type NodeRow } from "../../db/nodes.js";
+import { nodeAvailabilities, nodeRoles, nodeStates } from "../../db/schema/index.js";
+import type { Db } from "../../db/client.js";
+import { access } from "../access.js";
+import type { AppDeps } from "../context.js";
+import { ApiError, notFound, versionConflict } from "../errors.js";
+import { filterNodes } from "../node-filters.js";
+import { VersionQuery, bearer, errorResponses, jsonBody, jsonResponse, strictObject } from "../openapi.js";
+import { newRouter } from "../router.js";
+import { LabelKey, Labels, isoTime, repeated } from "../schemas.js";
+
+export const NodeSchema = z
+  .object({
+    id: z.string(),
+    version: z.number().int(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+    spec: z.object({ role: z.enum(nodeRoles), availability: z.enum(nodeAvailabilities), labels: z.record(z.string(), z.string()) }),
+    description: z.object({
+      hostname: z.string(),
+      machineId: z.string(),
+      platform: z.object({ os: z.string(), architecture: z.string() }),
+      resources: z.object({ nanoCpus: z.number().int(), memoryBytes: z.number().int() }),
+      engine: z.object({ version: z.string(), labels: z.record(z.string(), z.string()) }),
+    }),
+    status: z.object({
+      state: z.enum(nodeStates),
+      message: z.string(),
+      addr: z.string(),
+      lastHeartbeatAt: z.iso.datetime(),
+    }),
+  })
+  .openapi("Node");
+
+export function toNode(n: NodeRow): z.infer<typeof NodeSchema> {
+  return {
+    id: n.id,
+    version: n.version,
+    createdAt: isoTime(n.createdAt),
+    updatedAt: isoTime(n.updatedAt),
+    spec: { role: n.role, availability: n.availability, labels: n.labels },
+    description: {
+      hostname: n.hostname,
+      machineId: n.machineId,
+      platform: { os: n.os, architecture: n.architecture },
+      resources: { nanoCpus: n.nanoCpus, memoryBytes: n.memoryBytes },
+      engine: { version: n.engineVersion, labels: n.engineLabels },
+    },
+    status: { state: n.state, message: n.stateMessage, addr: n.addr, lastHeartbeatAt: isoTime(n.lastHeartbeatAt) },
+  };
+}
+
+const NodeListQuery = strictObject({
+  id: repeated("Node id prefix"),
+  name: repeated("Hostname prefix"),
+  role: repeated("worker or manager"),
+  membership: repeated("accepted or pending"),
+  label: repeated("Engine label `key` or `key=value`"),
+  "node.label": repeated("Node label `key` or `key=value`"),
+});
+
+const NodeRefParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(253)
+    .regex(/^[A-Za-z0-9._-]+$/, "a node id, id prefix or hostname: letters, digits, '.', '_' and '-'")
+    .openapi({ param: { name: "id", in: "path" }, description: "Node id, unique id prefix or hostname" }),
+});
+
+const NodeUpdateSchema = strictObject({
+  availability: z.enum(nodeAvailabilities).optional(),
+  role: z.enum(nodeRoles).optional().openapi({ description: "manager promotes, worker demotes" }),
+  labelAdd: Labels.optional().openapi({ description: "Labels to add or overwrite" }),
+  labelRm: z.array(LabelKey).max(256).optional().openapi({ description: "Label keys to remove" }),
+})
+  .refine((v) => Object.values(v).some((x) => x !== undefined), { message: "give at least one change" })
+  .openapi("NodeUpdate");
+
+const RemoveQuery = strictObject({
+  force: z
+    .enum(["true", "false", "1", "0"])
+    .optional()
+    .openapi({ description: "Remove even a ready node" }),
+});
+
+/** One node for a reference, or 404 / 409 (ambiguous) in the API's error shape. */
+async function resolveNode(db: Db, ref: string): Promise<NodeRow> {
+  const matches = await findNodesByRef(db, ref);
+  if (matches.length === 0) throw notFound("node", ref);
+  if (matches.length > 1) throw new ApiError("conflict", `node reference ${ref} is ambiguous: it matches more than one node; give more of the id`);
+  return matches[0]!;
+}
+
+export function nodeRoutes(deps: AppDeps) {
+  const app = newRouter();
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/nodes",
+      tags: ["nodes"],
+      summary: "List nodes (docker node ls)",
+      security: bearer,
+      middleware: [access(deps, "read")],
+      request: { query: NodeListQuery },
+      responses: { 200: jsonResponse(z.array(NodeSchema), "Nodes"), ...errorResponses },
+    }),
+    async (c) => c.json(filterNodes(await listNodes(deps.db), c.req.valid("query")).map(toNode), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/nodes/{id}",
+      tags: ["nodes"],
+      summary: "Inspect a node",
+      security: bearer,
+      middleware: [access(deps, "read")],
+      request: { params: NodeRefParam },
+      responses: { 200: jsonResponse(NodeSchema, "The node"), ...errorResponses },
+    }),
+    async (c) => c.json(toNode(await resolveNode(deps.db, c.req.valid("param").id)), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: "patch",
+      path: "/v1/nodes/{id}",
+      tags: ["nodes"],
+      summary: "Update a node's availability, role or labels",
+      security: bearer,
+      middleware: [access(deps, "admin")],
+      request: { params: NodeRefParam, query: VersionQuery, body: jsonBody(NodeUpdateSchema) },
+      responses: { 200: jsonResponse(NodeSchema, "The updated node"), ...errorResponses },
+    }),
+    async (c) => {
+      const node = await resolveNode(deps.db, c.req.valid("param").id);
+      const { version } = c.req.valid("query");
+      const { availability, role, labelAdd, labelRm } = c.req.valid("json");
+      if (node.version !== version) throw versionConflict("node", node.id, version);
+      let labels: Record<string, string> | undefined;
+      if (labelAdd || labelRm) {
+        labels = { ...node.labels, ...labelAdd };
+        for (const key of labelRm ?? []) delete labels[key];
+      }
+      const updated = await updateNodeSpec(deps.db, node.id, version, { availability, role, labels }, c.get("now"));
+      if (!updated) throw versionConflict("node", node.id, version);
+      return c.json(toNode(updated), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "delete",
+      path: "/v1/nodes/{id}",
+      tags: ["nodes"],
+      summary: "Remove a node",
+      description: "Refused for a ready node unless forced. The node's credential stops working at once.",
+      security: bearer,
+      middleware: [access(deps, "admin")],
+      request: { params: NodeRefParam, query: RemoveQuery },
+      responses: { 204: { description: "Removed" }, ...errorResponses },
+    }),
+    async (c) => {
+      const node = await resolveNode(deps.db, c.req.valid("param").id);
+      const force = ["true", "1"].includes(c.req.valid("query").force ?? "false");
+      if (!(await deleteNode(deps.db, deps.keys.clusterId, node, force, c.get("now"))))
+        throw new ApiError(
+          "conflict",
+          `node ${node.id} is ready and can't be removed: stop its agent first, or force the removal`,
+        );
+      return c.body(null, 204);
+    },
+  );
+
+  return app;
+}

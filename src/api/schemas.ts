@@ -1,0 +1,22 @@
+import { z } from "@hono/zod-openapi";
+
+/** Label keys as docker takes them: no "=" (it separates key and value on the command line) and no whitespace. */
+export const LabelKey = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[^=\s]+$/, 'a label key has no "=" and no whitespace');
+
+const maxLabels = 256;
+export const Labels = z
+  .record(LabelKey, z.string().max(4096))
+  .refine((l) => Object.keys(l).length <= maxLabels, { message: `at most ${maxLabels} labels` });
+
+/** A query parameter given once or repeated (`?role=worker&role=manager`), as a list. */
+export const repeated = (description: string) =>
+  z
+    .preprocess((v) => (typeof v === "string" ? [v] : v), z.array(z.string().max(256)).max(32))
+    .optional()
+    .openapi({ description, type: "array", items: { type: "string" } });
+
+export const isoTime = (ms: number) => new Date(ms).toISOString();

@@ -1,0 +1,17 @@
+import type { z } from "@hono/zod-openapi";
+import { ApiError, type FieldError } from "./errors.js";
+
+const targetNames: Record<string, string> = { json: "body", query: "query", param: "path", header: "header" };
+
+/** Turns a zod failure on one request part into the API's validation error, one entry per bad field. */
+export function validationError(error: z.ZodError, target: string): ApiError {
+  const root = targetNames[target] ?? target;
+  const errors: FieldError[] = error.issues.flatMap((issue) => {
+    const base = [root, ...issue.path.map(String)];
+    if (issue.code === "unrecognized_keys")
+      return issue.keys.map((key) => ({ path: [...base, key].join("."), message: issue.message }));
+    return [{ path: base.join("."), message: issue.message }];
+  });
+  const summary = errors.map((e) => `${e.path}: ${e.message}`).join("; ");
+  return new ApiError("validation_failed", `invalid request: ${summary}`, errors);
+}

@@ -1,0 +1,117 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import type { AppDeps } from "./api/context.js";
+import { ApiError } from "./api/errors.js";
+import { jsonResponse } from "./api/openapi.js";
+import { renderReferencePage } from "./api/reference-page.js";
+import { newRouter } from "./api/router.js";
+import { nodeRoutes } from "./api/routes/nodes.js";
+import { swarmRoutes } from "./api/routes/swarm.js";
+import { tokenRoutes } from "./api/routes/tokens.js";
+import { dispatcherRoutes } from "./dispatcher/routes.js";
+
+export type { AppDeps } from "./api/context.js";
+
+const maxBodyBytes = 1024 * 1024;
+
+const openApiConfig = {
+  openapi: "3.1.0",
+  info: {
+    title: "shoal",
+    version: "0.1.0",
+    description: "A container orchestrator in the spirit of Docker Swarm mode, with a serverless control plane.",
+  },
+};
+
+/** Maps anything thrown while serving to the API's one error shape; only unknown errors are 500s. */
+function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof HTTPException) {
+    switch (err.status) {
+      case 400:
+        return new ApiError("malformed_json", `the body is not valid JSON (${err.message})`);
+      case 413:
+        return new ApiError("payload_too_large", `the body is larger than ${maxBodyBytes} bytes`);
+      case 415:
+        return new ApiError("unsupported_media_type", "the body must be JSON, sent with Content-Type: application/json");
+    }
+  }
+  return new ApiError("internal", "internal error");
+}
+
+/** The shoal HTTP API. Both runtime entries build `deps` and serve what this returns. */
+export function createApp(deps: AppDeps) {
+  const app = newRouter();
+
+  app.use("*", bodyLimit({ maxSize: maxBodyBytes, onError: () => { throw new HTTPException(413); } }));
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/healthz",
+      tags: ["meta"],
+      summary: "Liveness of the control plane",
+      responses: { 200: jsonResponse(z.object({ status: z.literal("ok") }), "Serving") },
+    }),
+    (c) => c.json({ status: "ok" as const }, 200),
+  );
+
+  app.route("/", swarmRoutes(deps));
+  app.route("/", nodeRoutes(deps));
+  app.route("/", tokenRoutes(deps));
+  app.route("/", dispatcherRoutes(deps));
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description: "An API token (admin or read-only), a node credential or a join token, as each route says",
+  });
+
+  const document = () => app.getOpenAPI31Document(openApiConfig);
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/openapi.json",
+      tags: ["meta"],
+      summary: "This OpenAPI 3.1 document",
+      responses: { 200: jsonResponse(z.looseObject({ openapi: z.string() }), "The document") },
+    }),
+    (c) => c.json(document(), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/docs",
+      tags: ["meta"],
+      summary: "Human-readable API reference",
+      responses: { 200: { description: "HTML page", content: { "text/html": { schema: z.string() } } } },
+    }),
+    (c) => c.html(renderReferencePage(document())),
+  );
+
+  const routePatterns = app.routes
+    .filter((r) => r.method !== "ALL")
+    .map((r) => ({ method: r.method, pattern: new RegExp(`^${r.path.replace(/:[^/]+/g, "[^/]+")}$`) }));
+
+  app.notFound((c) => {
+    const allowed = routePatterns.filter((r) => r.pattern.test(c.req.path)).map((r) => r.method);
+    if (allowed.length)
+      throw new ApiError("method_not_allowed", `${c.req.method} is not allowed on ${c.req.path}; allowed: ${[...new Set(allowed)].join(", ")}`);
+    throw new ApiError("not_found", `no route ${c.req.method} ${c.req.path}; see /docs`);
+  });
+
+  app.onError((err, c) => {
+    const apiError = toApiError(err);
+    if (apiError.code === "internal")
+      deps.logger.error("request failed", { method: c.req.method, path: c.req.path, error: err instanceof Error ? err.stack : String(err) });
+    return c.body(JSON.stringify(apiError.toProblem()), apiError.status, {
+      "content-type": "application/problem+json",
+    });
+  });
+
+  return app;
+}

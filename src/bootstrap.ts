@@ -1,0 +1,38 @@
+import { signApiToken } from "./auth/credentials.js";
+import type { ClusterKeys } from "./auth/keys.js";
+import type { Db } from "./db/client.js";
+import { insertClusterIfAbsent, type ClusterSettings } from "./db/cluster.js";
+
+/** Cluster settings a new cluster starts with (SWARM-REFERENCE.md, with shoal's faster heartbeat). */
+export const clusterDefaults: ClusterSettings = {
+  heartbeatPeriodMs: 2000,
+  missedHeartbeats: 3,
+  maxHeartbeatsPerSecond: 1000,
+  taskHistoryLimit: 5,
+  defaultStrategy: "spread",
+};
+
+const rootTokenId = "tok_root";
+
+/**
+ * The first admin token. Derived from the key alone, so whoever holds the key
+ * (the Node state dir, the Worker's secret) can compute it without asking the server.
+ */
+export const rootAdminToken = (keys: ClusterKeys) => signApiToken(keys, rootTokenId, "admin");
+
+/** Creates the cluster on first start; later starts find it and change nothing. */
+export async function bootstrapCluster(db: Db, keys: ClusterKeys, now: number): Promise<{ created: boolean }> {
+  const created = await insertClusterIfAbsent(
+    db,
+    {
+      id: keys.clusterId,
+      createdAt: now,
+      updatedAt: now,
+      ...clusterDefaults,
+      controlPlaneSeenAt: now,
+      livenessGraceUntil: now,
+    },
+    { id: rootTokenId, name: "root", scope: "admin", createdAt: now },
+  );
+  return { created };
+}

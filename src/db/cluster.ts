@@ -1,0 +1,82 @@
+import { and, eq, sql } from "drizzle-orm";
+import type { Db } from "./client.js";
+import { isUniqueViolation } from "./cas.js";
+import { apiTokens, cluster, type NodeRole } from "./schema/index.js";
+
+export type ClusterRow = typeof cluster.$inferSelect;
+export type ClusterSettings = Pick<
+  ClusterRow,
+  "heartbeatPeriodMs" | "missedHeartbeats" | "maxHeartbeatsPerSecond" | "taskHistoryLimit" | "defaultStrategy"
+>;
+
+export async function getCluster(db: Db, id: string): Promise<ClusterRow | undefined> {
+  return db.query.cluster.findFirst({ where: eq(cluster.id, id) });
+}
+
+/**
+ * Creates the cluster and its root admin token unless the cluster exists (so a
+ * revoked root token stays revoked). Returns whether it created them.
+ */
+export async function insertClusterIfAbsent(
+  db: Db,
+  row: typeof cluster.$inferInsert,
+  rootToken: typeof apiTokens.$inferInsert,
+): Promise<boolean> {
+  if (await getCluster(db, row.id)) return false;
+  try {
+    await db.batch([db.insert(cluster).values(row), db.insert(apiTokens).values(rootToken)]);
+    return true;
+  } catch (err) {
+    if (isUniqueViolation(err)) return false; // another instance bootstrapped first
+    throw err;
+  }
+}
+
+/** Compare-and-set on the cluster version; undefined when the version was stale. */
+export async function updateClusterSettings(
+  db: Db,
+  id: string,
+  version: number,
+  settings: Partial<ClusterSettings>,
+  now: number,
+): Promise<ClusterRow | undefined> {
+  const [row] = await db
+    .update(cluster)
+    .set({ ...settings, version: version + 1, updatedAt: now })
+    .where(and(eq(cluster.id, id), eq(cluster.version, version)))
+    .returning();
+  return row;
+}
+
+export async function rotateJoinGeneration(db: Db, id: string, role: NodeRole, now: number): Promise<ClusterRow> {
+  const column = role === "worker" ? cluster.workerJoinGeneration : cluster.managerJoinGeneration;
+  const [row] = await db
+    .update(cluster)
+    .set({ [role === "worker" ? "workerJoinGeneration" : "managerJoinGeneration"]: sql`${column} + 1`, updatedAt: now })
+    .where(eq(cluster.id, id))
+    .returning();
+  return row!;
+}
+
+/**
+ * Records that the control plane is alive, guarded on the previous value so
+ * concurrent requests write it once; a gap also opens a liveness grace.
+ */
+export async function touchControlPlane(
+  db: Db,
+  current: ClusterRow,
+  now: number,
+  graceUntil: number,
+): Promise<void> {
+  await db
+    .update(cluster)
+    .set({ controlPlaneSeenAt: now, livenessGraceUntil: graceUntil })
+    .where(and(eq(cluster.id, current.id), eq(cluster.controlPlaneSeenAt, current.controlPlaneSeenAt)));
+}
+
+/** Keeps `node_count` right; batch it with every node insert or delete. */
+export const recountNodes = (db: Db, id: string) =>
+  db
+    .update(cluster)
+    .set({ nodeCount: sql`(SELECT count(*) FROM nodes)` })
+    .where(eq(cluster.id, id));

@@ -1,0 +1,211 @@
+import { and, asc, eq, gte, lt, ne, sql } from "drizzle-orm";
+import type { Db } from "./client.js";
+import { isCasFailure, requireChanged } from "./cas.js";
+import { recountNodes } from "./cluster.js";
+import { insertEvent } from "./events.js";
+import { nodes } from "./schema/index.js";
+
+export type NodeRow = typeof nodes.$inferSelect;
+export type NodeDescription = Pick<
+  NodeRow,
+  | "machineId"
+  | "hostname"
+  | "os"
+  | "architecture"
+  | "nanoCpus"
+  | "memoryBytes"
+  | "engineVersion"
+  | "engineLabels"
+  | "addr"
+>;
+
+export async function listNodes(db: Db): Promise<NodeRow[]> {
+  return db.select().from(nodes).orderBy(asc(nodes.hostname), asc(nodes.id));
+}
+
+export async function getNode(db: Db, id: string): Promise<NodeRow | undefined> {
+  return db.query.nodes.findFirst({ where: eq(nodes.id, id) });
+}
+
+/**
+ * Finds a node by what a user typed, as docker does: the full id, else a
+ * hostname, else an id prefix. More than one row means the reference is ambiguous.
+ */
+export async function findNodesByRef(db: Db, ref: string): Promise<NodeRow[]> {
+  const byId = await getNode(db, ref);
+  if (byId) return [byId];
+  const byName = await db.select().from(nodes).where(eq(nodes.hostname, ref)).limit(2);
+  if (byName.length) return byName;
+  return db
+    .select()
+    .from(nodes)
+    .where(and(gte(nodes.id, ref), lt(nodes.id, `${ref}\uffff`)))
+    .limit(2);
+}
+
+export async function getNodeByMachineId(db: Db, machineId: string): Promise<NodeRow | undefined> {
+  return db.query.nodes.findFirst({ where: eq(nodes.machineId, machineId) });
+}
+
+/** Inserts a joining node; a concurrent join of the same machine fails on the unique machine id. */
+export async function insertNode(db: Db, clusterId: string, row: NodeRow): Promise<void> {
+  await db.batch([
+    db.insert(nodes).values(row),
+    recountNodes(db, clusterId),
+    insertEvent(db, row.createdAt, "node", "join", row.id, { hostname: row.hostname, role: row.role }),
+  ]);
+}
+
+/** A known machine joins again: new description and credential generation, guarded on the version read. */
+export async function rejoinNode(
+  db: Db,
+  current: NodeRow,
+  description: NodeDescription,
+  now: number,
+  leaseExpiresAt: number,
+): Promise<NodeRow> {
+  const [updated] = await db.batch([
+    db
+      .update(nodes)
+      .set({
+        ...description,
+        version: current.version + 1,
+        updatedAt: now,
+        state: "ready",
+        stateMessage: "",
+        lastHeartbeatAt: now,
+        leaseExpiresAt,
+        credentialGeneration: current.credentialGeneration + 1,
+      })
+      .where(and(eq(nodes.id, current.id), eq(nodes.version, current.version)))
+      .returning(),
+    requireChanged(db),
+    insertEvent(db, now, "node", "join", current.id, { hostname: description.hostname, role: current.role }),
+  ]);
+  return updated[0]!;
+}
+
+/**
+ * A heartbeat from the node's current credential: extends the lease; a node
+ * that was not ready becomes ready (a new version and an event).
+ */
+export async function heartbeatNode(
+  db: Db,
+  current: NodeRow,
+  now: number,
+  leaseExpiresAt: number,
+  description?: NodeDescription,
+): Promise<void> {
+  const becameReady = current.state !== "ready";
+  const changed = becameReady || description !== undefined;
+  const update = db
+    .update(nodes)
+    .set({
+      ...description,
+      lastHeartbeatAt: now,
+      leaseExpiresAt,
+      state: "ready",
+      stateMessage: "",
+      ...(changed ? { version: current.version + 1, updatedAt: now } : {}),
+    })
+    .where(
+      and(
+        eq(nodes.id, current.id),
+        eq(nodes.credentialGeneration, current.credentialGeneration),
+        changed ? eq(nodes.version, current.version) : undefined,
+      ),
+    );
+  if (!changed) {
+    await update;
+    return;
+  }
+  await db.batch([
+    update,
+    requireChanged(db),
+    ...(becameReady ? [insertEvent(db, now, "node", "ready", current.id, { hostname: current.hostname })] : []),
+  ]);
+}
+
+export type NodeSpecChange = Partial<Pick<NodeRow, "role" | "availability" | "labels">>;
+
+/** Compare-and-set on the node version; undefined when the version was stale or the node is gone. */
+export async function updateNodeSpec(
+  db: Db,
+  id: string,
+  version: number,
+  change: NodeSpecChange,
+  now: number,
+): Promise<NodeRow | undefined> {
+  try {
+    const [updated] = await db.batch([
+      db
+        .update(nodes)
+        .set({ ...change, version: version + 1, updatedAt: now })
+        .where(and(eq(nodes.id, id), eq(nodes.version, version)))
+        .returning(),
+      requireChanged(db),
+      insertEvent(db, now, "node", "update", id, changedFields(change)),
+    ]);
+    return updated[0];
+  } catch (err) {
+    return rethrowUnlessCas(err);
+  }
+}
+
+const changedFields = (change: NodeSpecChange) =>
+  Object.fromEntries(
+    Object.entries(change)
+      .filter(([, v]) => v !== undefined)
+      .map(([k]) => [k, "changed"]),
+  );
+
+/** Deletes a node (refused while ready unless forced); deleting it revokes its credential. */
+export async function deleteNode(
+  db: Db,
+  clusterId: string,
+  node: NodeRow,
+  force: boolean,
+  now: number,
+): Promise<boolean> {
+  try {
+    await db.batch([
+      db.delete(nodes).where(and(eq(nodes.id, node.id), force ? undefined : ne(nodes.state, "ready"))),
+      requireChanged(db),
+      recountNodes(db, clusterId),
+      insertEvent(db, now, "node", "remove", node.id, { hostname: node.hostname }),
+    ]);
+    return true;
+  } catch (err) {
+    return rethrowUnlessCas(err) ?? false;
+  }
+}
+
+/** Ready nodes whose lease ran out: served by the (state, lease) index, so idle checks stay cheap. */
+export async function listExpiredNodes(db: Db, now: number, limit = 1000): Promise<NodeRow[]> {
+  return db
+    .select()
+    .from(nodes)
+    .where(and(eq(nodes.state, "ready"), lt(nodes.leaseExpiresAt, now)))
+    .limit(limit);
+}
+
+/** Marks a node down if its lease is still expired (a heartbeat that just arrived wins). */
+export async function markNodeDown(db: Db, node: NodeRow, now: number, message: string): Promise<void> {
+  try {
+    await db.batch([
+      db
+        .update(nodes)
+        .set({ state: "down", stateMessage: message, version: sql`${nodes.version} + 1`, updatedAt: now })
+        .where(and(eq(nodes.id, node.id), eq(nodes.state, "ready"), lt(nodes.leaseExpiresAt, now))),
+      requireChanged(db),
+      insertEvent(db, now, "node", "down", node.id, { hostname: node.hostname, reason: message }),
+    ]);
+  } catch (err) {
+    rethrowUnlessCas(err);
+  }
+}
+
+function rethrowUnlessCas(err: unknown): undefined {
+  if (isCasFailure(err)) return undefined;
+  throw err;
+}

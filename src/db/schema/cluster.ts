@@ -1,0 +1,43 @@
+import { check, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { sql } from "drizzle-orm";
+
+export const schedulingStrategies = ["spread", "binpack", "random"] as const;
+export type SchedulingStrategy = (typeof schedulingStrategies)[number];
+
+/**
+ * The one cluster this database holds. Settings are the user's (`PATCH /v1/swarm`);
+ * join generations, node count and the liveness bookkeeping are the control plane's.
+ */
+export const cluster = sqliteTable("cluster", {
+  id: text("id").primaryKey(),
+  version: integer("version").notNull().default(1),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+  heartbeatPeriodMs: integer("heartbeat_period_ms").notNull(),
+  missedHeartbeats: integer("missed_heartbeats").notNull(),
+  maxHeartbeatsPerSecond: integer("max_heartbeats_per_second").notNull(),
+  taskHistoryLimit: integer("task_history_limit").notNull(),
+  defaultStrategy: text("default_strategy", { enum: schedulingStrategies }).notNull(),
+  /** Bumped by a rotation; join tokens of an older generation are refused. */
+  workerJoinGeneration: integer("worker_join_generation").notNull().default(1),
+  managerJoinGeneration: integer("manager_join_generation").notNull().default(1),
+  nodeCount: integer("node_count").notNull().default(0),
+  /** Last time any request saw the control plane alive (written at most once a period). */
+  controlPlaneSeenAt: integer("control_plane_seen_at").notNull(),
+  /** No node is marked down before this: set after a start or a gap in control-plane activity. */
+  livenessGraceUntil: integer("liveness_grace_until").notNull(),
+});
+
+/**
+ * Compare-and-set guard for atomic batches without interactive transactions:
+ * a batch follows each guarded UPDATE with an upsert of `changes()` here, so an
+ * UPDATE that matched nothing violates the CHECK and rolls the whole batch back.
+ */
+export const casGuard = sqliteTable(
+  "cas_guard",
+  {
+    id: integer("id").primaryKey(),
+    changed: integer("changed").notNull(),
+  },
+  (t) => [check("cas_guard_changed", sql`${t.changed} > 0`)],
+);

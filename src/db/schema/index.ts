@@ -1,0 +1,4 @@
+export * from "./cluster.js";
+export * from "./events.js";
+export * from "./nodes.js";
+export * from "./tokens.js";

@@ -1,0 +1,199 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { nodeCredentialLifetimeMs, signNodeCredential } from "../auth/credentials.js";
+import { retryOnConflict } from "../db/cas.js";
+import {
+  getNode,
+  getNodeByMachineId,
+  heartbeatNode,
+  insertNode,
+  rejoinNode,
+  type NodeDescription,
+  type NodeRow,
+} from "../db/nodes.js";
+import { nodeRoles, nodeStates } from "../db/schema/index.js";
+import { access } from "../api/access.js";
+import type { AppDeps } from "../api/context.js";
+import { ApiError } from "../api/errors.js";
+import { bearer, errorResponses, jsonBody, jsonResponse, strictObject } from "../api/openapi.js";
+import { newRouter } from "../api/router.js";
+import { Labels } from "../api/schemas.js";
+import { newId } from "../ids.js";
+import { effectiveHeartbeatPeriodMs, leaseExpiresAt } from "./liveness.js";
+
+const hostnamePattern = /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/;
+
+const descriptionShape = {
+  hostname: z.string().max(253).regex(hostnamePattern, "a hostname: labels of letters, digits and '-' joined by '.'"),
+  platform: strictObject({
+    os: z.string().min(1).max(32).openapi({ example: "linux" }),
+    architecture: z.string().min(1).max(32).openapi({ example: "x86_64" }),
+  }),
+  resources: strictObject({
+    nanoCpus: z.number().int().min(0).max(1e15).openapi({ description: "CPUs × 10⁹" }),
+    memoryBytes: z.number().int().min(0).max(2 ** 52),
+  }),
+  engine: strictObject({ version: z.string().min(1).max(64), labels: Labels }),
+  addr: z.union([z.ipv4(), z.ipv6()]).openapi({ description: "The address other hosts reach this node at" }),
+};
+
+const NodeDescriptionSchema = strictObject({
+  machineId: z
+    .string()
+    .min(8)
+    .max(128)
+    .regex(/^[A-Za-z0-9._:-]+$/, "letters, digits, '.', '_', ':' and '-'")
+    .openapi({ description: "Stable id of the machine (e.g. /etc/machine-id): a re-join keeps the node" }),
+  ...descriptionShape,
+}).openapi("NodeDescription");
+
+const JoinSchema = strictObject({
+  role: z.enum(nodeRoles).optional().openapi({ description: "Must match the join token's role when given" }),
+  description: NodeDescriptionSchema,
+}).openapi("JoinRequest");
+
+const JoinedSchema = z
+  .object({
+    nodeId: z.string(),
+    credential: z.string().openapi({ description: "The node credential: the bearer token for agent routes" }),
+    heartbeatPeriodMs: z.number().int(),
+  })
+  .openapi("Joined");
+
+const HeartbeatSchema = strictObject({
+  description: strictObject(descriptionShape).optional().openapi({ description: "Send when the description changed" }),
+}).openapi("Heartbeat");
+
+const HeartbeatAckSchema = z
+  .object({
+    nodeId: z.string(),
+    state: z.enum(nodeStates),
+    heartbeatPeriodMs: z.number().int().openapi({ description: "When to call in next" }),
+    credential: z.string().optional().openapi({ description: "A renewed credential to use from now on" }),
+  })
+  .openapi("HeartbeatAck");
+
+function toDescription(d: z.infer<typeof NodeDescriptionSchema>): NodeDescription {
+  return {
+    machineId: d.machineId,
+    hostname: d.hostname,
+    os: d.platform.os,
+    architecture: d.platform.architecture,
+    nanoCpus: d.resources.nanoCpus,
+    memoryBytes: d.resources.memoryBytes,
+    engineVersion: d.engine.version,
+    engineLabels: d.engine.labels,
+    addr: d.addr,
+  };
+}
+
+/** The dispatcher's agent-facing routes: join, and heartbeats (the assignment long-poll comes with the agent). */
+export function dispatcherRoutes(deps: AppDeps) {
+  const app = newRouter();
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/agent/join",
+      tags: ["agent"],
+      summary: "Join the cluster with a join token",
+      description: "Answers a node credential. The same machine joining again keeps its node and gets a new credential.",
+      security: bearer,
+      middleware: [access(deps, "join")],
+      request: { body: jsonBody(JoinSchema) },
+      responses: {
+        200: jsonResponse(JoinedSchema, "Re-joined an existing node"),
+        201: jsonResponse(JoinedSchema, "Joined as a new node"),
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const credential = c.get("credential");
+      if (credential.kind !== "join") throw new Error("join route reached without a join token");
+      const { role, description } = c.req.valid("json");
+      if (role && role !== credential.role)
+        throw new ApiError("forbidden", `a ${credential.role} join token cannot join as a ${role}`);
+      const cluster = c.get("cluster");
+      const now = c.get("now");
+      const lease = leaseExpiresAt(cluster, now);
+      const desc = toDescription(description);
+      const { node, created } = await retryOnConflict(async () => {
+        const existing = await getNodeByMachineId(deps.db, desc.machineId);
+        if (existing) return { node: await rejoinNode(deps.db, existing, desc, now, lease), created: false };
+        const row: NodeRow = {
+          ...desc,
+          id: newId("node"),
+          version: 1,
+          createdAt: now,
+          updatedAt: now,
+          role: credential.role,
+          availability: "active",
+          labels: {},
+          state: "ready",
+          stateMessage: "",
+          lastHeartbeatAt: now,
+          leaseExpiresAt: lease,
+          credentialGeneration: 1,
+        };
+        await insertNode(deps.db, cluster.id, row);
+        return { node: row, created: true };
+      });
+      const body = {
+        nodeId: node.id,
+        credential: await signNodeCredential(deps.keys, node.id, node.credentialGeneration, now),
+        heartbeatPeriodMs: effectiveHeartbeatPeriodMs(cluster),
+      };
+      return created ? c.json(body, 201) : c.json(body, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/agent/heartbeat",
+      tags: ["agent"],
+      summary: "Report that the node is alive",
+      security: bearer,
+      middleware: [access(deps, "node")],
+      request: { body: { ...jsonBody(HeartbeatSchema), required: false } },
+      responses: { 200: jsonResponse(HeartbeatAckSchema, "Alive; call again within the period"), ...errorResponses },
+    }),
+    async (c) => {
+      const credential = c.get("credential");
+      if (credential.kind !== "node") throw new Error("heartbeat route reached without a node credential");
+      const cluster = c.get("cluster");
+      const now = c.get("now");
+      const { description } = c.req.valid("json");
+      let node = c.get("node")!;
+      await retryOnConflict(async () => {
+        try {
+          await heartbeatNode(
+            deps.db,
+            node,
+            now,
+            leaseExpiresAt(cluster, now),
+            description && toDescription({ ...description, machineId: node.machineId }),
+          );
+        } catch (err) {
+          // Lost a compare-and-set (an admin update, a concurrent heartbeat): re-read, unless revoked meanwhile.
+          const fresh = await getNode(deps.db, node.id);
+          if (fresh?.credentialGeneration !== node.credentialGeneration)
+            throw new ApiError("unauthorized", "revoked credential: the node was removed or joined again");
+          node = fresh;
+          throw err;
+        }
+      });
+      const renew = credential.expiresAt - now < nodeCredentialLifetimeMs / 2;
+      return c.json(
+        {
+          nodeId: node.id,
+          state: "ready" as const,
+          heartbeatPeriodMs: effectiveHeartbeatPeriodMs(cluster),
+          ...(renew ? { credential: await signNodeCredential(deps.keys, node.id, node.credentialGeneration, now) } : {}),
+        },
+        200,
+      );
+    },
+  );
+
+  return app;
+}

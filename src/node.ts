@@ -1,0 +1,125 @@
+import { serve } from "@hono/node-server";
+import { createClient } from "@libsql/client";
+import { drizzle } from "drizzle-orm/libsql";
+import { migrate } from "drizzle-orm/libsql/migrator";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createApp } from "./app.js";
+import { requireCluster } from "./api/access.js";
+import type { AppDeps } from "./api/context.js";
+import { generateJwtSecret, importClusterKeys } from "./auth/keys.js";
+import { bootstrapCluster, rootAdminToken } from "./bootstrap.js";
+import { signJoinToken } from "./auth/credentials.js";
+import { saveCliContext } from "./cli/config.js";
+import { schema } from "./db/client.js";
+import { touchControlPlane } from "./db/cluster.js";
+import { downAfterMs, effectiveHeartbeatPeriodMs } from "./dispatcher/liveness.js";
+import { createLogger } from "./logger.js";
+import { loadNodeConfig, usage, type NodeConfig } from "./node-config.js";
+import { reconcile } from "./reconcile.js";
+
+const migrationsFolder = fileURLToPath(new URL("../migrations", import.meta.url));
+
+/** The key from SHOAL_JWT_KEY, else the state dir's key file, created (mode 0600) on first start. */
+async function loadJwtSecret(config: NodeConfig): Promise<string> {
+  if (config.jwtKey) return config.jwtKey;
+  const path = join(config.stateDir, "jwt.key");
+  try {
+    await writeFile(path, `${generateJwtSecret()}\n`, { mode: 0o600, flag: "wx" });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  }
+  await chmod(path, 0o600);
+  return readFile(path, "utf8");
+}
+
+async function main(): Promise<void> {
+  let config: NodeConfig | "help";
+  try {
+    config = loadNodeConfig(process.argv.slice(2), process.env);
+  } catch (err) {
+    process.stderr.write(`shoal-server: ${(err as Error).message}\n\n${usage}`);
+    process.exit(2);
+  }
+  if (config === "help") {
+    process.stdout.write(usage);
+    return;
+  }
+  const logger = createLogger(config.logFormat);
+  await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
+  const keys = await importClusterKeys(await loadJwtSecret(config));
+
+  const embedded = !config.dbUrl;
+  const client = createClient({
+    url: config.dbUrl ?? `file:${join(config.stateDir, "shoal.db")}`,
+    authToken: config.dbAuthToken,
+  });
+  if (embedded) {
+    // WAL lets readers run beside the writer; a busy writer waits instead of failing.
+    await client.execute("PRAGMA journal_mode = WAL");
+    await client.execute("PRAGMA busy_timeout = 5000");
+  }
+  const db = drizzle(client, { schema });
+  await migrate(db, { migrationsFolder });
+
+  const deps: AppDeps = { db, keys, clock: { now: () => Date.now() }, logger };
+  const { created } = await bootstrapCluster(db, keys, deps.clock.now());
+  const cluster = await requireCluster(deps);
+  // Agents could not call in while the control plane was down: give them a grace before any is marked down.
+  const now = deps.clock.now();
+  await touchControlPlane(db, cluster, now, now + 2 * downAfterMs(cluster));
+
+  const app = createApp(deps);
+  const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
+    void announce(config as NodeConfig, info.port, created);
+  });
+
+  async function announce(cfg: NodeConfig, port: number, firstStart: boolean) {
+    const url = cfg.publicUrl ?? `http://${cfg.host.includes(":") ? `[${cfg.host}]` : cfg.host}:${port}`;
+    logger.info("shoal control plane listening", { url, cluster: keys.clusterId, db: embedded ? "embedded" : "libsql" });
+    const lines: string[] = [];
+    if (firstStart) {
+      const token = await rootAdminToken(keys);
+      lines.push(`Cluster ${keys.clusterId} created. Admin token (shown once; keep it secret):`, "", `    ${token}`, "");
+      if (cfg.login) {
+        await saveCliContext(cfg.cliConfigPath, "default", { url, token });
+        lines.push(`The CLI is logged in: ${cfg.cliConfigPath} (mode 0600).`);
+      }
+    }
+    const joinToken = await signJoinToken(keys, "worker", (await requireCluster(deps)).workerJoinGeneration);
+    lines.push(
+      "To add a Docker host as a worker, run on it:",
+      "",
+      `    SHOAL_JOIN_TOKEN=${joinToken} shoal-agent join --url ${url}`,
+      "",
+    );
+    process.stdout.write(`${lines.join("\n")}\n`);
+  }
+
+  // The safety net: reconcile runs on requests, and on this timer when none arrive.
+  const timer = setInterval(async () => {
+    try {
+      const current = await requireCluster(deps);
+      await reconcile(deps, current, deps.clock.now());
+    } catch (err) {
+      logger.error("safety-net reconcile failed", { error: String(err) });
+    }
+  }, effectiveHeartbeatPeriodMs(cluster));
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    logger.info("stopping", { signal });
+    clearInterval(timer);
+    server.close(() => {
+      client.close();
+      process.exit(0);
+    });
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+await main();
