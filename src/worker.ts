@@ -1,0 +1,69 @@
+import { createClient } from "@libsql/client/web";
+import { drizzle as drizzleD1 } from "drizzle-orm/d1";
+import { drizzle as drizzleLibsql } from "drizzle-orm/libsql/web";
+import { createApp } from "./app.js";
+import { requireCluster } from "./api/access.js";
+import type { AppDeps } from "./api/context.js";
+import { importClusterKeys } from "./auth/keys.js";
+import { bootstrapCluster } from "./bootstrap.js";
+import { schema, type Db } from "./db/client.js";
+import { reconcile } from "./reconcile.js";
+
+/** Bindings and secrets (wrangler.toml, `wrangler secret put`). */
+export interface Env {
+  /** D1 binding; used when SHOAL_DB_URL is not set. */
+  DB?: D1Database;
+  /** libSQL over HTTP (e.g. Turso), with its auth token. */
+  SHOAL_DB_URL?: string;
+  SHOAL_DB_AUTH_TOKEN?: string;
+  /** The cluster's signing key (`npm run worker:secret` makes one and prints the admin token it implies). */
+  SHOAL_JWT_KEY?: string;
+}
+
+function openDb(env: Env): Db {
+  if (env.SHOAL_DB_URL)
+    return drizzleLibsql(createClient({ url: env.SHOAL_DB_URL, authToken: env.SHOAL_DB_AUTH_TOKEN }), { schema });
+  if (env.DB)
+    // Same async SQLite surface (select/insert/update/delete/batch) as the libSQL driver.
+    return drizzleD1(env.DB, { schema }) as unknown as Db;
+  throw new Error("no database: bind a D1 database as DB or set SHOAL_DB_URL");
+}
+
+const logger: AppDeps["logger"] = {
+  info: (message, fields) => console.log(JSON.stringify({ level: "info", message, ...fields })),
+  warn: (message, fields) => console.warn(JSON.stringify({ level: "warn", message, ...fields })),
+  error: (message, fields) => console.error(JSON.stringify({ level: "error", message, ...fields })),
+};
+
+/** Per isolate: one client and one app, reused by every request the isolate serves. */
+let setup: Promise<{ deps: AppDeps; app: ReturnType<typeof createApp> }> | undefined;
+
+function getSetup(env: Env) {
+  setup ??= (async () => {
+    if (!env.SHOAL_JWT_KEY) throw new Error("the SHOAL_JWT_KEY secret is not set");
+    const deps: AppDeps = {
+      db: openDb(env),
+      keys: await importClusterKeys(env.SHOAL_JWT_KEY),
+      clock: { now: () => Date.now() },
+      logger,
+    };
+    await bootstrapCluster(deps.db, deps.keys, deps.clock.now());
+    return { deps, app: createApp(deps) };
+  })().catch((err) => {
+    setup = undefined;
+    throw err;
+  });
+  return setup;
+}
+
+export default {
+  async fetch(request, env, ctx) {
+    const { app } = await getSetup(env);
+    return app.fetch(request, env, ctx);
+  },
+  /** The safety-net reconcile (cron trigger in wrangler.toml). */
+  async scheduled(_controller, env, ctx) {
+    const { deps } = await getSetup(env);
+    ctx.waitUntil(requireCluster(deps).then((cluster) => reconcile(deps, cluster, deps.clock.now())));
+  },
+} satisfies ExportedHandler<Env>;
