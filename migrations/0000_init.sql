@@ -17,7 +17,6 @@ CREATE TABLE `cluster` (
 	`worker_join_generation` integer DEFAULT 1 NOT NULL,
 	`manager_join_generation` integer DEFAULT 1 NOT NULL,
 	`node_count` integer DEFAULT 0 NOT NULL,
-	`control_plane_seen_at` integer NOT NULL,
 	`liveness_grace_until` integer NOT NULL
 );
 --> statement-breakpoint

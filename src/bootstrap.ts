@@ -29,7 +29,6 @@ export async function bootstrapCluster(db: Db, keys: ClusterKeys, now: number): 
       createdAt: now,
       updatedAt: now,
       ...clusterDefaults,
-      controlPlaneSeenAt: now,
       livenessGraceUntil: now,
     },
     { id: rootTokenId, name: "root", scope: "admin", createdAt: now },

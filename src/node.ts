@@ -13,7 +13,7 @@ import { bootstrapCluster, rootAdminToken } from "./bootstrap.js";
 import { signJoinToken } from "./auth/credentials.js";
 import { saveCliContext } from "./cli/config.js";
 import { schema } from "./db/client.js";
-import { touchControlPlane } from "./db/cluster.js";
+import { beginLivenessGrace } from "./db/cluster.js";
 import { downAfterMs, effectiveHeartbeatPeriodMs } from "./dispatcher/liveness.js";
 import { createLogger } from "./logger.js";
 import { loadNodeConfig, usage, type NodeConfig } from "./node-config.js";
@@ -66,9 +66,9 @@ async function main(): Promise<void> {
   const deps: AppDeps = { db, keys, clock: { now: () => Date.now() }, logger };
   const { created } = await bootstrapCluster(db, keys, deps.clock.now());
   const cluster = await requireCluster(deps);
-  // Agents could not call in while the control plane was down: give them a grace before any is marked down.
-  const now = deps.clock.now();
-  await touchControlPlane(db, cluster, now, now + 2 * downAfterMs(cluster));
+  // Agents could not call in while the control plane was down: as Swarm does after a
+  // manager restart, give them twice the usual allowance before any is marked down.
+  await beginLivenessGrace(db, cluster.id, deps.clock.now() + 2 * downAfterMs(cluster));
 
   const app = createApp(deps);
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {

@@ -55,9 +55,9 @@ export function strictObject<S extends z.ZodRawShape>(shape: S) {
 
 export const VersionQuery = z.object({
   version: z.coerce
-    .number()
-    .int()
-    .min(1)
+    .number({ error: "the version you read, a positive integer" })
+    .int({ error: "the version you read, a positive integer" })
+    .min(1, { error: "the version you read, a positive integer" })
     .openapi({ description: "The version the change is based on (as read); a stale one gets 409" }),
 });
 

@@ -58,20 +58,9 @@ export async function rotateJoinGeneration(db: Db, id: string, role: NodeRole, n
   return row!;
 }
 
-/**
- * Records that the control plane is alive, guarded on the previous value so
- * concurrent requests write it once; a gap also opens a liveness grace.
- */
-export async function touchControlPlane(
-  db: Db,
-  current: ClusterRow,
-  now: number,
-  graceUntil: number,
-): Promise<void> {
-  await db
-    .update(cluster)
-    .set({ controlPlaneSeenAt: now, livenessGraceUntil: graceUntil })
-    .where(and(eq(cluster.id, current.id), eq(cluster.controlPlaneSeenAt, current.controlPlaneSeenAt)));
+/** Opens a liveness grace: no node is marked down before `until`. */
+export async function beginLivenessGrace(db: Db, id: string, until: number): Promise<void> {
+  await db.update(cluster).set({ livenessGraceUntil: until }).where(eq(cluster.id, id));
 }
 
 /** Keeps `node_count` right; batch it with every node insert or delete. */

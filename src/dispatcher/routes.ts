@@ -33,7 +33,7 @@ const descriptionShape = {
     memoryBytes: z.number().int().min(0).max(2 ** 52),
   }),
   engine: strictObject({ version: z.string().min(1).max(64), labels: Labels }),
-  addr: z.union([z.ipv4(), z.ipv6()]).openapi({ description: "The address other hosts reach this node at" }),
+  addr: z.union([z.ipv4(), z.ipv6()], { error: "an IPv4 or IPv6 address" }).openapi({ description: "The address other hosts reach this node at" }),
 };
 
 const NodeDescriptionSchema = strictObject({

@@ -6,7 +6,7 @@ export type SchedulingStrategy = (typeof schedulingStrategies)[number];
 
 /**
  * The one cluster this database holds. Settings are the user's (`PATCH /v1/swarm`);
- * join generations, node count and the liveness bookkeeping are the control plane's.
+ * join generations, node count and the liveness grace are the control plane's.
  */
 export const cluster = sqliteTable("cluster", {
   id: text("id").primaryKey(),
@@ -22,9 +22,7 @@ export const cluster = sqliteTable("cluster", {
   workerJoinGeneration: integer("worker_join_generation").notNull().default(1),
   managerJoinGeneration: integer("manager_join_generation").notNull().default(1),
   nodeCount: integer("node_count").notNull().default(0),
-  /** Last time any request saw the control plane alive (written at most once a period). */
-  controlPlaneSeenAt: integer("control_plane_seen_at").notNull(),
-  /** No node is marked down before this: set after a start or a gap in control-plane activity. */
+  /** No node is marked down before this: set when a control plane starts, as agents could not call in while it was away. */
   livenessGraceUntil: integer("liveness_grace_until").notNull(),
 });
 

@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { filterNodes } from "../../src/api/node-filters.js";
+import type { NodeRow } from "../../src/db/nodes.js";
+
+const node = (id: string, hostname: string, over: Partial<NodeRow> = {}): NodeRow => ({
+  id,
+  hostname,
+  version: 1,
+  createdAt: 0,
+  updatedAt: 0,
+  role: "worker",
+  availability: "active",
+  labels: {},
+  machineId: `m-${id}`,
+  os: "linux",
+  architecture: "x86_64",
+  nanoCpus: 1e9,
+  memoryBytes: 1 << 30,
+  engineVersion: "20.10",
+  engineLabels: {},
+  addr: "10.0.0.1",
+  state: "ready",
+  stateMessage: "",
+  lastHeartbeatAt: 0,
+  leaseExpiresAt: 0,
+  credentialGeneration: 1,
+  ...over,
+});
+
+const nodes = [
+  node("node_aaa1", "web-1", { labels: { zone: "a" }, engineLabels: { ssd: "true" } }),
+  node("node_aab2", "web-2", { labels: { zone: "b" } }),
+  node("node_bbb3", "db-1", { role: "manager", labels: { zone: "a", db: "" } }),
+];
+const ids = (f: Parameters<typeof filterNodes>[1]) => filterNodes(nodes, f).map((n) => n.id);
+
+describe("filterNodes (docker node ls -f)", () => {
+  it.each([
+    ["no filters", {}, ["node_aaa1", "node_aab2", "node_bbb3"]],
+    ["id prefix", { id: ["node_aa"] }, ["node_aaa1", "node_aab2"]],
+    ["name prefix", { name: ["web"] }, ["node_aaa1", "node_aab2"]],
+    ["role", { role: ["manager"] }, ["node_bbb3"]],
+    ["values of one filter are alternatives", { role: ["manager", "worker"] }, ["node_aaa1", "node_aab2", "node_bbb3"]],
+    ["filters combine with and", { name: ["web"], "node.label": ["zone=a"] }, ["node_aaa1"]],
+    ["node label key only", { "node.label": ["db"] }, ["node_bbb3"]],
+    ["engine label", { label: ["ssd=true"] }, ["node_aaa1"]],
+    ["engine label is not a node label", { label: ["zone=a"] }, []],
+    ["membership accepted", { membership: ["accepted"] }, ["node_aaa1", "node_aab2", "node_bbb3"]],
+    ["membership pending", { membership: ["pending"] }, []],
+  ] as const)("%s", (_name, filters, expected) => {
+    expect(ids(filters as never)).toEqual(expected);
+  });
+});
