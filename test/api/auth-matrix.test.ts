@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signApiToken, signNodeCredential } from "../../src/auth/credentials.js";
+import { generateJwtSecret, importClusterKeys } from "../../src/auth/keys.js";
+import { createTestApp, joinNode, nodeDescription, type TestApp } from "../helpers/app.js";
+
+type Credential =
+  | "none"
+  | "garbage"
+  | "otherCluster"
+  | "revokedApi"
+  | "expiredNode"
+  | "read"
+  | "node"
+  | "joinWorker"
+  | "joinManager"
+  | "admin";
+/** Allowed credentials last: a route that changes state (rotate, delete) is called by them after the refusals. */
+const credentials: Credential[] = ["none", "garbage", "otherCluster", "revokedApi", "expiredNode", "read", "node", "joinWorker", "joinManager", "admin"];
+const invalid = new Set<Credential>(["none", "garbage", "otherCluster", "revokedApi", "expiredNode"]);
+
+interface RouteCase {
+  method: string;
+  path: string;
+  allowed: Credential[];
+  request: (ctx: { nodeId: string }) => { path: string; body?: unknown };
+}
+
+const routes: RouteCase[] = [
+  { method: "GET", path: "/healthz", allowed: credentials, request: () => ({ path: "/healthz" }) },
+  { method: "GET", path: "/openapi.json", allowed: credentials, request: () => ({ path: "/openapi.json" }) },
+  { method: "GET", path: "/docs", allowed: credentials, request: () => ({ path: "/docs" }) },
+  { method: "GET", path: "/v1/swarm", allowed: ["read", "admin"], request: () => ({ path: "/v1/swarm" }) },
+  { method: "PATCH", path: "/v1/swarm", allowed: ["admin"], request: () => ({ path: "/v1/swarm?version=1", body: { taskHistoryLimit: 3 } }) },
+  { method: "GET", path: "/v1/swarm/join-tokens", allowed: ["admin"], request: () => ({ path: "/v1/swarm/join-tokens" }) },
+  {
+    method: "POST",
+    path: "/v1/swarm/join-tokens/{role}/rotate",
+    allowed: ["admin"],
+    request: () => ({ path: "/v1/swarm/join-tokens/manager/rotate" }),
+  },
+  { method: "GET", path: "/v1/nodes", allowed: ["read", "admin"], request: () => ({ path: "/v1/nodes" }) },
+  { method: "GET", path: "/v1/nodes/{id}", allowed: ["read", "admin"], request: ({ nodeId }) => ({ path: `/v1/nodes/${nodeId}` }) },
+  {
+    method: "PATCH",
+    path: "/v1/nodes/{id}",
+    allowed: ["admin"],
+    request: ({ nodeId }) => ({ path: `/v1/nodes/${nodeId}?version=1`, body: { availability: "pause" } }),
+  },
+  { method: "DELETE", path: "/v1/nodes/{id}", allowed: ["admin"], request: ({ nodeId }) => ({ path: `/v1/nodes/${nodeId}?force=true` }) },
+  { method: "GET", path: "/v1/tokens", allowed: ["admin"], request: () => ({ path: "/v1/tokens" }) },
+  { method: "POST", path: "/v1/tokens", allowed: ["admin"], request: () => ({ path: "/v1/tokens", body: { name: "ci", scope: "read" } }) },
+  { method: "DELETE", path: "/v1/tokens/{id}", allowed: ["admin"], request: () => ({ path: "/v1/tokens/tok_spare" }) },
+  {
+    method: "POST",
+    path: "/v1/agent/join",
+    allowed: ["joinWorker", "joinManager"],
+    request: () => ({ path: "/v1/agent/join", body: { description: nodeDescription() } }),
+  },
+  { method: "POST", path: "/v1/agent/heartbeat", allowed: ["node"], request: () => ({ path: "/v1/agent/heartbeat" }) },
+];
+
+describe("auth matrix: every credential kind against every route", () => {
+  let documented: string[];
+  beforeAll(async () => {
+    const t = await createTestApp();
+    const doc = (await t.call("GET", "/openapi.json")).body;
+    documented = Object.entries(doc.paths as Record<string, object>).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
+    t.close();
+  });
+
+  it("covers every documented route", () => {
+    expect(routes.map((r) => `${r.method} ${r.path}`).sort()).toEqual([...documented].sort());
+  });
+
+  describe.each(routes)("$method $path", (route) => {
+    let t: TestApp;
+    let tokens: Record<Credential, string | undefined>;
+    let nodeId: string;
+    beforeAll(async () => {
+      t = await createTestApp();
+      const node = await joinNode(t);
+      nodeId = node.id;
+      await t.call("POST", "/v1/tokens", { token: t.tokens.admin, body: { name: "spare", scope: "read" } });
+      await t.client.execute("UPDATE api_tokens SET id = 'tok_spare' WHERE name = 'spare'");
+      const revoked = await t.call("POST", "/v1/tokens", { token: t.tokens.admin, body: { name: "gone", scope: "admin" } });
+      await t.call("DELETE", `/v1/tokens/${revoked.body.id}`, { token: t.tokens.admin });
+      const other = await importClusterKeys(generateJwtSecret());
+      tokens = {
+        none: undefined,
+        garbage: "not-a-jwt",
+        otherCluster: await signApiToken(other, "tok_root", "admin"),
+        revokedApi: revoked.body.token,
+        expiredNode: await signNodeCredential(t.keys, nodeId, 1, t.clock.now() - 31 * 24 * 3600 * 1000),
+        read: t.tokens.read,
+        node: node.credential,
+        joinWorker: t.tokens.joinWorker,
+        joinManager: t.tokens.joinManager,
+        admin: t.tokens.admin,
+      };
+    });
+    afterAll(() => t.close());
+
+    it.each(credentials)("%s", async (credential) => {
+      const { path, body } = route.request({ nodeId });
+      const eventCount = async () => (await t.client.execute("SELECT count(*) AS n FROM events")).rows[0]!.n;
+      const eventsBefore = await eventCount();
+      const res = await t.call(route.method, path, { token: tokens[credential], body });
+      if (route.allowed.includes(credential)) {
+        expect(res.status, res.text).toBeGreaterThanOrEqual(200);
+        expect(res.status, res.text).toBeLessThan(300);
+      } else {
+        expect(res.status, res.text).toBe(invalid.has(credential) ? 401 : 403);
+        expect(res.headers.get("content-type")).toBe("application/problem+json");
+        expect(await eventCount()).toBe(eventsBefore);
+      }
+    });
+  });
+});

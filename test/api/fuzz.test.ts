@@ -1,0 +1,208 @@
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { errorStatus } from "../../src/api/errors.js";
+import { createTestApp, joinNode, nodeDescription, type TestApp } from "../helpers/app.js";
+
+/**
+ * Thousands of malformed requests against every route that takes input: each
+ * must get a 4xx in the one problem shape, and the database must not change.
+ */
+
+type Template = {
+  method: string;
+  path: (id: string) => string;
+  idParam?: boolean;
+  query?: Record<string, string>;
+  body?: Record<string, unknown>;
+  token: (t: TestApp, node: string) => string;
+};
+
+let nodeCredential = "";
+const admin = (t: TestApp) => t.tokens.admin;
+const templates: Record<string, Template> = {
+  "PATCH /v1/swarm": { method: "PATCH", path: () => "/v1/swarm", query: { version: "1" }, body: { taskHistoryLimit: 3, heartbeatPeriodMs: 3000 }, token: admin },
+  "POST rotate": { method: "POST", path: (id) => `/v1/swarm/join-tokens/${id}/rotate`, idParam: true, token: admin },
+  "GET /v1/nodes": { method: "GET", path: () => "/v1/nodes", query: { role: "worker" }, token: admin },
+  "GET /v1/nodes/{id}": { method: "GET", path: (id) => `/v1/nodes/${id}`, idParam: true, token: admin },
+  "PATCH /v1/nodes/{id}": {
+    method: "PATCH",
+    path: (id) => `/v1/nodes/${id}`,
+    idParam: true,
+    query: { version: "1" },
+    body: { availability: "drain", role: "manager", labelAdd: { zone: "a" }, labelRm: ["x"] },
+    token: admin,
+  },
+  "DELETE /v1/nodes/{id}": { method: "DELETE", path: (id) => `/v1/nodes/${id}`, idParam: true, query: { force: "true" }, token: admin },
+  "POST /v1/tokens": { method: "POST", path: () => "/v1/tokens", body: { name: "x", scope: "read" }, token: admin },
+  "DELETE /v1/tokens/{id}": { method: "DELETE", path: (id) => `/v1/tokens/${id}`, idParam: true, token: admin },
+  "POST /v1/agent/join": {
+    method: "POST",
+    path: () => "/v1/agent/join",
+    body: { role: "worker", description: nodeDescription({ machineId: "fuzz-machine-0001" }) },
+    token: (t) => t.tokens.joinWorker,
+  },
+  "POST /v1/agent/heartbeat": {
+    method: "POST",
+    path: () => "/v1/agent/heartbeat",
+    body: { description: { ...nodeDescription(), machineId: undefined } },
+    token: () => nodeCredential,
+  },
+};
+
+/** Paths to every string/number leaf of a JSON object. */
+function leafPaths(value: unknown, prefix: string[] = []): string[][] {
+  if (value === null || typeof value !== "object") return [prefix];
+  if (Array.isArray(value)) return value.flatMap((v, i) => leafPaths(v, [...prefix, String(i)]));
+  const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+  if (entries.length === 0) return [];
+  return entries.flatMap(([k, v]) => leafPaths(v, [...prefix, k]));
+}
+
+function setPath(obj: Record<string, unknown>, path: string[], v: unknown): Record<string, unknown> {
+  const copy = structuredClone(obj);
+  let cur: any = copy;
+  for (const key of path.slice(0, -1)) cur = cur[key];
+  cur[path.at(-1)!] = v;
+  return copy;
+}
+
+/** A value no leaf field accepts (our leaves are strings, numbers and enums). */
+const wrongLeaf = fc.oneof(
+  fc.constant(null),
+  fc.boolean(),
+  fc.array(fc.anything(), { maxLength: 3 }),
+  fc.dictionary(fc.string(), fc.anything(), { maxKeys: 3 }),
+  fc.double({ noNaN: false }).filter((d) => !Number.isInteger(d)),
+);
+
+interface Malformed {
+  path: string;
+  query: string;
+  body?: string;
+  contentType?: string;
+}
+
+function malformed(tpl: Template): fc.Arbitrary<Malformed> {
+  const validQuery = new URLSearchParams(tpl.query ?? {}).toString();
+  const id = tpl.path === templates["POST rotate"]!.path ? "worker" : "__NODE__";
+  const base = (over: Partial<Malformed>): Malformed => ({
+    path: tpl.path(id),
+    query: validQuery,
+    ...(tpl.body ? { body: JSON.stringify(tpl.body), contentType: "application/json" } : {}),
+    ...over,
+  });
+  const options: fc.Arbitrary<Malformed>[] = [];
+  if (tpl.idParam)
+    options.push(fc.string({ maxLength: 40 }).map((s) => base({ path: tpl.path(encodeURIComponent(`${s}!`)) })));
+  if (tpl.query) {
+    options.push(
+      fc.string({ minLength: 1, maxLength: 10 }).filter((k) => !(k in tpl.query!)).map((k) => base({ query: `${validQuery}&${encodeURIComponent(k)}=1` })),
+    );
+    if ("version" in tpl.query)
+      options.push(
+        fc.oneof(fc.string(), fc.integer({ max: 0 }).map(String), fc.double().map(String))
+          .filter((v) => !/^\s*\+?0*[1-9]\d*(\.0*)?\s*$/.test(v) && !/^\s*\d+(e\d+)?\s*$/i.test(v))
+          .map((v) => base({ query: `version=${encodeURIComponent(v)}` })),
+      );
+  }
+  if (tpl.body) {
+    options.push(
+      fc.oneof(fc.integer(), fc.string(), fc.array(fc.anything()), fc.constant(null), fc.boolean()).map((v) => base({ body: JSON.stringify(v) })),
+      fc.tuple(fc.string({ minLength: 1, maxLength: 12 }), fc.jsonValue()).filter(([k]) => !(k in tpl.body!)).map(([k, v]) =>
+        base({ body: JSON.stringify({ ...tpl.body, [k]: v }) }),
+      ),
+      fc.tuple(fc.constantFrom(...leafPaths(tpl.body)), wrongLeaf).map(([p, v]) => base({ body: JSON.stringify(setPath(tpl.body!, p, v)) })),
+      fc.integer({ min: 0, max: JSON.stringify(tpl.body).length - 1 }).map((n) => base({ body: JSON.stringify(tpl.body).slice(0, n) })),
+      fc.constantFrom("text/plain", "application/x-www-form-urlencoded", "application/xml", "multipart/form-data; boundary=x").map((ct) =>
+        base({ contentType: ct }),
+      ),
+    );
+  }
+  return fc.oneof(...options);
+}
+
+describe("fuzz templates", () => {
+  // The mutations only mean something if the unmutated requests are accepted.
+  it.each(Object.entries(templates))("%s is valid as written", async (_name, tpl) => {
+    const t = await createTestApp();
+    const node = await joinNode(t);
+    nodeCredential = node.credential;
+    await t.call("POST", "/v1/tokens", { token: t.tokens.admin, body: { name: "spare", scope: "read" } });
+    const spare = (await t.client.execute("SELECT id FROM api_tokens WHERE name = 'spare'")).rows[0]!.id as string;
+    const id = tpl.path === templates["POST rotate"]!.path ? "worker" : tpl.path(node.id).includes("/tokens/") ? spare : node.id;
+    const query = new URLSearchParams(tpl.query ?? {}).toString();
+    const res = await t.call(tpl.method, `${tpl.path(id)}${query ? `?${query}` : ""}`, { token: tpl.token(t, node.id), body: tpl.body });
+    expect(res.status, res.text).toBeLessThan(300);
+    t.close();
+  });
+});
+
+describe("fuzz: malformed requests", () => {
+  let t: TestApp;
+  let nodeId = "";
+  const snapshot = async () => {
+    const tables = ["cluster", "nodes", "api_tokens", "events"];
+    const out: Record<string, unknown> = {};
+    for (const table of tables) out[table] = (await t.client.execute(`SELECT * FROM ${table} ORDER BY rowid`)).rows;
+    return JSON.stringify(out);
+  };
+  let before = "";
+  let requests = 0;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    const node = await joinNode(t);
+    nodeId = node.id;
+    nodeCredential = node.credential;
+    before = await snapshot();
+  });
+  afterAll(() => t.close());
+
+  const check = async (res: Awaited<ReturnType<TestApp["call"]>>, what: string) => {
+    requests++;
+    expect(res.status, `${what} → ${res.status} ${res.text}`).toBeGreaterThanOrEqual(400);
+    expect(res.status, `${what} → ${res.status} ${res.text}`).toBeLessThan(500);
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    expect(Object.keys(errorStatus)).toContain(res.body.code);
+    expect(res.body.status).toBe(res.status);
+    expect(typeof res.body.detail).toBe("string");
+    if (res.body.code === "validation_failed") {
+      expect(res.body.errors.length).toBeGreaterThan(0);
+      for (const e of res.body.errors) expect(e.path).toMatch(/^(body|query|path)/);
+    }
+  };
+
+  it.each(Object.entries(templates))("%s", async (_name, tpl) => {
+    await fc.assert(
+      fc.asyncProperty(malformed(tpl), async (m) => {
+        const path = m.path.replace("__NODE__", nodeId);
+        const url = m.query ? `${path}?${m.query}` : path;
+        const res = await t.call(tpl.method, url, {
+          token: tpl.token(t, nodeId),
+          ...(m.body !== undefined ? { body: m.body, headers: { "content-type": m.contentType ?? "application/json" } } : {}),
+        });
+        await check(res, `${tpl.method} ${url} ${m.body ?? ""}`);
+      }),
+      { numRuns: 300 },
+    );
+    expect(await snapshot()).toBe(before);
+  });
+
+  it("garbage credentials on every route", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...Object.values(templates)),
+        fc.oneof(fc.string(), fc.base64String(), fc.string().map((s) => `eyJ${s}.eyJ${s}.${s}`)),
+        async (tpl, token) => {
+          const res = await t.call(tpl.method, tpl.path(nodeId), {
+            headers: { authorization: token.startsWith("Bearer") ? token : `Bearer ${token}` },
+          });
+          await check(res, `${tpl.method} with ${JSON.stringify(token)}`);
+        },
+      ),
+      { numRuns: 500 },
+    );
+    expect(await snapshot()).toBe(before);
+    expect(requests).toBeGreaterThan(3000);
+  });
+});
