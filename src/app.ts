@@ -110,6 +110,8 @@ export function createApp(deps: AppDeps) {
       deps.logger.error("request failed", { method: c.req.method, path: c.req.path, error: err instanceof Error ? err.stack : String(err) });
     return c.body(JSON.stringify(apiError.toProblem()), apiError.status, {
       "content-type": "application/problem+json",
+      // The rest of an oversized body is never read: the connection can't carry another request.
+      ...(apiError.code === "payload_too_large" ? { connection: "close" } : {}),
     });
   });
 

@@ -1,0 +1,120 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const repoRoot = new URL("../..", import.meta.url).pathname;
+const bin = (name: string) => join(repoRoot, "node_modules", ".bin", name);
+
+/** Keeps wrangler from phoning home or prompting; the tests run offline. */
+const wranglerEnv = {
+  WRANGLER_SEND_METRICS: "false",
+  WRANGLER_HIDE_BANNER: "true",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  CI: "true",
+};
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+    srv.on("error", reject);
+  });
+}
+
+export interface Started {
+  url: string;
+  child: ChildProcess;
+  output: () => string;
+  /** SIGTERM to the process group, then wait for exit. */
+  stop(): Promise<void>;
+  /** SIGKILL to the process group, no chance to clean up. */
+  kill(): Promise<void>;
+}
+
+function track(child: ChildProcess): Pick<Started, "child" | "output" | "stop" | "kill"> & { waitFor(re: RegExp, ms: number): Promise<string> } {
+  let out = "";
+  child.stdout?.on("data", (d) => (out += d));
+  child.stderr?.on("data", (d) => (out += d));
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  const signal = async (sig: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    try {
+      process.kill(-child.pid!, sig);
+    } catch {
+      // already gone
+    }
+    await exited;
+  };
+  return {
+    child,
+    output: () => out,
+    stop: () => signal("SIGTERM"),
+    kill: () => signal("SIGKILL"),
+    waitFor: (re, ms) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${re}; output:\n${out}`)), ms);
+        const check = () => {
+          const m = re.exec(out);
+          if (m) {
+            clearTimeout(timer);
+            child.stdout?.off("data", check);
+            child.stderr?.off("data", check);
+            resolve(m[0]);
+          }
+        };
+        child.stdout?.on("data", check);
+        child.stderr?.on("data", check);
+        child.once("exit", () => reject(new Error(`exited before ${re}; output:\n${out}`)));
+        check();
+      }),
+  };
+}
+
+/** The Node entry, as `npm start` runs it, on a state dir of the caller's. */
+export async function startNodeServer(opts: { stateDir: string; jwtKey?: string; port?: number; env?: Record<string, string> }): Promise<Started> {
+  const port = opts.port ?? (await freePort());
+  const child = spawn(bin("tsx"), [join(repoRoot, "src/node.ts"), "--port", String(port), "--state-dir", opts.stateDir, "--no-login"], {
+    cwd: repoRoot,
+    detached: true,
+    env: { ...process.env, ...(opts.jwtKey ? { SHOAL_JWT_KEY: opts.jwtKey } : {}), ...opts.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const t = track(child);
+  await t.waitFor(/shoal-agent join --url/, 30_000);
+  return { url: `http://127.0.0.1:${port}`, ...t };
+}
+
+/** The Worker entry in workerd via `wrangler dev`, with local D1 migrated first. */
+export async function startWorker(opts: { jwtKey: string }): Promise<Started> {
+  const dir = mkdtempSync(join(tmpdir(), "shoal-worker-"));
+  const env = { ...process.env, ...wranglerEnv };
+  const migrate = track(
+    spawn(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", dir], {
+      cwd: repoRoot,
+      detached: true,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    }),
+  );
+  await new Promise<void>((resolve, reject) =>
+    migrate.child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`migrations failed:\n${migrate.output()}`)))),
+  );
+  const envFile = join(dir, "worker.env");
+  writeFileSync(envFile, `SHOAL_JWT_KEY=${opts.jwtKey}\n`, { mode: 0o600 });
+  const port = await freePort();
+  const child = spawn(
+    bin("wrangler"),
+    ["dev", "--local", "--persist-to", dir, "--port", String(port), "--ip", "127.0.0.1", "--env-file", envFile, "--inspector-port", String(await freePort())],
+    { cwd: repoRoot, detached: true, env, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const t = track(child);
+  await t.waitFor(/Ready on http:\/\/127\.0\.0\.1:\d+/, 60_000);
+  return { url: `http://127.0.0.1:${port}`, ...t };
+}
+
+export const tempDir = (prefix: string) => mkdtempSync(join(tmpdir(), prefix));
