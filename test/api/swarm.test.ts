@@ -65,6 +65,18 @@ describe("PATCH /v1/swarm", () => {
     expect((await t.call("GET", "/v1/swarm", { token: t.tokens.read })).body.version).toBe(1);
   });
 
+  it("of concurrent updates from the same version exactly one wins", async () => {
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        t.call("PATCH", "/v1/swarm?version=1", { token: t.tokens.admin, body: { taskHistoryLimit: i } }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+    expect(results.filter((r) => r.status === 409)).toHaveLength(11);
+    const winner = results.find((r) => r.status === 200)!.body.spec.taskHistoryLimit;
+    expect((await t.call("GET", "/v1/swarm", { token: t.tokens.read })).body).toMatchObject({ version: 2, spec: { taskHistoryLimit: winner } });
+  });
+
   it("requires the version", async () => {
     const res = await t.call("PATCH", "/v1/swarm", { token: t.tokens.admin, body: { taskHistoryLimit: 2 } });
     expect(res.status).toBe(400);
