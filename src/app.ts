@@ -8,6 +8,8 @@ import { renderReferencePage } from "./api/reference-page.js";
 import { newRouter } from "./api/router.js";
 import { nodeRoutes } from "./api/routes/nodes.js";
 import { swarmRoutes } from "./api/routes/swarm.js";
+import { serviceRoutes } from "./api/routes/services.js";
+import { taskRoutes } from "./api/routes/tasks.js";
 import { tokenRoutes } from "./api/routes/tokens.js";
 import { dispatcherRoutes } from "./dispatcher/routes.js";
 
@@ -59,6 +61,8 @@ export function createApp(deps: AppDeps) {
 
   app.route("/", swarmRoutes(deps));
   app.route("/", nodeRoutes(deps));
+  app.route("/", serviceRoutes(deps));
+  app.route("/", taskRoutes(deps));
   app.route("/", tokenRoutes(deps));
   app.route("/", dispatcherRoutes(deps));
 

@@ -63,6 +63,16 @@ export async function beginLivenessGrace(db: Db, id: string, until: number): Pro
   await db.update(cluster).set({ livenessGraceUntil: until }).where(eq(cluster.id, id));
 }
 
+/**
+ * Marks that the orchestrator has something to react to; batch it with every
+ * change of specs, node state or availability, or task state.
+ */
+export const bumpGeneration = (db: Db, id: string) =>
+  db
+    .update(cluster)
+    .set({ generation: sql`${cluster.generation} + 1` })
+    .where(eq(cluster.id, id));
+
 /** Keeps `node_count` right; batch it with every node insert or delete. */
 export const recountNodes = (db: Db, id: string) =>
   db

@@ -1,7 +1,7 @@
 import { and, asc, eq, gte, lt, ne, sql } from "drizzle-orm";
 import type { Db } from "./client.js";
 import { isCasFailure, requireChanged } from "./cas.js";
-import { recountNodes } from "./cluster.js";
+import { bumpGeneration, recountNodes } from "./cluster.js";
 import { insertEvent } from "./events.js";
 import { nodes } from "./schema/index.js";
 
@@ -52,6 +52,7 @@ export async function insertNode(db: Db, clusterId: string, row: NodeRow): Promi
   await db.batch([
     db.insert(nodes).values(row),
     recountNodes(db, clusterId),
+    bumpGeneration(db, clusterId),
     insertEvent(db, row.createdAt, "node", "join", row.id, { hostname: row.hostname, role: row.role }),
   ]);
 }
@@ -59,6 +60,7 @@ export async function insertNode(db: Db, clusterId: string, row: NodeRow): Promi
 /** A known machine joins again: new description and credential generation, guarded on the version read. */
 export async function rejoinNode(
   db: Db,
+  clusterId: string,
   current: NodeRow,
   description: NodeDescription,
   now: number,
@@ -80,6 +82,7 @@ export async function rejoinNode(
       .where(and(eq(nodes.id, current.id), eq(nodes.version, current.version)))
       .returning(),
     requireChanged(db),
+    bumpGeneration(db, clusterId),
     insertEvent(db, now, "node", "join", current.id, { hostname: description.hostname, role: current.role }),
   ]);
   return updated[0]!;
@@ -91,6 +94,7 @@ export async function rejoinNode(
  */
 export async function heartbeatNode(
   db: Db,
+  clusterId: string,
   current: NodeRow,
   now: number,
   leaseExpiresAt: number,
@@ -122,7 +126,9 @@ export async function heartbeatNode(
   await db.batch([
     update,
     requireChanged(db),
-    ...(becameReady ? [insertEvent(db, now, "node", "ready", current.id, { hostname: current.hostname })] : []),
+    ...(becameReady
+      ? [bumpGeneration(db, clusterId), insertEvent(db, now, "node", "ready", current.id, { hostname: current.hostname })]
+      : []),
   ]);
 }
 
@@ -131,6 +137,7 @@ export type NodeSpecChange = Partial<Pick<NodeRow, "role" | "availability" | "la
 /** Compare-and-set on the node version; undefined when the version was stale or the node is gone. */
 export async function updateNodeSpec(
   db: Db,
+  clusterId: string,
   id: string,
   version: number,
   change: NodeSpecChange,
@@ -144,6 +151,7 @@ export async function updateNodeSpec(
         .where(and(eq(nodes.id, id), eq(nodes.version, version)))
         .returning(),
       requireChanged(db),
+      bumpGeneration(db, clusterId),
       insertEvent(db, now, "node", "update", id, changedFields(change)),
     ]);
     return updated[0];
@@ -172,6 +180,7 @@ export async function deleteNode(
       db.delete(nodes).where(and(eq(nodes.id, node.id), force ? undefined : ne(nodes.state, "ready"))),
       requireChanged(db),
       recountNodes(db, clusterId),
+      bumpGeneration(db, clusterId),
       insertEvent(db, now, "node", "remove", node.id, { hostname: node.hostname }),
     ]);
     return true;
@@ -190,7 +199,7 @@ export async function listExpiredNodes(db: Db, now: number, limit = 1000): Promi
 }
 
 /** Marks a node down if its lease is still expired (a heartbeat that just arrived wins). */
-export async function markNodeDown(db: Db, node: NodeRow, now: number, message: string): Promise<void> {
+export async function markNodeDown(db: Db, clusterId: string, node: NodeRow, now: number, message: string): Promise<boolean> {
   try {
     await db.batch([
       db
@@ -198,10 +207,12 @@ export async function markNodeDown(db: Db, node: NodeRow, now: number, message: 
         .set({ state: "down", stateMessage: message, version: sql`${nodes.version} + 1`, updatedAt: now })
         .where(and(eq(nodes.id, node.id), eq(nodes.state, "ready"), lt(nodes.leaseExpiresAt, now))),
       requireChanged(db),
+      bumpGeneration(db, clusterId),
       insertEvent(db, now, "node", "down", node.id, { hostname: node.hostname, reason: message }),
     ]);
+    return true;
   } catch (err) {
-    rethrowUnlessCas(err);
+    return rethrowUnlessCas(err) ?? false;
   }
 }
 

@@ -118,7 +118,7 @@ export function dispatcherRoutes(deps: AppDeps) {
       const desc = toDescription(description);
       const { node, created } = await retryOnConflict(async () => {
         const existing = await getNodeByMachineId(deps.db, desc.machineId);
-        if (existing) return { node: await rejoinNode(deps.db, existing, desc, now, lease), created: false };
+        if (existing) return { node: await rejoinNode(deps.db, cluster.id, existing, desc, now, lease), created: false };
         const row: NodeRow = {
           ...desc,
           id: newId("node"),
@@ -168,6 +168,7 @@ export function dispatcherRoutes(deps: AppDeps) {
         try {
           await heartbeatNode(
             deps.db,
+            cluster.id,
             node,
             now,
             leaseExpiresAt(cluster, now),

@@ -22,7 +22,7 @@ interface RouteCase {
   method: string;
   path: string;
   allowed: Credential[];
-  request: (ctx: { nodeId: string }) => { path: string; body?: unknown };
+  request: (ctx: { nodeId: string; taskId: string }) => { path: string; body?: unknown };
 }
 
 const routes: RouteCase[] = [
@@ -47,6 +47,24 @@ const routes: RouteCase[] = [
     request: ({ nodeId }) => ({ path: `/v1/nodes/${nodeId}?version=1`, body: { availability: "pause" } }),
   },
   { method: "DELETE", path: "/v1/nodes/{id}", allowed: ["admin"], request: ({ nodeId }) => ({ path: `/v1/nodes/${nodeId}?force=true` }) },
+  {
+    method: "POST",
+    path: "/v1/services",
+    allowed: ["admin"],
+    request: () => ({ path: "/v1/services", body: { name: "fresh", task: { container: { image: "busybox:1" } } } }),
+  },
+  { method: "GET", path: "/v1/services", allowed: ["read", "admin"], request: () => ({ path: "/v1/services" }) },
+  { method: "GET", path: "/v1/services/{id}", allowed: ["read", "admin"], request: () => ({ path: "/v1/services/web" }) },
+  {
+    method: "PUT",
+    path: "/v1/services/{id}",
+    allowed: ["admin"],
+    request: () => ({ path: "/v1/services/web?version=1", body: { name: "web", replicas: 2, task: { container: { image: "busybox:2" } } } }),
+  },
+  { method: "DELETE", path: "/v1/services/{id}", allowed: ["admin"], request: () => ({ path: "/v1/services/web" }) },
+  { method: "POST", path: "/v1/services/scale", allowed: ["admin"], request: () => ({ path: "/v1/services/scale", body: { services: { web: 3 } } }) },
+  { method: "GET", path: "/v1/tasks", allowed: ["read", "admin"], request: () => ({ path: "/v1/tasks" }) },
+  { method: "GET", path: "/v1/tasks/{id}", allowed: ["read", "admin"], request: ({ taskId }) => ({ path: `/v1/tasks/${taskId}` }) },
   { method: "GET", path: "/v1/tokens", allowed: ["admin"], request: () => ({ path: "/v1/tokens" }) },
   { method: "POST", path: "/v1/tokens", allowed: ["admin"], request: () => ({ path: "/v1/tokens", body: { name: "ci", scope: "read" } }) },
   { method: "DELETE", path: "/v1/tokens/{id}", allowed: ["admin"], request: () => ({ path: "/v1/tokens/tok_spare" }) },
@@ -76,10 +94,13 @@ describe("auth matrix: every credential kind against every route", () => {
     let t: TestApp;
     let tokens: Record<Credential, string | undefined>;
     let nodeId: string;
+    let taskId: string;
     beforeAll(async () => {
       t = await createTestApp();
       const node = await joinNode(t);
       nodeId = node.id;
+      await t.call("POST", "/v1/services", { token: t.tokens.admin, body: { name: "web", task: { container: { image: "busybox:1" } } } });
+      taskId = (await t.call("GET", "/v1/tasks", { token: t.tokens.admin })).body[0].id;
       await t.call("POST", "/v1/tokens", { token: t.tokens.admin, body: { name: "spare", scope: "read" } });
       await t.client.execute("UPDATE api_tokens SET id = 'tok_spare' WHERE name = 'spare'");
       const revoked = await t.call("POST", "/v1/tokens", { token: t.tokens.admin, body: { name: "gone", scope: "admin" } });
@@ -101,7 +122,7 @@ describe("auth matrix: every credential kind against every route", () => {
     afterAll(() => t.close());
 
     it.each(credentials)("%s", async (credential) => {
-      const { path, body } = route.request({ nodeId });
+      const { path, body } = route.request({ nodeId, taskId });
       const eventCount = async () => (await t.client.execute("SELECT count(*) AS n FROM events")).rows[0]!.n;
       const eventsBefore = await eventCount();
       const res = await t.call(route.method, path, { token: tokens[credential], body });

@@ -33,6 +33,31 @@ const templates: Record<string, Template> = {
     token: admin,
   },
   "DELETE /v1/nodes/{id}": { method: "DELETE", path: (id) => `/v1/nodes/${id}`, idParam: true, query: { force: "true" }, token: admin },
+  "POST /v1/services": {
+    method: "POST",
+    path: () => "/v1/services",
+    body: {
+      name: "fuzzed",
+      replicas: 2,
+      task: {
+        container: { image: "busybox:1", env: ["A=1"], mounts: [{ type: "tmpfs", target: "/tmp" }] },
+        placement: { constraints: ["node.role==worker"] },
+        resources: { reservations: { nanoCpus: 100_000_000 } },
+      },
+      endpoint: { ports: [{ targetPort: 80, publishedPort: 8080 }] },
+      update: { parallelism: 2, order: "start-first" },
+    },
+    token: admin,
+  },
+  "PUT /v1/services/{id}": {
+    method: "PUT",
+    path: (id) => `/v1/services/${id === "__NODE__" ? "existing" : id}`,
+    idParam: true,
+    query: { version: "1" },
+    body: { name: "existing", replicas: 3, task: { container: { image: "busybox:2" } } },
+    token: admin,
+  },
+  "POST /v1/services/scale": { method: "POST", path: () => "/v1/services/scale", body: { services: { existing: 4 } }, token: admin },
   "POST /v1/tokens": { method: "POST", path: () => "/v1/tokens", body: { name: "x", scope: "read" }, token: admin },
   "DELETE /v1/tokens/{id}": { method: "DELETE", path: (id) => `/v1/tokens/${id}`, idParam: true, token: admin },
   "POST /v1/agent/join": {
@@ -128,8 +153,16 @@ describe("fuzz templates", () => {
     const node = await joinNode(t);
     nodeCredential = node.credential;
     await t.call("POST", "/v1/tokens", { token: t.tokens.admin, body: { name: "spare", scope: "read" } });
+    await t.call("POST", "/v1/services", { token: t.tokens.admin, body: { name: "existing", task: { container: { image: "busybox:1" } } } });
     const spare = (await t.client.execute("SELECT id FROM api_tokens WHERE name = 'spare'")).rows[0]!.id as string;
-    const id = tpl.path === templates["POST rotate"]!.path ? "worker" : tpl.path(node.id).includes("/tokens/") ? spare : node.id;
+    const id =
+      tpl.path === templates["POST rotate"]!.path
+        ? "worker"
+        : tpl.path(node.id).includes("/tokens/")
+          ? spare
+          : tpl.path(node.id).includes("/services/")
+            ? "existing"
+            : node.id;
     const query = new URLSearchParams(tpl.query ?? {}).toString();
     const res = await t.call(tpl.method, `${tpl.path(id)}${query ? `?${query}` : ""}`, { token: tpl.token(t, node.id), body: tpl.body });
     expect(res.status, res.text).toBeLessThan(300);
@@ -154,6 +187,9 @@ describe("fuzz: malformed requests", () => {
     const node = await joinNode(t);
     nodeId = node.id;
     nodeCredential = node.credential;
+    await t.call("POST", "/v1/services", { token: t.tokens.admin, body: { name: "existing", task: { container: { image: "busybox:1" } } } });
+    // Let the reconcile the join asked for run now, so only the fuzzed requests could change anything.
+    await t.call("GET", "/v1/swarm", { token: t.tokens.read });
     before = await snapshot();
   });
   afterAll(() => t.close());

@@ -145,7 +145,7 @@ export function nodeRoutes(deps: AppDeps) {
         labels = { ...node.labels, ...labelAdd };
         for (const key of labelRm ?? []) delete labels[key];
       }
-      const updated = await updateNodeSpec(deps.db, node.id, version, { availability, role, labels }, c.get("now"));
+      const updated = await updateNodeSpec(deps.db, deps.keys.clusterId, node.id, version, { availability, role, labels }, c.get("now"));
       if (!updated) throw versionConflict("node", node.id, version);
       return c.json(toNode(updated), 200);
     },

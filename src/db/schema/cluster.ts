@@ -1,8 +1,7 @@
 import { check, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { sql } from "drizzle-orm";
 
-export const schedulingStrategies = ["spread", "binpack", "random"] as const;
-export type SchedulingStrategy = (typeof schedulingStrategies)[number];
+import { schedulingStrategies } from "../../spec/service-spec.js";
 
 /**
  * The one cluster this database holds. Settings are the user's (`PATCH /v1/swarm`);
@@ -22,6 +21,16 @@ export const cluster = sqliteTable("cluster", {
   workerJoinGeneration: integer("worker_join_generation").notNull().default(1),
   managerJoinGeneration: integer("manager_join_generation").notNull().default(1),
   nodeCount: integer("node_count").notNull().default(0),
+  /**
+   * Bumped by every change the orchestrator must react to (specs, nodes, task
+   * states). Reconcile writes are guarded on it: a plan made from an older
+   * snapshot loses and is made again.
+   */
+  generation: integer("generation").notNull().default(1),
+  /** The generation the last reconcile planned from; equal to `generation` when nothing is left to do. */
+  reconciledGeneration: integer("reconciled_generation").notNull().default(0),
+  /** When a timer (a restart delay) next needs a reconcile; null when none. */
+  wakeAt: integer("wake_at"),
   /** No node is marked down before this: set when a control plane starts, as agents could not call in while it was away. */
   livenessGraceUntil: integer("liveness_grace_until").notNull(),
 });

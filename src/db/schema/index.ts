@@ -2,3 +2,4 @@ export * from "./cluster.js";
 export * from "./events.js";
 export * from "./nodes.js";
 export * from "./tokens.js";
+export * from "./services.js";

@@ -1,0 +1,269 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Db } from "../../db/client.js";
+import { isCasFailure, isUniqueViolation, retryOnConflict } from "../../db/cas.js";
+import {
+  countServiceTasks,
+  deleteService,
+  findServicesByRef,
+  insertService,
+  listServices,
+  scaleServices,
+  updateServiceSpec,
+  type ServiceRow,
+  type ServiceTaskCounts,
+} from "../../db/services.js";
+import { newId } from "../../ids.js";
+import { reconcileTasks } from "../../orchestrator/reconcile-tasks.js";
+import { access } from "../access.js";
+import type { AppDeps } from "../context.js";
+import { ApiError, notFound, versionConflict } from "../errors.js";
+import { assignIngressPorts } from "../ingress-ports.js";
+import { VersionQuery, bearer, errorResponses, jsonBody, jsonResponse, strictObject } from "../openapi.js";
+import { newRouter } from "../router.js";
+import { isoTime, repeated } from "../schemas.js";
+import { ServiceSpecSchema } from "../service-spec-schema.js";
+
+const ServiceSchema = z
+  .object({
+    id: z.string(),
+    version: z.number().int(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+    spec: ServiceSpecSchema,
+    previousSpec: ServiceSpecSchema.optional(),
+    serviceStatus: z.object({
+      runningTasks: z.number().int(),
+      desiredTasks: z.number().int(),
+      completedTasks: z.number().int(),
+    }),
+  })
+  .openapi("Service");
+
+function toService(s: ServiceRow, counts: ServiceTaskCounts | undefined): z.infer<typeof ServiceSchema> {
+  return {
+    id: s.id,
+    version: s.version,
+    createdAt: isoTime(s.createdAt),
+    updatedAt: isoTime(s.updatedAt),
+    spec: s.spec,
+    ...(s.previousSpec ? { previousSpec: s.previousSpec } : {}),
+    serviceStatus: {
+      runningTasks: counts?.running ?? 0,
+      desiredTasks: counts?.desired ?? 0,
+      completedTasks: counts?.completed ?? 0,
+    },
+  };
+}
+
+const ServiceRefParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[A-Za-z0-9._-]+$/, "a service id, id prefix or name")
+    .openapi({ param: { name: "id", in: "path" }, description: "Service id, unique id prefix or name" }),
+});
+
+const ServiceListQuery = strictObject({
+  id: repeated("Service id prefix"),
+  name: repeated("Service name prefix"),
+  label: repeated("Service label `key` or `key=value`"),
+  mode: repeated("replicated, global, replicated-job or global-job"),
+});
+
+const ScaleSchema = strictObject({
+  services: z
+    .record(z.string().min(1).max(128), z.number().int().min(0).max(100_000))
+    .refine((r) => Object.keys(r).length > 0, { message: "name at least one service" })
+    .openapi({ description: "Service (id, prefix or name) → replicas", example: { web: 3, api: 5 } }),
+}).openapi("Scale");
+
+async function resolveService(db: Db, ref: string): Promise<ServiceRow> {
+  const matches = await findServicesByRef(db, ref);
+  if (matches.length === 0) throw notFound("service", ref);
+  if (matches.length > 1) throw new ApiError("conflict", `service reference ${ref} is ambiguous; give more of the id`);
+  return matches[0]!;
+}
+
+function labelMatches(labels: Record<string, string>, filter: string): boolean {
+  const eq = filter.indexOf("=");
+  return eq < 0 ? Object.hasOwn(labels, filter) : labels[filter.slice(0, eq)] === filter.slice(eq + 1);
+}
+
+export function serviceRoutes(deps: AppDeps) {
+  const app = newRouter();
+  /** Desired state changed: reconcile before answering, so the answer shows the tasks placed. */
+  const reconcileNow = (now: number) => reconcileTasks(deps, now);
+  const withStatus = async (s: ServiceRow) => toService(s, (await countServiceTasks(deps.db)).get(s.id));
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/services",
+      tags: ["services"],
+      summary: "Create a service (docker service create)",
+      security: bearer,
+      middleware: [access(deps, "admin")],
+      request: { body: jsonBody(ServiceSpecSchema) },
+      responses: { 201: jsonResponse(ServiceSchema, "The service, its tasks already placed where possible"), ...errorResponses },
+    }),
+    async (c) => {
+      const now = c.get("now");
+      const requested = c.req.valid("json");
+      const row = await retryOnConflict(async () => {
+        const others = await listServices(deps.db);
+        if (others.some((s) => s.name === requested.name))
+          throw new ApiError("conflict", `a service named ${requested.name} already exists`, [{ path: "body.name", message: "name in use" }]);
+        const spec = assignIngressPorts(requested, others.map((s) => s.spec));
+        const service: ServiceRow = { id: newId("svc"), name: spec.name, version: 1, createdAt: now, updatedAt: now, mode: spec.mode, spec, previousSpec: null };
+        try {
+          await insertService(deps.db, deps.keys.clusterId, service);
+        } catch (err) {
+          if (isUniqueViolation(err)) throw new ApiError("conflict", `a service named ${spec.name} already exists`);
+          throw err;
+        }
+        return service;
+      });
+      await reconcileNow(now);
+      return c.json(await withStatus(row), 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/services",
+      tags: ["services"],
+      summary: "List services (docker service ls)",
+      security: bearer,
+      middleware: [access(deps, "read")],
+      request: { query: ServiceListQuery },
+      responses: { 200: jsonResponse(z.array(ServiceSchema), "Services"), ...errorResponses },
+    }),
+    async (c) => {
+      const f = c.req.valid("query");
+      const [rows, counts] = await Promise.all([listServices(deps.db), countServiceTasks(deps.db)]);
+      const selected = rows.filter(
+        (s) =>
+          (!f.id?.length || f.id.some((v) => s.id.startsWith(v))) &&
+          (!f.name?.length || f.name.some((v) => s.name.startsWith(v))) &&
+          (!f.label?.length || f.label.every((v) => labelMatches(s.spec.labels, v))) &&
+          (!f.mode?.length || f.mode.includes(s.mode)),
+      );
+      return c.json(selected.map((s) => toService(s, counts.get(s.id))), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/services/{id}",
+      tags: ["services"],
+      summary: "Inspect a service",
+      security: bearer,
+      middleware: [access(deps, "read")],
+      request: { params: ServiceRefParam },
+      responses: { 200: jsonResponse(ServiceSchema, "The service"), ...errorResponses },
+    }),
+    async (c) => c.json(await withStatus(await resolveService(deps.db, c.req.valid("param").id)), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: "put",
+      path: "/v1/services/{id}",
+      tags: ["services"],
+      summary: "Replace a service's spec (docker service update)",
+      description: "The whole spec, based on `version`. The mode and the name cannot change. Tasks whose spec changed are replaced, `update.parallelism` at a time.",
+      security: bearer,
+      middleware: [access(deps, "admin")],
+      request: { params: ServiceRefParam, query: VersionQuery, body: jsonBody(ServiceSpecSchema) },
+      responses: { 200: jsonResponse(ServiceSchema, "The updated service"), ...errorResponses },
+    }),
+    async (c) => {
+      const now = c.get("now");
+      const { version } = c.req.valid("query");
+      const requested = c.req.valid("json");
+      const current = await resolveService(deps.db, c.req.valid("param").id);
+      if (current.version !== version) throw versionConflict("service", current.id, version);
+      if (requested.name !== current.name)
+        throw new ApiError("validation_failed", `services cannot be renamed (${current.name} → ${requested.name})`, [
+          { path: "body.name", message: `must stay ${current.name}` },
+        ]);
+      if (requested.mode !== current.mode)
+        throw new ApiError("validation_failed", `the mode of a service cannot change (${current.mode} → ${requested.mode})`, [
+          { path: "body.mode", message: `must stay ${current.mode}` },
+        ]);
+      const others = (await listServices(deps.db)).filter((s) => s.id !== current.id);
+      const spec = assignIngressPorts(requested, others.map((s) => s.spec), current.spec);
+      let updated: ServiceRow;
+      try {
+        updated = await updateServiceSpec(deps.db, deps.keys.clusterId, current, spec, now);
+      } catch (err) {
+        if (isCasFailure(err)) throw versionConflict("service", current.id, version);
+        throw err;
+      }
+      await reconcileNow(now);
+      return c.json(await withStatus(updated), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "delete",
+      path: "/v1/services/{id}",
+      tags: ["services"],
+      summary: "Remove a service and its tasks",
+      security: bearer,
+      middleware: [access(deps, "admin")],
+      request: { params: ServiceRefParam },
+      responses: { 204: { description: "Removed" }, ...errorResponses },
+    }),
+    async (c) => {
+      const now = c.get("now");
+      const service = await resolveService(deps.db, c.req.valid("param").id);
+      await retryOnConflict(() => deleteService(deps.db, deps.keys.clusterId, service, now)).catch(() => {
+        throw notFound("service", service.id);
+      });
+      await reconcileNow(now);
+      return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/services/scale",
+      tags: ["services"],
+      summary: "Scale one or several services (docker service scale)",
+      description: "All or nothing. Only replicated services and replicated jobs scale.",
+      security: bearer,
+      middleware: [access(deps, "admin")],
+      request: { body: jsonBody(ScaleSchema) },
+      responses: { 200: jsonResponse(z.array(ServiceSchema), "The scaled services"), ...errorResponses },
+    }),
+    async (c) => {
+      const now = c.get("now");
+      const requested = Object.entries(c.req.valid("json").services);
+      const ids = await retryOnConflict(async () => {
+        const changes = [];
+        for (const [ref, replicas] of requested) {
+          const service = await resolveService(deps.db, ref);
+          if (service.mode !== "replicated" && service.mode !== "replicated-job")
+            throw new ApiError("validation_failed", `service ${service.name} is ${service.mode}: only replicated services scale`, [
+              { path: `body.services.${ref}`, message: `${service.mode} services do not scale` },
+            ]);
+          changes.push({ service, replicas });
+        }
+        await scaleServices(deps.db, deps.keys.clusterId, changes, now);
+        return changes.map((ch) => ch.service.id);
+      });
+      await reconcileNow(now);
+      const counts = await countServiceTasks(deps.db);
+      const rows = await listServices(deps.db);
+      return c.json(rows.filter((s) => ids.includes(s.id)).map((s) => toService(s, counts.get(s.id))), 200);
+    },
+  );
+
+  return app;
+}

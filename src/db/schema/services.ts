@@ -1,0 +1,58 @@
+import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import type { ServiceSpec, TaskTemplate, EndpointSpec } from "../../spec/service-spec.js";
+import { serviceModes } from "../../spec/service-spec.js";
+import { desiredStates, taskStates } from "../../spec/task-states.js";
+
+/** Services: `spec` is the user's; `previousSpec` is kept for rollback. */
+export const services = sqliteTable("services", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull().unique(),
+  version: integer("version").notNull().default(1),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+  mode: text("mode", { enum: serviceModes }).notNull(),
+  spec: text("spec", { mode: "json" }).$type<ServiceSpec>().notNull(),
+  previousSpec: text("previous_spec", { mode: "json" }).$type<ServiceSpec>(),
+});
+
+/** What a task runs, stored once per distinct content (tasks name it by hash). */
+export const taskSpecs = sqliteTable("task_specs", {
+  hash: text("hash").primaryKey(),
+  spec: text("spec", { mode: "json" }).$type<{ task: TaskTemplate; endpoint: EndpointSpec }>().notNull(),
+});
+
+/**
+ * Tasks. desiredState and the assignment are the control plane's; state,
+ * message, error and exit code are the agent's (observed, forward-only).
+ * Reservations and host ports are copied from the spec for the scheduler.
+ */
+export const tasks = sqliteTable(
+  "tasks",
+  {
+    id: text("id").primaryKey(),
+    version: integer("version").notNull().default(1),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    serviceId: text("service_id").notNull(),
+    /** Replicated modes; null for global ones. */
+    slot: integer("slot"),
+    /** Assigned node (global tasks are created for their node). */
+    nodeId: text("node_id"),
+    specHash: text("spec_hash").notNull(),
+    desiredState: text("desired_state", { enum: desiredStates }).notNull(),
+    state: text("state", { enum: taskStates }).notNull(),
+    stateMessage: text("state_message").notNull().default(""),
+    stateChangedAt: integer("state_changed_at").notNull(),
+    error: text("error").notNull().default(""),
+    exitCode: integer("exit_code"),
+    /** Restarts so far in this slot (or on this node, for global tasks); for the restart policy's max attempts. */
+    attempt: integer("attempt").notNull().default(0),
+    /** Desired `ready` tasks become `running` at this time (the restart delay). */
+    restartAt: integer("restart_at"),
+    reserveNanoCpus: integer("reserve_nano_cpus").notNull().default(0),
+    reserveMemoryBytes: integer("reserve_memory_bytes").notNull().default(0),
+    /** Host-mode published ports, "tcp/8080". */
+    hostPorts: text("host_ports", { mode: "json" }).$type<string[]>().notNull(),
+  },
+  (t) => [index("tasks_service").on(t.serviceId, t.slot), index("tasks_node").on(t.nodeId), index("tasks_state").on(t.state)],
+);

@@ -1,0 +1,104 @@
+import { and, asc, eq, gte, lt, sql } from "drizzle-orm";
+import type { ServiceSpec } from "../spec/service-spec.js";
+import type { Db } from "./client.js";
+import { requireChanged } from "./cas.js";
+import { bumpGeneration } from "./cluster.js";
+import { insertEvent } from "./events.js";
+import { services, tasks } from "./schema/index.js";
+
+export type ServiceRow = typeof services.$inferSelect;
+
+export async function listServices(db: Db): Promise<ServiceRow[]> {
+  return db.select().from(services).orderBy(asc(services.name));
+}
+
+/** A service by what a user typed: the full id, else the name, else an id prefix (more than one = ambiguous). */
+export async function findServicesByRef(db: Db, ref: string): Promise<ServiceRow[]> {
+  const byId = await db.select().from(services).where(eq(services.id, ref));
+  if (byId.length) return byId;
+  const byName = await db.select().from(services).where(eq(services.name, ref));
+  if (byName.length) return byName;
+  return db
+    .select()
+    .from(services)
+    .where(and(gte(services.id, ref), lt(services.id, `${ref}\uffff`)))
+    .limit(2);
+}
+
+/** Creates a service; a taken name fails on the unique index. */
+export async function insertService(db: Db, clusterId: string, row: ServiceRow): Promise<void> {
+  await db.batch([
+    db.insert(services).values(row),
+    bumpGeneration(db, clusterId),
+    insertEvent(db, row.createdAt, "service", "create", row.id, { name: row.name }),
+  ]);
+}
+
+/** Replaces a service's spec if it is still at `current.version`; the old spec is kept for rollback. */
+export async function updateServiceSpec(
+  db: Db,
+  clusterId: string,
+  current: ServiceRow,
+  spec: ServiceSpec,
+  now: number,
+): Promise<ServiceRow> {
+  const [updated] = await db.batch([
+    db
+      .update(services)
+      .set({ spec, previousSpec: current.spec, version: current.version + 1, updatedAt: now })
+      .where(and(eq(services.id, current.id), eq(services.version, current.version)))
+      .returning(),
+    requireChanged(db),
+    bumpGeneration(db, clusterId),
+    insertEvent(db, now, "service", "update", current.id, { name: current.name }),
+  ]);
+  return updated[0]!;
+}
+
+/** Sets the replicas of several services at once, all or none, each guarded on the version read. */
+export async function scaleServices(
+  db: Db,
+  clusterId: string,
+  changes: { service: ServiceRow; replicas: number }[],
+  now: number,
+): Promise<void> {
+  const statements = changes.flatMap(({ service, replicas }) => [
+    db
+      .update(services)
+      .set({ spec: { ...service.spec, replicas }, previousSpec: service.spec, version: service.version + 1, updatedAt: now })
+      .where(and(eq(services.id, service.id), eq(services.version, service.version))),
+    requireChanged(db),
+    insertEvent(db, now, "service", "update", service.id, { name: service.name, replicas: String(replicas) }),
+  ]);
+  await db.batch([bumpGeneration(db, clusterId), ...statements]);
+}
+
+/** Removes a service; the orchestrator then removes its tasks. */
+export async function deleteService(db: Db, clusterId: string, service: ServiceRow, now: number): Promise<void> {
+  await db.batch([
+    db.delete(services).where(eq(services.id, service.id)),
+    requireChanged(db),
+    bumpGeneration(db, clusterId),
+    insertEvent(db, now, "service", "remove", service.id, { name: service.name }),
+  ]);
+}
+
+export interface ServiceTaskCounts {
+  running: number;
+  desired: number;
+  completed: number;
+}
+
+/** Per service: tasks running, tasks desired up, tasks completed (docker service ls REPLICAS). */
+export async function countServiceTasks(db: Db): Promise<Map<string, ServiceTaskCounts>> {
+  const rows = await db
+    .select({
+      serviceId: tasks.serviceId,
+      running: sql<number>`sum(${tasks.state} = 'running' AND ${tasks.desiredState} = 'running')`,
+      desired: sql<number>`sum(${tasks.desiredState} IN ('ready', 'running'))`,
+      completed: sql<number>`sum(${tasks.state} = 'complete')`,
+    })
+    .from(tasks)
+    .groupBy(tasks.serviceId);
+  return new Map(rows.map((r) => [r.serviceId, { running: Number(r.running), desired: Number(r.desired), completed: Number(r.completed) }]));
+}

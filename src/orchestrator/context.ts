@@ -1,0 +1,81 @@
+import type { NodeRow } from "../db/nodes.js";
+import type { TaskRow } from "../db/tasks.js";
+import type { ServiceSpec } from "../spec/service-spec.js";
+import { constraintMatches, parseConstraint, type Constraint } from "../scheduler/constraint.js";
+import type { TaskBook } from "./task-book.js";
+
+export interface ServiceView {
+  id: string;
+  name: string;
+  spec: ServiceSpec;
+  /** Hash of the spec's task part: tasks with another hash run an older spec. */
+  specHash: string;
+}
+
+/** What every planner of one reconcile shares. */
+export interface OrchestratorContext {
+  now: number;
+  book: TaskBook;
+  nodes: Map<string, NodeRow>;
+  newTaskId: () => string;
+}
+
+/** Why a task can no longer stay on its node, or undefined when it can. */
+export function displacement(ctx: OrchestratorContext, task: TaskRow, spec: ServiceSpec): string | undefined {
+  if (!task.nodeId) return undefined;
+  const node = ctx.nodes.get(task.nodeId);
+  if (!node) return "node removed";
+  if (node.state === "down") return "node down";
+  if (node.availability === "drain") return "node drained";
+  if (!meetsConstraints(node, spec)) return "assigned node no longer meets constraints";
+  return undefined;
+}
+
+const parsed = new Map<string, Constraint | undefined>();
+function constraintsOf(spec: ServiceSpec): Constraint[] {
+  return spec.task.placement.constraints.flatMap((text) => {
+    if (!parsed.has(text)) {
+      const c = parseConstraint(text);
+      parsed.set(text, "error" in c ? undefined : c);
+    }
+    const c = parsed.get(text);
+    return c ? [c] : [];
+  });
+}
+
+export const meetsConstraints = (node: NodeRow, spec: ServiceSpec) =>
+  constraintsOf(spec).every((c) => constraintMatches(node, c));
+
+/** A new task of a service, pending until the scheduler assigns it. */
+export function newTask(
+  ctx: OrchestratorContext,
+  service: ServiceView,
+  opts: { slot: number | null; nodeId?: string | null; attempt?: number; delayMs?: number },
+): TaskRow {
+  const delay = opts.delayMs ?? 0;
+  const { reservations } = service.spec.task.resources;
+  const row: TaskRow = {
+    id: ctx.newTaskId(),
+    version: 1,
+    createdAt: ctx.now,
+    updatedAt: ctx.now,
+    serviceId: service.id,
+    slot: opts.slot,
+    nodeId: opts.nodeId ?? null,
+    specHash: service.specHash,
+    desiredState: delay > 0 ? "ready" : "running",
+    state: "pending",
+    stateMessage: "",
+    stateChangedAt: ctx.now,
+    error: "",
+    exitCode: null,
+    attempt: opts.attempt ?? 0,
+    restartAt: delay > 0 ? ctx.now + delay : null,
+    reserveNanoCpus: reservations.nanoCpus,
+    reserveMemoryBytes: reservations.memoryBytes,
+    hostPorts: service.spec.endpoint.ports
+      .filter((p) => p.publishMode === "host" && p.publishedPort)
+      .map((p) => `${p.protocol}/${p.publishedPort}`),
+  };
+  return ctx.book.add(row);
+}

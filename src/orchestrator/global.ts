@@ -1,0 +1,70 @@
+import type { NodeRow } from "../db/nodes.js";
+import type { TaskRow } from "../db/tasks.js";
+import { isDesiredUp, isTerminal } from "../spec/task-states.js";
+import { displacement, meetsConstraints, newTask, type OrchestratorContext, type ServiceView } from "./context.js";
+import { shouldRestart } from "./restart.js";
+
+const platformAliases: Record<string, string> = { x86_64: "amd64", aarch64: "arm64" };
+const normalArch = (a: string) => platformAliases[a.toLowerCase()] ?? a.toLowerCase();
+
+/** A node a global service wants a new task on: ready, active, matching constraints and platforms. */
+export function takesGlobalTask(node: NodeRow, service: ServiceView): boolean {
+  const { platforms } = service.spec.task.placement;
+  return (
+    node.state === "ready" &&
+    node.availability === "active" &&
+    meetsConstraints(node, service.spec) &&
+    (platforms.length === 0 ||
+      platforms.some(
+        (p) => p.os.toLowerCase() === node.os.toLowerCase() && normalArch(p.architecture) === normalArch(node.architecture),
+      ))
+  );
+}
+
+/**
+ * Global orchestrator (and global jobs): one task per eligible node. Down,
+ * drained or no-longer-matching nodes lose theirs (no replacement elsewhere);
+ * a paused node keeps its task but gets no new one. Jobs run once per spec.
+ */
+export function planGlobal(ctx: OrchestratorContext, service: ServiceView): void {
+  const isJob = service.spec.mode === "global-job";
+  const byNode = new Map<string, TaskRow[]>();
+  for (const t of ctx.book.ofService(service.id)) {
+    if (!t.nodeId) continue;
+    byNode.set(t.nodeId, [...(byNode.get(t.nodeId) ?? []), t]);
+  }
+  for (const list of byNode.values()) list.sort((a, b) => b.createdAt - a.createdAt);
+
+  const { parallelism } = service.spec.update;
+  const inFlight = ctx.book
+    .ofService(service.id)
+    .filter((t) => isDesiredUp(t.desiredState) && t.specHash === service.specHash && t.state !== "running" && !isTerminal(t.state)).length;
+  // Jobs re-run everywhere at once; services roll `parallelism` nodes at a time (0 = all).
+  let updateBudget = isJob || parallelism === 0 ? Infinity : Math.max(0, parallelism - inFlight);
+
+  for (const [nodeId, list] of byNode) {
+    for (const task of list.filter((t) => isDesiredUp(t.desiredState))) {
+      if (displacement(ctx, task, service.spec)) {
+        ctx.book.setDesired(task, "shutdown");
+      } else if (task.specHash !== service.specHash) {
+        if (updateBudget <= 0 && !isTerminal(task.state)) continue;
+        updateBudget--;
+        ctx.book.setDesired(task, "shutdown"); // its successor is created below, with the current spec
+      } else if (isTerminal(task.state)) {
+        const history = list.filter((t) => t !== task);
+        if (shouldRestart(task, service.spec.task.restartPolicy, service.spec.mode, history, ctx.now)) {
+          ctx.book.setDesired(task, "shutdown");
+          newTask(ctx, service, { slot: null, nodeId, attempt: task.attempt + 1, delayMs: service.spec.task.restartPolicy.delayMs });
+        }
+      }
+    }
+  }
+
+  for (const node of ctx.nodes.values()) {
+    if (!takesGlobalTask(node, service)) continue;
+    const tasks = ctx.book.ofService(service.id).filter((t) => t.nodeId === node.id);
+    const hasUp = tasks.some((t) => isDesiredUp(t.desiredState));
+    const ranThisSpec = isJob && tasks.some((t) => t.specHash === service.specHash && t.state === "complete");
+    if (!hasUp && !ranThisSpec) newTask(ctx, service, { slot: null, nodeId: node.id });
+  }
+}

@@ -1,0 +1,92 @@
+import { inArray, sql } from "drizzle-orm";
+import type { AppDeps } from "../api/context.js";
+import { requireChanged, isCasFailure } from "../db/cas.js";
+import { getCluster } from "../db/cluster.js";
+import { listNodes } from "../db/nodes.js";
+import { cluster, events, services, taskSpecs, tasks } from "../db/schema/index.js";
+import type { TaskRow } from "../db/tasks.js";
+import { newId } from "../ids.js";
+import { planReconcile, type ReconcilePlan } from "./plan-reconcile.js";
+
+/** D1 binds at most 100 parameters per statement; every driver gets statements that size. */
+const maxParams = 100;
+function chunks<T>(rows: T[], paramsPerRow: number): T[][] {
+  const size = Math.max(1, Math.floor(maxParams / paramsPerRow));
+  const out: T[][] = [];
+  for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
+  return out;
+}
+
+/** The columns a plan changed on a task (the agent's observed ones only when the control plane wrote them for it). */
+function changedColumns(before: TaskRow, after: TaskRow): Partial<TaskRow> {
+  const set: Partial<TaskRow> = {};
+  for (const key of Object.keys(after) as (keyof TaskRow)[])
+    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) (set as Record<string, unknown>)[key] = after[key];
+  return set;
+}
+
+function writes(deps: Pick<AppDeps, "db">, generation: number, plan: ReconcilePlan, clusterId: string) {
+  const { db } = deps;
+  const statements = [];
+  // The guard: this plan was made from the state at `generation`; anything written since makes it lose.
+  statements.push(
+    db
+      .update(cluster)
+      .set({ generation: generation + 1, reconciledGeneration: generation + 1, wakeAt: plan.wakeAt })
+      .where(sql`${cluster.id} = ${clusterId} AND ${cluster.generation} = ${generation}`),
+    requireChanged(db),
+  );
+  const specs = [...plan.taskSpecs].map(([hash, spec]) => ({ hash, spec }));
+  for (const part of chunks(specs, 2)) statements.push(db.insert(taskSpecs).values(part).onConflictDoNothing());
+  for (const part of chunks(plan.inserted, Object.keys(plan.inserted[0] ?? {}).length || 1)) statements.push(db.insert(tasks).values(part));
+  // Same change on many tasks (e.g. assigned to one node) → one statement.
+  const groups = new Map<string, { set: Partial<TaskRow>; ids: string[] }>();
+  for (const { before, after } of plan.updated) {
+    const set = changedColumns(before, after);
+    const key = JSON.stringify(set);
+    const group = groups.get(key) ?? { set, ids: [] };
+    group.ids.push(after.id);
+    groups.set(key, group);
+  }
+  for (const { set, ids } of groups.values())
+    for (const part of chunks(ids, 1))
+      statements.push(db.update(tasks).set({ ...set, version: sql`${tasks.version} + 1` }).where(inArray(tasks.id, part)));
+  for (const part of chunks(plan.deleted.map((t) => t.id), 1)) statements.push(db.delete(tasks).where(inArray(tasks.id, part)));
+  for (const part of chunks(plan.events, 6)) statements.push(db.insert(events).values(part));
+  return statements;
+}
+
+/**
+ * Runs the orchestrators and the scheduler over the current state and writes
+ * the result atomically, guarded by the cluster generation. A plan that lost
+ * to a concurrent writer is made again from a fresh snapshot; once the state
+ * is reconciled there is nothing to do.
+ */
+export async function reconcileTasks(deps: Pick<AppDeps, "db" | "keys">, now: number, attempts = 5): Promise<void> {
+  for (let i = 0; i < attempts; i++) {
+    const current = await getCluster(deps.db, deps.keys.clusterId);
+    if (!current) return;
+    const due = current.wakeAt !== null && now >= current.wakeAt;
+    if (current.generation === current.reconciledGeneration && !due) return;
+    const [nodes, serviceRows, taskRows] = await Promise.all([
+      listNodes(deps.db),
+      deps.db.select().from(services),
+      deps.db.select().from(tasks),
+    ]);
+    const plan = planReconcile({
+      now,
+      cluster: current,
+      nodes,
+      services: serviceRows,
+      tasks: taskRows,
+      newTaskId: () => newId("task"),
+    });
+    try {
+      const [first, ...rest] = writes(deps, current.generation, plan, current.id);
+      await deps.db.batch([first!, ...rest]);
+      return;
+    } catch (err) {
+      if (!isCasFailure(err)) throw err;
+    }
+  }
+}

@@ -1,0 +1,63 @@
+import type { TaskRow } from "../db/tasks.js";
+import { isDesiredUp, type DesiredState } from "../spec/task-states.js";
+
+/**
+ * The orchestrator's working copy of the tasks during one reconcile. Planners
+ * change copies; `changes()` diffs them against the snapshot, so the plan
+ * writes only what changed and each change can be guarded by the task version.
+ */
+export class TaskBook {
+  private readonly original = new Map<string, TaskRow>();
+  private readonly current = new Map<string, TaskRow>();
+  private readonly created = new Set<string>();
+  private readonly deleted = new Set<string>();
+
+  constructor(tasks: TaskRow[], readonly now: number) {
+    for (const t of tasks) {
+      this.original.set(t.id, t);
+      this.current.set(t.id, { ...t });
+    }
+  }
+
+  all(): TaskRow[] {
+    return [...this.current.values()];
+  }
+
+  ofService(serviceId: string): TaskRow[] {
+    return this.all().filter((t) => t.serviceId === serviceId);
+  }
+
+  add(task: TaskRow): TaskRow {
+    this.current.set(task.id, task);
+    this.created.add(task.id);
+    return task;
+  }
+
+  /** Sets the desired state (never back up from shutdown/remove). */
+  setDesired(task: TaskRow, desired: DesiredState): void {
+    if (task.desiredState === desired) return;
+    if (!isDesiredUp(task.desiredState) && isDesiredUp(desired)) return;
+    task.desiredState = desired;
+    task.updatedAt = this.now;
+  }
+
+  delete(task: TaskRow): void {
+    this.current.delete(task.id);
+    if (this.created.has(task.id)) this.created.delete(task.id);
+    else this.deleted.add(task.id);
+  }
+
+  changes(): { inserted: TaskRow[]; updated: { before: TaskRow; after: TaskRow }[]; deleted: TaskRow[] } {
+    const inserted = [...this.created].map((id) => this.current.get(id)!);
+    const updated: { before: TaskRow; after: TaskRow }[] = [];
+    for (const [id, before] of this.original) {
+      const after = this.current.get(id);
+      if (after && !this.created.has(id) && changed(before, after)) updated.push({ before, after });
+    }
+    return { inserted, updated, deleted: [...this.deleted].map((id) => this.original.get(id)!) };
+  }
+}
+
+function changed(a: TaskRow, b: TaskRow): boolean {
+  return (Object.keys(a) as (keyof TaskRow)[]).some((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+}
