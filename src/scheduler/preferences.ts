@@ -18,7 +18,7 @@ export function preferenceValue(node: NodeInfo, descriptor: string): string {
   const [labels, key] = lower.startsWith("node.labels.")
     ? [node.labels, lower.slice("node.labels.".length)]
     : [node.engineLabels, lower.slice("engine.labels.".length)];
-  if (labels[key] !== undefined) return labels[key];
+  if (Object.hasOwn(labels, key)) return labels[key]!;
   for (const [k, v] of Object.entries(labels)) if (k.toLowerCase() === key) return v;
   return "";
 }

@@ -110,6 +110,43 @@ function buildTasks(services: ServiceSeed[], nodeCount: number): TaskToSchedule[
   });
 }
 
+const plainNode: NodeSeed = {
+  ready: true,
+  availability: "active",
+  role: "worker",
+  os: "linux",
+  architecture: "x86_64",
+  zone: undefined,
+  ssd: false,
+  cpus: 4,
+  memoryGiB: 8,
+  existing: [],
+  failures: [],
+};
+
+const plainService: ServiceSeed = {
+  count: 0,
+  strategy: "spread",
+  nanoCpus: 0,
+  memoryBytes: 0,
+  constraints: [],
+  platforms: [],
+  hostPorts: [],
+  maxReplicasPerNode: 0,
+  preferences: [],
+  pinnedTo: undefined,
+};
+
+/** mulberry32: a seeded stream for the random strategy, so a failing case replays. */
+function mulberry(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /** A deep copy of the nodes before scheduling, to check the result against. */
 const snapshot = (nodes: NodeInfo[]) => nodes.map((n) => structuredClone(n));
 
@@ -150,6 +187,16 @@ function replay(scenario: ReturnType<typeof run>, check: (task: TaskToSchedule, 
     for (const p of t.hostPorts) n.hostPorts.add(`${p.protocol}/${p.publishedPort}`);
   }
   return scenario.before;
+}
+
+/** Tasks per value of node.labels.zone, nodes without one under "". */
+function tasksPerZone(nodes: NodeInfo[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const n of nodes) {
+    const zone = preferenceValue(n, "node.labels.zone");
+    counts.set(zone, (counts.get(zone) ?? 0) + n.taskCount);
+  }
+  return counts;
 }
 
 const alias = (architecture: string) => (architecture === "x86_64" ? "amd64" : architecture === "aarch64" ? "arm64" : architecture);
@@ -265,12 +312,10 @@ describe("scheduleTasks properties", () => {
             for (let k = 0; k < s.existing; k++) addTask(n, { serviceId: "svc_0", reservations: { nanoCpus: 0, memoryBytes: 0 }, hostPorts: [] });
             return n;
           });
-          const before = new Map<string, number>();
-          for (const n of nodes) before.set(preferenceValue(n, "node.labels.zone"), (before.get(preferenceValue(n, "node.labels.zone")) ?? 0) + n.taskCount);
+          const before = tasksPerZone(nodes);
           const tasks = buildTasks([{ ...plainService, count: taskCount, strategy, preferences: [{ spread: "node.labels.zone" }] }], nodes.length);
           scheduleTasks(nodes, tasks, { random: mulberry(seed) });
-          const after = new Map<string, number>();
-          for (const n of nodes) after.set(preferenceValue(n, "node.labels.zone"), (after.get(preferenceValue(n, "node.labels.zone")) ?? 0) + n.taskCount);
+          const after = tasksPerZone(nodes);
           // Water-filling: no value ends more than 1 below a value that received a task.
           const lowest = Math.min(...after.values());
           for (const [value, count] of after) if (count > before.get(value)!) expect(count - lowest).toBeLessThanOrEqual(1);
@@ -281,40 +326,3 @@ describe("scheduleTasks properties", () => {
     );
   });
 });
-
-const plainNode: NodeSeed = {
-  ready: true,
-  availability: "active",
-  role: "worker",
-  os: "linux",
-  architecture: "x86_64",
-  zone: undefined,
-  ssd: false,
-  cpus: 4,
-  memoryGiB: 8,
-  existing: [],
-  failures: [],
-};
-
-const plainService: ServiceSeed = {
-  count: 0,
-  strategy: "spread",
-  nanoCpus: 0,
-  memoryBytes: 0,
-  constraints: [],
-  platforms: [],
-  hostPorts: [],
-  maxReplicasPerNode: 0,
-  preferences: [],
-  pinnedTo: undefined,
-};
-
-/** mulberry32: a seeded stream for the random strategy, so a failing case replays. */
-function mulberry(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
