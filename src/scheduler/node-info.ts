@@ -59,7 +59,10 @@ export function newNodeInfo(node: ConstraintTarget & Pick<NodeInfo, "ready" | "a
   };
 }
 
-/** Accounts an active task on its node: reservations, counts and host ports. */
+/**
+ * Accounts an active task on its node: reservations, counts, host ports.
+ * The reconcile pass calls it per active task, scheduleTasks per placement.
+ */
 export function addTask(node: NodeInfo, task: ActiveTask): void {
   node.reserved.nanoCpus += task.reservations.nanoCpus;
   node.reserved.memoryBytes += task.reservations.memoryBytes;

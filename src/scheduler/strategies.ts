@@ -55,7 +55,11 @@ function shareAfter(node: NodeInfo, reservations: ResourceAmounts): number {
 }
 
 /** Candidates kept in a heap: the top is the best node; only it is re-ranked after a placement. */
-function heapCandidates<E extends { node: NodeInfo }>(heap: Heap<E>, fits: (node: NodeInfo) => boolean, rerank: (entry: E) => void): Candidates {
+function heapCandidates<E extends { node: NodeInfo }>(
+  heap: Heap<E>,
+  fits: (node: NodeInfo) => boolean,
+  rerank: (entry: E) => void,
+): Candidates {
   return {
     next() {
       for (let top = heap.peek(); top !== undefined; top = heap.peek()) {
@@ -111,7 +115,8 @@ export function newCandidates(
     }
     case "binpack": {
       const entries = nodes.map((node) => ({ node, shareAfter: shareAfter(node, task.reservations) }));
-      return heapCandidates(new Heap(entries, binpackBefore), fits, (e) => (e.shareAfter = shareAfter(e.node, task.reservations)));
+      const rerank = (e: BinpackEntry) => (e.shareAfter = shareAfter(e.node, task.reservations));
+      return heapCandidates(new Heap(entries, binpackBefore), fits, rerank);
     }
     case "random":
       return randomCandidates(nodes, fits, random);

@@ -10,7 +10,7 @@ import type { SchedulingStrategy } from "../../src/spec/service-spec.js";
 
 const nodeCount = 1_000;
 const taskCount = 100_000;
-const repetitions = 7;
+const repetitions = 9;
 
 function buildNodes(): NodeInfo[] {
   return Array.from({ length: nodeCount }, (_, i) =>
@@ -30,7 +30,11 @@ function buildNodes(): NodeInfo[] {
   );
 }
 
-function buildTasks(constraints: string[], strategy: SchedulingStrategy, preferences: { spread: string }[] = []): TaskToSchedule[] {
+function buildTasks(
+  constraints: string[],
+  strategy: SchedulingStrategy,
+  preferences: { spread: string }[] = [],
+): TaskToSchedule[] {
   const placement = { constraints, preferences, maxReplicasPerNode: 0, platforms: [] };
   const reservations = { nanoCpus: 1e7, memoryBytes: 2 ** 20 };
   return Array.from({ length: taskCount }, (_, i) => ({

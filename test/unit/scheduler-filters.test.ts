@@ -49,7 +49,11 @@ function task(
   };
 }
 
-const hostPort = (publishedPort: number | undefined, protocol: PortConfig["protocol"] = "tcp", publishMode: PortConfig["publishMode"] = "host"): PortConfig => ({
+const hostPort = (
+  publishedPort: number | undefined,
+  protocol: PortConfig["protocol"] = "tcp",
+  publishMode: PortConfig["publishMode"] = "host",
+): PortConfig => ({
   protocol,
   targetPort: 80,
   publishedPort,

@@ -14,7 +14,14 @@ const strategies: SchedulingStrategy[] = ["spread", "binpack", "random"];
 const zones = ["a", "b", "c", undefined];
 const architectures = ["x86_64", "amd64", "aarch64", "arm64"];
 const portPool = ["tcp/80", "tcp/443", "udp/53"];
-const constraintPool = ["node.labels.zone==a", "node.labels.zone!=b", "node.role!=manager", "node.platform.arch==x86_64", "engine.labels.ssd==true"];
+const constraintPool = [
+  "node.labels.zone==a",
+  "node.labels.zone!=b",
+  "node.role!=manager",
+  "node.platform.arch==x86_64",
+  "engine.labels.ssd==true",
+];
+const nothing = { nanoCpus: 0, memoryBytes: 0 };
 
 const nodeArb = fc.record({
   ready: fc.constantFrom(true, true, true, false),
@@ -262,7 +269,7 @@ describe("scheduleTasks properties", () => {
           // Tasks of another service make the nodes' totals differ; the service's own counts must still even out.
           const nodes = Array.from({ length: nodeCount }, (_, i) => {
             const n = buildNode({ ...plainNode, zone: eligible[i] ? "a" : "b" }, i);
-            for (let k = 0; k < otherTasks[i]!; k++) addTask(n, { serviceId: "svc_other", reservations: { nanoCpus: 0, memoryBytes: 0 }, hostPorts: [] });
+            for (let k = 0; k < otherTasks[i]!; k++) addTask(n, { serviceId: "svc_other", reservations: nothing, hostPorts: [] });
             return n;
           });
           const tasks = buildTasks([{ ...plainService, count: taskCount, constraints: ["node.labels.zone==a"] }], nodeCount);
@@ -309,7 +316,7 @@ describe("scheduleTasks properties", () => {
         (seeds, taskCount, strategy, seed) => {
           const nodes = seeds.map((s, i) => {
             const n = buildNode({ ...plainNode, zone: s.zone }, i);
-            for (let k = 0; k < s.existing; k++) addTask(n, { serviceId: "svc_0", reservations: { nanoCpus: 0, memoryBytes: 0 }, hostPorts: [] });
+            for (let k = 0; k < s.existing; k++) addTask(n, { serviceId: "svc_0", reservations: nothing, hostPorts: [] });
             return n;
           });
           const before = tasksPerZone(nodes);

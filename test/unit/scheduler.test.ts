@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { addRecentFailure, addTask, newNodeInfo, type NodeInfo } from "../../src/scheduler/node-info.js";
+import { preferenceValue } from "../../src/scheduler/preferences.js";
 import { scheduleTasks, type TaskToSchedule } from "../../src/scheduler/scheduler.js";
 import type { Placement, SchedulingStrategy } from "../../src/spec/service-spec.js";
 
@@ -155,6 +156,18 @@ describe("placement preferences", () => {
   ];
   const byZone = { placement: { preferences: [{ spread: "node.labels.zone" }] } };
 
+  it.each([
+    ["node label", "node.labels.zone", "a"],
+    ["key case-insensitive", "NODE.LABELS.Zone", "a"],
+    ["value kept as written", "node.labels.rack", "R1"],
+    ["engine label", "engine.labels.disk", "ssd"],
+    ["missing label", "node.labels.row", ""],
+    ["not an own property", "node.labels.constructor", ""],
+  ])("reads the %s", (_name, descriptor, expected) => {
+    const n = node("node_1", { labels: { zone: "a", rack: "R1" }, engineLabels: { disk: "ssd" } });
+    expect(preferenceValue(n, descriptor)).toBe(expected);
+  });
+
   it("splits tasks evenly over label values; nodes lacking the label form their own group", () => {
     const nodes = zoned();
     expect(perNode(nodes, scheduleTasks(nodes, tasks(6, byZone)).assignments)).toEqual({ node_a1: 1, node_a2: 1, node_b1: 2, node_x: 2 });
@@ -169,7 +182,11 @@ describe("placement preferences", () => {
   });
 
   it("counts tasks on nodes that take no new ones, as SwarmKit does", () => {
-    const nodes = [running(node("node_a1", { labels: { zone: "a" }, availability: "pause" }), "svc_web", 2), node("node_a2", { labels: { zone: "a" } }), node("node_b1", { labels: { zone: "b" } })];
+    const nodes = [
+      running(node("node_a1", { labels: { zone: "a" }, availability: "pause" }), "svc_web", 2),
+      node("node_a2", { labels: { zone: "a" } }),
+      node("node_b1", { labels: { zone: "b" } }),
+    ];
     expect(perNode(nodes, scheduleTasks(nodes, tasks(2, byZone)).assignments)).toEqual({ node_a1: 0, node_a2: 0, node_b1: 2 });
   });
 
@@ -193,6 +210,12 @@ describe("placement preferences", () => {
     expect(perNode(nodes, assignments)).toEqual({ node_1: 1, node_2: 1, node_3: 2, node_4: 4 });
   });
 
+  it("ignores preferences on anything but node or engine labels, as SwarmKit does", () => {
+    const nodes = [node("node_1", { hostname: "x" }), node("node_2", { hostname: "y" }), node("node_3", { hostname: "y" })];
+    const placement = { preferences: [{ spread: "node.hostname" }] };
+    expect(perNode(nodes, scheduleTasks(nodes, tasks(3, { placement })).assignments)).toEqual({ node_1: 1, node_2: 1, node_3: 1 });
+  });
+
   it("spreads over engine labels", () => {
     const nodes = [node("node_1", { engineLabels: { disk: "ssd" } }), node("node_2", { engineLabels: { disk: "ssd" } }), node("node_3")];
     const { assignments } = scheduleTasks(nodes, tasks(4, { placement: { preferences: [{ spread: "engine.labels.disk" }] } }));
@@ -207,7 +230,8 @@ describe("placement preferences", () => {
 
   it("only places on nodes that pass the filters", () => {
     const nodes = zoned();
-    const { assignments, unschedulable } = scheduleTasks(nodes, tasks(4, { placement: { ...byZone.placement, constraints: ["node.labels.zone!=b"] } }));
+    const placement = { ...byZone.placement, constraints: ["node.labels.zone!=b"] };
+    const { assignments, unschedulable } = scheduleTasks(nodes, tasks(4, { placement }));
     expect(perNode(nodes, assignments)).toEqual({ node_a1: 1, node_a2: 1, node_b1: 0, node_x: 2 });
     expect(unschedulable.size).toBe(0);
   });
@@ -218,7 +242,12 @@ describe("scheduleTasks", () => {
     const nodes = [node("node_a")];
     const hostPorts = [{ protocol: "tcp" as const, targetPort: 80, publishedPort: 8080, publishMode: "host" as const }];
     scheduleTasks(nodes, tasks(1, { reservations: { nanoCpus: 1e9, memoryBytes: GiB }, hostPorts }));
-    expect(nodes[0]).toMatchObject({ reserved: { nanoCpus: 1e9, memoryBytes: GiB }, taskCount: 1, tasksByService: new Map([["svc_web", 1]]), hostPorts: new Set(["tcp/8080"]) });
+    expect(nodes[0]).toMatchObject({
+      reserved: { nanoCpus: 1e9, memoryBytes: GiB },
+      taskCount: 1,
+      tasksByService: new Map([["svc_web", 1]]),
+      hostPorts: new Set(["tcp/8080"]),
+    });
   });
 
   it("schedules services in order of first appearance, each seeing the tasks placed before", () => {
