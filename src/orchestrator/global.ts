@@ -1,11 +1,9 @@
 import type { NodeRow } from "../db/nodes.js";
 import type { TaskRow } from "../db/tasks.js";
+import { normalizeArchitecture } from "../scheduler/task-to-schedule.js";
 import { isDesiredUp, isTerminal } from "../spec/task-states.js";
 import { displacement, meetsConstraints, newTask, type OrchestratorContext, type ServiceView } from "./context.js";
 import { shouldRestart } from "./restart.js";
-
-const platformAliases: Record<string, string> = { x86_64: "amd64", aarch64: "arm64" };
-const normalArch = (a: string) => platformAliases[a.toLowerCase()] ?? a.toLowerCase();
 
 /** A node a global service wants a new task on: ready, active, matching constraints and platforms. */
 export function takesGlobalTask(node: NodeRow, service: ServiceView): boolean {
@@ -16,7 +14,10 @@ export function takesGlobalTask(node: NodeRow, service: ServiceView): boolean {
     meetsConstraints(node, service.spec) &&
     (platforms.length === 0 ||
       platforms.some(
-        (p) => p.os.toLowerCase() === node.os.toLowerCase() && normalArch(p.architecture) === normalArch(node.architecture),
+        // As the scheduler's platform filter: an empty field matches anything.
+        (p) =>
+          (!p.os || p.os.toLowerCase() === node.os.toLowerCase()) &&
+          (!p.architecture || normalizeArchitecture(p.architecture) === normalizeArchitecture(node.architecture)),
       ))
   );
 }

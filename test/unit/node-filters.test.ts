@@ -1,31 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { filterNodes } from "../../src/api/node-filters.js";
 import type { NodeRow } from "../../src/db/nodes.js";
+import { fixtureNode } from "../helpers/cluster-fixtures.js";
 
-const node = (id: string, hostname: string, over: Partial<NodeRow> = {}): NodeRow => ({
-  id,
-  hostname,
-  version: 1,
-  createdAt: 0,
-  updatedAt: 0,
-  role: "worker",
-  availability: "active",
-  labels: {},
-  machineId: `m-${id}`,
-  os: "linux",
-  architecture: "x86_64",
-  nanoCpus: 1e9,
-  memoryBytes: 1 << 30,
-  engineVersion: "20.10",
-  engineLabels: {},
-  addr: "10.0.0.1",
-  state: "ready",
-  stateMessage: "",
-  lastHeartbeatAt: 0,
-  leaseExpiresAt: 0,
-  credentialGeneration: 1,
-  ...over,
-});
+const node = (id: string, hostname: string, over: Partial<NodeRow> = {}) => fixtureNode(id, { hostname, ...over });
 
 const nodes = [
   node("node_aaa1", "web-1", { labels: { zone: "a" }, engineLabels: { ssd: "true" } }),

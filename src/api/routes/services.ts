@@ -18,6 +18,7 @@ import { access } from "../access.js";
 import type { AppDeps } from "../context.js";
 import { ApiError, notFound, versionConflict } from "../errors.js";
 import { assignIngressPorts } from "../ingress-ports.js";
+import { labelMatches } from "../node-filters.js";
 import { VersionQuery, bearer, errorResponses, jsonBody, jsonResponse, strictObject } from "../openapi.js";
 import { newRouter } from "../router.js";
 import { isoTime, repeated } from "../schemas.js";
@@ -83,11 +84,6 @@ async function resolveService(db: Db, ref: string): Promise<ServiceRow> {
   if (matches.length === 0) throw notFound("service", ref);
   if (matches.length > 1) throw new ApiError("conflict", `service reference ${ref} is ambiguous; give more of the id`);
   return matches[0]!;
-}
-
-function labelMatches(labels: Record<string, string>, filter: string): boolean {
-  const eq = filter.indexOf("=");
-  return eq < 0 ? Object.hasOwn(labels, filter) : labels[filter.slice(0, eq)] === filter.slice(eq + 1);
 }
 
 export function serviceRoutes(deps: AppDeps) {
