@@ -15,6 +15,7 @@ import { saveCliContext } from "./cli/config.js";
 import { schema } from "./db/client.js";
 import { beginLivenessGrace } from "./db/cluster.js";
 import { downAfterMs, effectiveHeartbeatPeriodMs } from "./dispatcher/liveness.js";
+import { createLocalNotifier } from "./dispatcher/notifier.js";
 import { createLogger } from "./logger.js";
 import { loadNodeConfig, usage, type NodeConfig } from "./node-config.js";
 import { reconcile } from "./reconcile.js";
@@ -63,7 +64,7 @@ async function main(): Promise<void> {
   const db = drizzle(client, { schema });
   await migrate(db, { migrationsFolder });
 
-  const deps: AppDeps = { db, keys, clock: { now: () => Date.now() }, logger };
+  const deps: AppDeps = { db, keys, clock: { now: () => Date.now() }, logger, notifier: createLocalNotifier() };
   const { created } = await bootstrapCluster(db, keys, deps.clock.now());
   const cluster = await requireCluster(deps);
   // Agents could not call in while the control plane was down: as Swarm does after a

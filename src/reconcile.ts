@@ -9,7 +9,7 @@ import { reconcileTasks } from "./orchestrator/reconcile-tasks.js";
  * nothing changed since the last pass and no restart delay ran out, it reads
  * one index range and compares two numbers of the cluster row: O(1).
  */
-export async function reconcile(deps: Pick<AppDeps, "db" | "keys">, cluster: ClusterRow, now: number): Promise<void> {
+export async function reconcile(deps: Pick<AppDeps, "db" | "keys" | "notifier">, cluster: ClusterRow, now: number): Promise<void> {
   const nodesWentDown = await reconcileNodeLiveness(deps.db, cluster, now);
   const due = cluster.wakeAt !== null && now >= cluster.wakeAt;
   if (nodesWentDown || due || cluster.generation !== cluster.reconciledGeneration) await reconcileTasks(deps, now);

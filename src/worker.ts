@@ -7,6 +7,7 @@ import type { AppDeps } from "./api/context.js";
 import { importClusterKeys } from "./auth/keys.js";
 import { bootstrapCluster } from "./bootstrap.js";
 import { schema, type Db } from "./db/client.js";
+import { pollingNotifier } from "./dispatcher/notifier.js";
 import { reconcile } from "./reconcile.js";
 
 /** Bindings and secrets (wrangler.toml, `wrangler secret put`). */
@@ -46,6 +47,7 @@ function getSetup(env: Env) {
       keys: await importClusterKeys(env.SHOAL_JWT_KEY),
       clock: { now: () => Date.now() },
       logger,
+      notifier: pollingNotifier,
     };
     await bootstrapCluster(deps.db, deps.keys, deps.clock.now());
     return { deps, app: createApp(deps) };

@@ -3,6 +3,7 @@ import type { ClusterKeys } from "../auth/keys.js";
 import type { Db } from "../db/client.js";
 import type { ClusterRow } from "../db/cluster.js";
 import type { NodeRow } from "../db/nodes.js";
+import type { AssignmentNotifier } from "../dispatcher/notifier.js";
 
 export interface Clock {
   now(): number;
@@ -20,6 +21,7 @@ export interface AppDeps {
   keys: ClusterKeys;
   clock: Clock;
   logger: Logger;
+  notifier: AssignmentNotifier;
 }
 
 /** Request-scoped values set by the access middleware. */

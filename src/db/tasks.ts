@@ -1,6 +1,11 @@
-import { asc, eq } from "drizzle-orm";
+import { and, asc, eq, inArray, notInArray, or } from "drizzle-orm";
+import type { TaskSpec } from "../orchestrator/spec-hash.js";
+import { movesForward, type TaskState } from "../spec/task-states.js";
 import type { Db } from "./client.js";
-import { tasks } from "./schema/index.js";
+import { requireChanged } from "./cas.js";
+import { bumpGeneration } from "./cluster.js";
+import { insertEvent } from "./events.js";
+import { services, taskSpecs, tasks } from "./schema/index.js";
 
 export type TaskRow = typeof tasks.$inferSelect;
 
@@ -11,3 +16,90 @@ export async function listTasks(db: Db): Promise<TaskRow[]> {
 export async function getTask(db: Db, id: string): Promise<TaskRow | undefined> {
   return db.query.tasks.findFirst({ where: eq(tasks.id, id) });
 }
+
+export interface Assignment {
+  task: TaskRow;
+  serviceName: string;
+  spec: TaskSpec;
+}
+
+const stoppedStates = ["complete", "shutdown", "failed", "rejected", "remove", "orphaned"] as const;
+
+/**
+ * What one node's agent must act on: its tasks that should run, and those that
+ * should stop but have not yet. A container whose task is not here is removed.
+ */
+export async function listNodeAssignments(db: Db, nodeId: string): Promise<Assignment[]> {
+  const rows = await db
+    .select({ task: tasks, spec: taskSpecs.spec, serviceName: services.name })
+    .from(tasks)
+    .innerJoin(taskSpecs, eq(taskSpecs.hash, tasks.specHash))
+    .leftJoin(services, eq(services.id, tasks.serviceId))
+    .where(
+      and(
+        eq(tasks.nodeId, nodeId),
+        notInArray(tasks.state, ["new", "pending"]),
+        or(inArray(tasks.desiredState, ["ready", "running"]), notInArray(tasks.state, [...stoppedStates])),
+      ),
+    )
+    .orderBy(asc(tasks.id));
+  return rows.map((r) => ({ task: r.task, spec: r.spec, serviceName: r.serviceName ?? r.task.serviceId }));
+}
+
+export interface TaskStatusReport {
+  taskId: string;
+  state: TaskState;
+  message?: string;
+  error?: string;
+  exitCode?: number | null;
+}
+
+/**
+ * Applies an agent's status reports for its own tasks. States only move
+ * forward: a report for another node's task, or of a state at or below the
+ * stored one, is ignored. Guarded on each task's version. Returns how many applied.
+ */
+export async function applyTaskStatus(
+  db: Db,
+  clusterId: string,
+  nodeId: string,
+  reports: TaskStatusReport[],
+  now: number,
+): Promise<number> {
+  const ids = [...new Set(reports.map((r) => r.taskId))];
+  if (ids.length === 0) return 0;
+  const current = new Map(
+    (await db.select().from(tasks).where(and(eq(tasks.nodeId, nodeId), inArray(tasks.id, ids)))).map((t) => [t.id, t]),
+  );
+  const statements = [];
+  for (const report of reports) {
+    const task = current.get(report.taskId);
+    if (!task || !movesForward(task.state, report.state)) continue;
+    statements.push(
+      db
+        .update(tasks)
+        .set({
+          state: report.state,
+          stateMessage: report.message ?? "",
+          error: report.error ?? "",
+          exitCode: report.exitCode ?? null,
+          stateChangedAt: now,
+          updatedAt: now,
+          version: task.version + 1,
+        })
+        .where(and(eq(tasks.id, task.id), eq(tasks.version, task.version))),
+      requireChanged(db),
+      insertEvent(db, now, "task", report.state, task.id, {
+        service: task.serviceId,
+        node: nodeId,
+        ...(report.error ? { error: report.error } : {}),
+        ...(report.exitCode !== undefined && report.exitCode !== null ? { exitCode: String(report.exitCode) } : {}),
+      }),
+    );
+    current.set(task.id, { ...task, state: report.state, version: task.version + 1 });
+  }
+  if (statements.length === 0) return 0;
+  await db.batch([bumpGeneration(db, clusterId), ...statements]);
+  return statements.length / 3;
+}
+

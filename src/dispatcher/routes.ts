@@ -11,8 +11,13 @@ import {
   type NodeRow,
 } from "../db/nodes.js";
 import { nodeRoles, nodeStates } from "../db/schema/index.js";
+import { applyTaskStatus, listNodeAssignments } from "../db/tasks.js";
+import type { TaskSpec } from "../orchestrator/spec-hash.js";
+import { reconcileTasks } from "../orchestrator/reconcile-tasks.js";
+import { desiredStates, taskStates } from "../spec/task-states.js";
+import type { Context } from "hono";
 import { access } from "../api/access.js";
-import type { AppDeps } from "../api/context.js";
+import type { AppDeps, AppEnv } from "../api/context.js";
 import { ApiError } from "../api/errors.js";
 import { bearer, errorResponses, jsonBody, jsonResponse, strictObject } from "../api/openapi.js";
 import { newRouter } from "../api/router.js";
@@ -86,9 +91,90 @@ function toDescription(d: z.infer<typeof NodeDescriptionSchema>): NodeDescriptio
   };
 }
 
-/** The dispatcher's agent-facing routes: join, and heartbeats (the assignment long-poll comes with the agent). */
+/** A poll without in-process wake-ups (Workers) re-reads the store this often. */
+const storeRecheckMs = 1000;
+
+const AssignmentsQuery = strictObject({
+  since: z.coerce.number().int().min(-1).default(-1).openapi({ description: "The generation the agent has; -1 answers at once" }),
+  waitMs: z.coerce.number().int().min(0).max(60_000).optional().openapi({ description: "How long to wait for a change (default: the heartbeat period)" }),
+});
+
+const AssignmentSchema = z
+  .object({
+    id: z.string(),
+    containerName: z.string().openapi({ description: "<service>.<slot or node>.<task id>, as Swarm names containers" }),
+    serviceId: z.string(),
+    serviceName: z.string(),
+    slot: z.number().int().nullable(),
+    desiredState: z.enum(desiredStates),
+    state: z.enum(taskStates),
+    spec: z.custom<TaskSpec>().openapi({ type: "object", description: "What the task runs: the service's task template and endpoint" }),
+  })
+  .openapi("Assignment");
+
+const AssignmentsSchema = HeartbeatAckSchema.extend({
+  generation: z.number().int().openapi({ description: "Pass back as `since`" }),
+  tasks: z.array(AssignmentSchema),
+}).openapi("Assignments");
+
+const StatusReportSchema = strictObject({
+  updates: z
+    .array(
+      strictObject({
+        taskId: z.string().regex(/^task_[a-v0-9]{1,40}$/, "a task id"),
+        state: z.enum(taskStates),
+        message: z.string().max(1024).optional(),
+        error: z.string().max(4096).optional(),
+        exitCode: z.number().int().nullable().optional(),
+      }),
+    )
+    .max(1000),
+}).openapi("StatusReport");
+
+/** The dispatcher's agent-facing routes: join, heartbeats, the assignment long-poll and status reports. */
 export function dispatcherRoutes(deps: AppDeps) {
   const app = newRouter();
+
+  /**
+   * Records a heartbeat of the calling node (its lease, and its description when
+   * sent) and answers when to call next, with a renewed credential in the
+   * second half of the current one's life.
+   */
+  async function beat(c: Context<AppEnv>, description?: z.infer<typeof HeartbeatSchema>["description"]) {
+    const credential = c.get("credential");
+    if (credential.kind !== "node") throw new Error("agent route reached without a node credential");
+    const cluster = c.get("cluster");
+    const now = c.get("now");
+    let node = c.get("node")!;
+    await retryOnConflict(async () => {
+      try {
+        await heartbeatNode(
+          deps.db,
+          cluster.id,
+          node,
+          now,
+          leaseExpiresAt(cluster, now),
+          description && toDescription({ ...description, machineId: node.machineId }),
+        );
+      } catch (err) {
+        // Lost a compare-and-set (an admin update, a concurrent heartbeat): re-read, unless revoked meanwhile.
+        const fresh = await getNode(deps.db, node.id);
+        if (fresh?.credentialGeneration !== node.credentialGeneration)
+          throw new ApiError("unauthorized", "revoked credential: the node was removed or joined again");
+        node = fresh;
+        throw err;
+      }
+    });
+    // A node that came back (down → ready) may change what the orchestrator wants.
+    if (node.state !== "ready") await reconcileTasks(deps, now);
+    const renew = credential.expiresAt - now < nodeCredentialLifetimeMs / 2;
+    return {
+      nodeId: node.id,
+      state: "ready" as const,
+      heartbeatPeriodMs: effectiveHeartbeatPeriodMs(cluster),
+      ...(renew ? { credential: await signNodeCredential(deps.keys, node.id, node.credentialGeneration, now) } : {}),
+    };
+  }
 
   app.openapi(
     createRoute({
@@ -133,6 +219,7 @@ export function dispatcherRoutes(deps: AppDeps) {
           lastHeartbeatAt: now,
           leaseExpiresAt: lease,
           credentialGeneration: 1,
+          assignmentGeneration: 0,
         };
         await insertNode(deps.db, cluster.id, row);
         return { node: row, created: true };
@@ -158,41 +245,76 @@ export function dispatcherRoutes(deps: AppDeps) {
       responses: { 200: jsonResponse(HeartbeatAckSchema, "Alive; call again within the period"), ...errorResponses },
     }),
     async (c) => {
-      const credential = c.get("credential");
-      if (credential.kind !== "node") throw new Error("heartbeat route reached without a node credential");
-      const cluster = c.get("cluster");
-      const now = c.get("now");
       const { description } = c.req.valid("json");
-      let node = c.get("node")!;
-      await retryOnConflict(async () => {
-        try {
-          await heartbeatNode(
-            deps.db,
-            cluster.id,
-            node,
-            now,
-            leaseExpiresAt(cluster, now),
-            description && toDescription({ ...description, machineId: node.machineId }),
-          );
-        } catch (err) {
-          // Lost a compare-and-set (an admin update, a concurrent heartbeat): re-read, unless revoked meanwhile.
-          const fresh = await getNode(deps.db, node.id);
-          if (fresh?.credentialGeneration !== node.credentialGeneration)
-            throw new ApiError("unauthorized", "revoked credential: the node was removed or joined again");
-          node = fresh;
-          throw err;
-        }
-      });
-      const renew = credential.expiresAt - now < nodeCredentialLifetimeMs / 2;
+      return c.json(await beat(c, description), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/agent/assignments",
+      tags: ["agent"],
+      summary: "Long-poll the node's assignments (also its heartbeat)",
+      description:
+        "Answers at once when the node's assignments differ from `since`, else when they change or after `waitMs` (at most one heartbeat period). Only this node's tasks, with their specs.",
+      security: bearer,
+      middleware: [access(deps, "node")],
+      request: { query: AssignmentsQuery },
+      responses: { 200: jsonResponse(AssignmentsSchema, "The node's assignments"), ...errorResponses },
+    }),
+    async (c) => {
+      const { since, waitMs } = c.req.valid("query");
+      const ack = await beat(c);
+      const nodeId = ack.nodeId;
+      const deadline = performance.now() + Math.min(waitMs ?? ack.heartbeatPeriodMs, ack.heartbeatPeriodMs);
+      let generation = c.get("node")!.assignmentGeneration;
+      while (generation === since && performance.now() < deadline) {
+        await deps.notifier.wait(nodeId, Math.min(deadline - performance.now(), storeRecheckMs));
+        const fresh = await getNode(deps.db, nodeId);
+        if (!fresh) throw new ApiError("unauthorized", "revoked credential: the node was removed");
+        generation = fresh.assignmentGeneration;
+      }
+      const assignments = await listNodeAssignments(deps.db, nodeId);
       return c.json(
         {
-          nodeId: node.id,
-          state: "ready" as const,
-          heartbeatPeriodMs: effectiveHeartbeatPeriodMs(cluster),
-          ...(renew ? { credential: await signNodeCredential(deps.keys, node.id, node.credentialGeneration, now) } : {}),
+          ...ack,
+          generation,
+          tasks: assignments.map(({ task, serviceName, spec }) => ({
+            id: task.id,
+            containerName: `${serviceName}.${task.slot ?? task.nodeId}.${task.id}`,
+            serviceId: task.serviceId,
+            serviceName,
+            slot: task.slot,
+            desiredState: task.desiredState,
+            state: task.state,
+            spec,
+          })),
         },
         200,
       );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/agent/status",
+      tags: ["agent"],
+      summary: "Report the observed state of the node's tasks",
+      description: "States only move forward; reports of other nodes' tasks and backward moves are ignored.",
+      security: bearer,
+      middleware: [access(deps, "node")],
+      request: { body: jsonBody(StatusReportSchema) },
+      responses: { 200: jsonResponse(z.object({ applied: z.number().int() }), "How many reports changed a task"), ...errorResponses },
+    }),
+    async (c) => {
+      const now = c.get("now");
+      const nodeId = c.get("node")!.id;
+      const { updates } = c.req.valid("json");
+      const applied = await retryOnConflict(() => applyTaskStatus(deps.db, deps.keys.clusterId, nodeId, updates, now));
+      if (applied > 0) await reconcileTasks(deps, now);
+      return c.json({ applied }, 200);
     },
   );
 

@@ -3,7 +3,7 @@ import type { AppDeps } from "../api/context.js";
 import { requireChanged, isCasFailure } from "../db/cas.js";
 import { getCluster } from "../db/cluster.js";
 import { listNodes } from "../db/nodes.js";
-import { cluster, events, services, taskSpecs, tasks } from "../db/schema/index.js";
+import { cluster, events, nodes, services, taskSpecs, tasks } from "../db/schema/index.js";
 import type { TaskRow } from "../db/tasks.js";
 import { newId } from "../ids.js";
 import { planReconcile, type ReconcilePlan } from "./plan-reconcile.js";
@@ -53,7 +53,21 @@ function writes(deps: Pick<AppDeps, "db">, generation: number, plan: ReconcilePl
       statements.push(db.update(tasks).set({ ...set, version: sql`${tasks.version} + 1` }).where(inArray(tasks.id, part)));
   for (const part of chunks(plan.deleted.map((t) => t.id), 1)) statements.push(db.delete(tasks).where(inArray(tasks.id, part)));
   for (const part of chunks(plan.events, 6)) statements.push(db.insert(events).values(part));
+  // Wake the long-polls of the nodes whose assignments changed.
+  for (const part of chunks([...affectedNodes(plan)], 1))
+    statements.push(db.update(nodes).set({ assignmentGeneration: sql`${nodes.assignmentGeneration} + 1` }).where(inArray(nodes.id, part)));
   return statements;
+}
+
+/** Nodes that gained, lost or saw a change to one of their tasks. */
+export function affectedNodes(plan: ReconcilePlan): Set<string> {
+  const ids = new Set<string>();
+  for (const t of [...plan.inserted, ...plan.deleted]) if (t.nodeId) ids.add(t.nodeId);
+  for (const { before, after } of plan.updated) {
+    if (before.nodeId) ids.add(before.nodeId);
+    if (after.nodeId) ids.add(after.nodeId);
+  }
+  return ids;
 }
 
 /**
@@ -62,7 +76,7 @@ function writes(deps: Pick<AppDeps, "db">, generation: number, plan: ReconcilePl
  * to a concurrent writer is made again from a fresh snapshot; once the state
  * is reconciled there is nothing to do.
  */
-export async function reconcileTasks(deps: Pick<AppDeps, "db" | "keys">, now: number, attempts = 5): Promise<void> {
+export async function reconcileTasks(deps: Pick<AppDeps, "db" | "keys" | "notifier">, now: number, attempts = 5): Promise<void> {
   for (let i = 0; i < attempts; i++) {
     const current = await getCluster(deps.db, deps.keys.clusterId);
     if (!current) return;
@@ -84,6 +98,7 @@ export async function reconcileTasks(deps: Pick<AppDeps, "db" | "keys">, now: nu
     try {
       const [first, ...rest] = writes(deps, current.generation, plan, current.id);
       await deps.db.batch([first!, ...rest]);
+      deps.notifier.notify(affectedNodes(plan));
       return;
     } catch (err) {
       if (!isCasFailure(err)) throw err;

@@ -75,6 +75,13 @@ const routes: RouteCase[] = [
     request: () => ({ path: "/v1/agent/join", body: { description: nodeDescription() } }),
   },
   { method: "POST", path: "/v1/agent/heartbeat", allowed: ["node"], request: () => ({ path: "/v1/agent/heartbeat" }) },
+  { method: "GET", path: "/v1/agent/assignments", allowed: ["node"], request: () => ({ path: "/v1/agent/assignments?since=-1&waitMs=0" }) },
+  {
+    method: "POST",
+    path: "/v1/agent/status",
+    allowed: ["node"],
+    request: ({ taskId }) => ({ path: "/v1/agent/status", body: { updates: [{ taskId, state: "accepted" }] } }),
+  },
 ];
 
 describe("auth matrix: every credential kind against every route", () => {

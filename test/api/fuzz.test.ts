@@ -66,6 +66,13 @@ const templates: Record<string, Template> = {
     body: { role: "worker", description: nodeDescription({ machineId: "fuzz-machine-0001" }) },
     token: (t) => t.tokens.joinWorker,
   },
+  "POST /v1/agent/status": {
+    method: "POST",
+    path: () => "/v1/agent/status",
+    body: { updates: [{ taskId: "task_0000000000000000000a", state: "running", message: "ok" }] },
+    token: () => nodeCredential,
+  },
+  "GET /v1/agent/assignments": { method: "GET", path: () => "/v1/agent/assignments", query: { since: "0", waitMs: "0" }, token: () => nodeCredential },
   "POST /v1/agent/heartbeat": {
     method: "POST",
     path: () => "/v1/agent/heartbeat",

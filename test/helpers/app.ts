@@ -10,6 +10,7 @@ import { signApiToken, signJoinToken } from "../../src/auth/credentials.js";
 import { generateJwtSecret, importClusterKeys } from "../../src/auth/keys.js";
 import { bootstrapCluster, rootAdminToken } from "../../src/bootstrap.js";
 import { schema } from "../../src/db/client.js";
+import { createLocalNotifier } from "../../src/dispatcher/notifier.js";
 import { insertApiToken } from "../../src/db/tokens.js";
 
 export const migrationsFolder = new URL("../../migrations", import.meta.url).pathname;
@@ -42,6 +43,7 @@ export async function createTestApp() {
     keys,
     clock,
     logger: { ...silentLogger, error: (message, fields) => errors.push({ message, ...fields }) },
+    notifier: createLocalNotifier(),
   };
   await bootstrapCluster(db, keys, clock.now());
   await insertApiToken(db, { id: "tok_reader", name: "reader", scope: "read", createdAt: clock.now() });

@@ -30,6 +30,7 @@ export function fixtureNode(id: string, over: Partial<NodeRow> = {}): NodeRow {
     lastHeartbeatAt: t0,
     leaseExpiresAt: t0 + 6000,
     credentialGeneration: 1,
+    assignmentGeneration: 0,
     ...over,
   };
 }

@@ -38,6 +38,8 @@ export const nodes = sqliteTable(
     stateMessage: text("state_message").notNull().default(""),
     lastHeartbeatAt: integer("last_heartbeat_at").notNull(),
     leaseExpiresAt: integer("lease_expires_at").notNull(),
+    /** Bumped whenever a task of this node is added, changed or removed: the agent's long-poll compares it. */
+    assignmentGeneration: integer("assignment_generation").notNull().default(0),
     /** Bumped on every (re-)join; credentials of an older generation are refused. */
     credentialGeneration: integer("credential_generation").notNull().default(1),
   },

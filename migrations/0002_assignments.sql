@@ -1,0 +1,1 @@
+ALTER TABLE `nodes` ADD `assignment_generation` integer DEFAULT 0 NOT NULL;
