@@ -1,0 +1,70 @@
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { z } from "zod";
+
+export const usage = `Usage: shoal-agent join --url URL [options]
+       shoal-agent run [options]
+
+join: exchanges a join token for this node's credential (kept in the state dir),
+then runs. run: runs with the stored credential. The join token is read from
+SHOAL_JOIN_TOKEN or the file given by --token-file, never from the command line.
+
+  --url URL              the control plane (SHOAL_URL)
+  --token-file FILE      file holding the join token
+  --state-dir DIR        credential and state (SHOAL_AGENT_STATE_DIR, default /var/lib/shoal-agent)
+  --docker-socket PATH   Docker Engine socket (DOCKER_SOCKET, default /var/run/docker.sock)
+  --addr IP              address other hosts reach this node at (SHOAL_AGENT_ADDR, default: first non-loopback IPv4)
+  --machine-id ID        stable id of this machine (SHOAL_MACHINE_ID, default /etc/machine-id)
+  --hostname NAME        reported hostname (default: the engine's)
+  --log-format FORMAT    text or json (SHOAL_LOG_FORMAT, default text)
+  -h, --help             show this help
+`;
+
+const ConfigSchema = z.object({
+  command: z.enum(["join", "run"]),
+  url: z.url().optional(),
+  joinToken: z.string().min(1).optional(),
+  stateDir: z.string().min(1),
+  dockerSocket: z.string().min(1),
+  addr: z.string().optional(),
+  machineId: z.string().min(8).optional(),
+  hostname: z.string().optional(),
+  logFormat: z.enum(["text", "json"]),
+});
+export type AgentConfig = z.infer<typeof ConfigSchema>;
+
+/** The agent's one config loader: flags, then environment, then defaults. */
+export function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig | "help" {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      url: { type: "string" },
+      "token-file": { type: "string" },
+      "state-dir": { type: "string" },
+      "docker-socket": { type: "string" },
+      addr: { type: "string" },
+      "machine-id": { type: "string" },
+      hostname: { type: "string" },
+      "log-format": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return "help";
+  const tokenFile = values["token-file"];
+  const parsed = ConfigSchema.safeParse({
+    command: positionals[0] ?? "run",
+    url: values.url ?? env.SHOAL_URL,
+    joinToken: tokenFile ? readFileSync(tokenFile, "utf8").trim() : env.SHOAL_JOIN_TOKEN,
+    stateDir: values["state-dir"] ?? env.SHOAL_AGENT_STATE_DIR ?? "/var/lib/shoal-agent",
+    dockerSocket: values["docker-socket"] ?? env.DOCKER_SOCKET ?? "/var/run/docker.sock",
+    addr: values.addr ?? env.SHOAL_AGENT_ADDR,
+    machineId: values["machine-id"] ?? env.SHOAL_MACHINE_ID,
+    hostname: values.hostname,
+    logFormat: values["log-format"] ?? env.SHOAL_LOG_FORMAT ?? "text",
+  });
+  if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `${i.path.join(".") || "command"}: ${i.message}`).join("\n"));
+  if (parsed.data.command === "join" && (!parsed.data.url || !parsed.data.joinToken))
+    throw new Error("join needs --url and a join token in SHOAL_JOIN_TOKEN or --token-file");
+  return parsed.data;
+}

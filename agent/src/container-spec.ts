@@ -1,0 +1,101 @@
+import type { TaskSpec } from "../../src/orchestrator/spec-hash.js";
+import type { ContainerCreateBody } from "./docker/client.js";
+
+/** What the agent gets for one task from the dispatcher (GET /v1/agent/assignments). */
+export interface Assignment {
+  id: string;
+  containerName: string;
+  serviceId: string;
+  serviceName: string;
+  slot: number | null;
+  desiredState: "ready" | "running" | "shutdown" | "remove" | "complete";
+  state: string;
+  spec: TaskSpec;
+}
+
+/** Labels on every container shoal runs; the agent only ever touches containers carrying them. */
+export const labels = {
+  task: "io.shoal.task.id",
+  service: "io.shoal.service.id",
+  serviceName: "io.shoal.service.name",
+  node: "io.shoal.node.id",
+  slot: "io.shoal.task.slot",
+} as const;
+
+const ns = (ms: number) => ms * 1_000_000;
+
+/** "IP host alias…" (/etc/hosts form, as the spec keeps it) → docker's "host:IP" entries. */
+function extraHosts(hosts: string[]): string[] {
+  return hosts.flatMap((line) => {
+    const [ip, ...names] = line.trim().split(/\s+/);
+    return names.map((name) => `${name}:${ip}`);
+  });
+}
+
+/**
+ * The Docker Engine API body that creates a task's container. Pure, so the
+ * mapping of every spec field is tested on its own. Ingress ports need the
+ * routing mesh (not built yet); host-mode ports are bound on this host.
+ */
+export function containerCreateBody(a: Assignment, nodeId: string): ContainerCreateBody {
+  const c = a.spec.task.container;
+  const { limits } = a.spec.task.resources;
+  const hostPorts = a.spec.endpoint.ports.filter((p) => p.publishMode === "host" && p.publishedPort);
+  const hc = c.healthcheck;
+  return {
+    Image: c.image,
+    ...(c.command.length ? { Entrypoint: c.command } : {}),
+    ...(c.args.length ? { Cmd: c.args } : {}),
+    Env: c.env,
+    Labels: {
+      ...c.labels,
+      [labels.task]: a.id,
+      [labels.service]: a.serviceId,
+      [labels.serviceName]: a.serviceName,
+      [labels.node]: nodeId,
+      ...(a.slot !== null ? { [labels.slot]: String(a.slot) } : {}),
+    },
+    ...(c.user ? { User: c.user } : {}),
+    ...(c.workdir ? { WorkingDir: c.workdir } : {}),
+    ...(c.hostname ? { Hostname: c.hostname } : {}),
+    ...(hc
+      ? {
+          Healthcheck: {
+            Test: hc.test,
+            Interval: ns(hc.intervalMs),
+            Timeout: ns(hc.timeoutMs),
+            Retries: hc.retries,
+            StartPeriod: ns(hc.startPeriodMs),
+          },
+        }
+      : {}),
+    ...(c.stopSignal ? { StopSignal: c.stopSignal } : {}),
+    StopTimeout: Math.ceil(c.stopGracePeriodMs / 1000),
+    Tty: c.tty,
+    ExposedPorts: Object.fromEntries(hostPorts.map((p) => [`${p.targetPort}/${p.protocol}`, {}])),
+    HostConfig: {
+      Mounts: c.mounts.map((m) => ({
+        Type: m.type,
+        ...(m.source ? { Source: m.source } : {}),
+        Target: m.target,
+        ReadOnly: m.readOnly,
+        ...(m.type === "tmpfs" && m.tmpfsSizeBytes ? { TmpfsOptions: { SizeBytes: m.tmpfsSizeBytes } } : {}),
+        ...(m.type === "volume" && m.source ? { VolumeOptions: { Labels: { [labels.service]: a.serviceId } } } : {}),
+      })),
+      PortBindings: Object.fromEntries(hostPorts.map((p) => [`${p.targetPort}/${p.protocol}`, [{ HostPort: String(p.publishedPort) }]])),
+      ...(limits.nanoCpus ? { NanoCpus: limits.nanoCpus } : {}),
+      ...(limits.memoryBytes ? { Memory: limits.memoryBytes } : {}),
+      ...(limits.pids ? { PidsLimit: limits.pids } : {}),
+      Init: c.init,
+      ReadonlyRootfs: c.readOnly,
+      CapAdd: c.capAdd,
+      CapDrop: c.capDrop,
+      Dns: c.dns.nameservers,
+      DnsSearch: c.dns.search,
+      DnsOptions: c.dns.options,
+      ExtraHosts: extraHosts(c.hosts),
+      // shoal restarts tasks itself (as new tasks), so the engine must not.
+      RestartPolicy: { Name: "no" },
+    },
+  };
+}

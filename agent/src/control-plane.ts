@@ -1,0 +1,81 @@
+import type { Assignment } from "./container-spec.js";
+
+export interface TaskStatusUpdate {
+  taskId: string;
+  state: string;
+  message?: string;
+  error?: string;
+  exitCode?: number | null;
+}
+
+export interface NodeDescription {
+  hostname: string;
+  platform: { os: string; architecture: string };
+  resources: { nanoCpus: number; memoryBytes: number };
+  engine: { version: string; labels: Record<string, string> };
+  addr: string;
+}
+
+export interface AssignmentsAnswer {
+  nodeId: string;
+  heartbeatPeriodMs: number;
+  generation: number;
+  credential?: string;
+  tasks: Assignment[];
+}
+
+/** The control plane answered with an error (its problem+json detail in the message). */
+export class ControlPlaneError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ControlPlaneError";
+  }
+}
+
+/** The agent's outbound HTTPS client: the only way it talks to the control plane. */
+export class ControlPlaneClient {
+  constructor(
+    readonly url: string,
+    public credential: string,
+  ) {}
+
+  private async call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    const res = await fetch(new URL(path, this.url), {
+      method,
+      headers: { authorization: `Bearer ${this.credential}`, ...(body ? { "content-type": "application/json" } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+      signal,
+    });
+    const text = await res.text();
+    if (!res.ok) {
+      let detail = text;
+      try {
+        detail = (JSON.parse(text) as { detail?: string }).detail ?? text;
+      } catch {
+        // not problem+json: keep the text
+      }
+      throw new ControlPlaneError(res.status, `${method} ${path}: ${res.status} ${detail}`);
+    }
+    return JSON.parse(text) as T;
+  }
+
+  join(description: NodeDescription & { machineId: string }): Promise<{ nodeId: string; credential: string; heartbeatPeriodMs: number }> {
+    return this.call("POST", "/v1/agent/join", { description });
+  }
+
+  /** The long-poll; also the node's heartbeat. */
+  assignments(since: number, signal: AbortSignal): Promise<AssignmentsAnswer> {
+    return this.call("GET", `/v1/agent/assignments?since=${since}`, undefined, signal);
+  }
+
+  heartbeat(description: NodeDescription): Promise<{ heartbeatPeriodMs: number }> {
+    return this.call("POST", "/v1/agent/heartbeat", { description });
+  }
+
+  reportStatus(updates: TaskStatusUpdate[]): Promise<{ applied: number }> {
+    return this.call("POST", "/v1/agent/status", { updates });
+  }
+}

@@ -1,0 +1,141 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { generateJwtSecret, importClusterKeys } from "../../src/auth/keys.js";
+import { rootAdminToken } from "../../src/bootstrap.js";
+import { repoRoot, startNodeServer, tempDir, type Started } from "../helpers/processes.js";
+import { buildTestImage, ensureDockerInstalled, startCluster, type E2ECluster, type E2EHost } from "./hosts.js";
+
+/** A shoal cluster on namespaced hosts: the control plane, and one real agent per host. */
+export interface ShoalCluster {
+  hosts: E2ECluster;
+  controlPlane: Started;
+  admin: string;
+  agents: Map<string, AgentProcess>;
+  api<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  startAgent(host: E2EHost): Promise<AgentProcess>;
+  restartControlPlane(): Promise<void>;
+  /** Polls `check` until it returns truthy or `timeoutMs` passes; returns the last value. */
+  waitFor<T>(what: string, check: () => Promise<T>, timeoutMs?: number): Promise<T>;
+  stop(): Promise<void>;
+}
+
+export interface AgentProcess {
+  child: ChildProcess;
+  output(): string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export async function startShoalCluster(opts: { hosts: number; prefix: string }): Promise<ShoalCluster> {
+  await ensureDockerInstalled();
+  const hosts = await startCluster(opts);
+  await buildTestImage(hosts);
+  const jwtKey = generateJwtSecret();
+  const admin = await rootAdminToken(await importClusterKeys(jwtKey));
+  const stateDir = tempDir("shoal-e2e-cp-");
+  let controlPlane = await startNodeServer({ stateDir, jwtKey });
+  const port = new URL(controlPlane.url).port;
+  const agents = new Map<string, AgentProcess>();
+
+  const api = async <T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> => {
+    const res = await fetch(controlPlane.url + path, {
+      method,
+      headers: { authorization: `Bearer ${admin}`, ...(body ? { "content-type": "application/json" } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+      signal: AbortSignal.timeout(30_000),
+    });
+    return { status: res.status, body: (await res.json().catch(() => undefined)) as T };
+  };
+  const joinToken = (await api("GET", "/v1/swarm/join-tokens")).body.worker as string;
+
+  async function startAgent(host: E2EHost): Promise<AgentProcess> {
+    const child = spawn(
+      join(repoRoot, "agent/bin/shoal-agent.mjs"),
+      [
+        agents.has(host.name) ? "run" : "join",
+        "--url",
+        controlPlane.url,
+        "--docker-socket",
+        host.dockerSocket,
+        "--state-dir",
+        join(hosts.dir, `agent-${host.name}`),
+        "--machine-id",
+        `e2e-machine-${host.name}`,
+        "--addr",
+        host.ip,
+        "--hostname",
+        host.name,
+      ],
+      { env: { ...process.env, SHOAL_JOIN_TOKEN: joinToken }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let out = "";
+    child.stdout!.on("data", (d) => (out += d));
+    child.stderr!.on("data", (d) => (out += d));
+    const exited = new Promise<void>((r) => child.once("exit", () => r()));
+    const agent: AgentProcess = {
+      child,
+      output: () => out,
+      async kill(signal = "SIGKILL") {
+        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+        await exited;
+      },
+    };
+    agents.set(host.name, agent);
+    return agent;
+  }
+
+  async function waitFor<T>(what: string, check: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let last: T;
+    for (;;) {
+      last = await check();
+      if (last) return last;
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(last)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  for (const h of hosts.hosts) await startAgent(h);
+  const cluster: ShoalCluster = {
+    hosts,
+    get controlPlane() {
+      return controlPlane;
+    },
+    admin,
+    agents,
+    api,
+    startAgent,
+    waitFor,
+    async restartControlPlane() {
+      controlPlane = await startNodeServer({ stateDir, jwtKey, port: Number(port) });
+    },
+    async stop() {
+      await Promise.all([...agents.values()].map((a) => a.kill()));
+      await controlPlane.stop();
+      await hosts.stop();
+    },
+  };
+  await waitFor("every node ready", async () => {
+    const nodes = (await api("GET", "/v1/nodes")).body as { status: { state: string } }[];
+    return nodes.length === opts.hosts && nodes.every((n) => n.status.state === "ready");
+  });
+  return cluster;
+}
+
+/** The containers shoal runs on a host, as its engine reports them. */
+export async function shoalContainers(host: E2EHost, all = false): Promise<{ id: string; name: string; task: string; state: string }[]> {
+  const out = await host.docker([
+    "ps",
+    ...(all ? ["-a"] : []),
+    "--filter",
+    "label=io.shoal.task.id",
+    "--format",
+    '{{.ID}} {{.Names}} {{.Label "io.shoal.task.id"}} {{.State}}',
+  ]);
+  return out
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => {
+      const [id, name, task, state] = line.split(" ");
+      return { id: id!, name: name!, task: task!, state: state! };
+    });
+}

@@ -1,0 +1,111 @@
+import { describe, expect, it } from "vitest";
+import { nextBackoffMs } from "../../agent/src/agent.js";
+import { containerCreateBody, type Assignment } from "../../agent/src/container-spec.js";
+import { taskSpecOf } from "../../src/orchestrator/spec-hash.js";
+import { fixtureSpec } from "../helpers/cluster-fixtures.js";
+
+const assignment = (body: Record<string, unknown>): Assignment => ({
+  id: "task_1",
+  containerName: "web.1.task_1",
+  serviceId: "svc_1",
+  serviceName: "web",
+  slot: 1,
+  desiredState: "running",
+  state: "assigned",
+  spec: taskSpecOf(fixtureSpec({ name: "web", ...body })),
+});
+
+describe("containerCreateBody", () => {
+  it("maps every container field of the spec", () => {
+    const body = containerCreateBody(
+      assignment({
+        task: {
+          container: {
+            image: "shoal-test/busybox:1",
+            command: ["httpd"],
+            args: ["-f", "-p", "80"],
+            env: ["A=1"],
+            labels: { team: "x" },
+            user: "nobody",
+            workdir: "/tmp",
+            hostname: "web-host",
+            mounts: [
+              { type: "volume", source: "data", target: "/data" },
+              { type: "tmpfs", target: "/scratch", tmpfsSizeBytes: 1048576 },
+              { type: "bind", source: "/etc/hostname", target: "/h", readOnly: true },
+            ],
+            healthcheck: { test: ["CMD-SHELL", "wget -q -O- localhost"], intervalMs: 1000, timeoutMs: 500, retries: 3, startPeriodMs: 0 },
+            stopGracePeriodMs: 7000,
+            stopSignal: "SIGINT",
+            init: true,
+            readOnly: true,
+            capAdd: ["NET_ADMIN"],
+            capDrop: ["MKNOD"],
+            dns: { nameservers: ["10.0.0.2"], search: ["local"], options: ["ndots:1"] },
+            hosts: ["10.0.0.9 db db.local"],
+          },
+          resources: { limits: { nanoCpus: 500_000_000, memoryBytes: 64 * 1024 ** 2, pids: 100 } },
+        },
+        endpoint: { ports: [{ targetPort: 80, publishedPort: 8080, publishMode: "host" }, { targetPort: 81, publishedPort: 30001 }] },
+      }),
+      "node_1",
+    );
+    expect(body).toMatchObject({
+      Image: "shoal-test/busybox:1",
+      Entrypoint: ["httpd"],
+      Cmd: ["-f", "-p", "80"],
+      Env: ["A=1"],
+      Labels: { team: "x", "io.shoal.task.id": "task_1", "io.shoal.service.id": "svc_1", "io.shoal.node.id": "node_1", "io.shoal.task.slot": "1" },
+      User: "nobody",
+      WorkingDir: "/tmp",
+      Hostname: "web-host",
+      Healthcheck: { Test: ["CMD-SHELL", "wget -q -O- localhost"], Interval: 1e9, Timeout: 5e8, Retries: 3, StartPeriod: 0 },
+      StopSignal: "SIGINT",
+      StopTimeout: 7,
+      ExposedPorts: { "80/tcp": {} },
+      HostConfig: {
+        PortBindings: { "80/tcp": [{ HostPort: "8080" }] },
+        NanoCpus: 500_000_000,
+        Memory: 64 * 1024 ** 2,
+        PidsLimit: 100,
+        Init: true,
+        ReadonlyRootfs: true,
+        CapAdd: ["NET_ADMIN"],
+        CapDrop: ["MKNOD"],
+        Dns: ["10.0.0.2"],
+        DnsSearch: ["local"],
+        DnsOptions: ["ndots:1"],
+        ExtraHosts: ["db:10.0.0.9", "db.local:10.0.0.9"],
+        RestartPolicy: { Name: "no" },
+      },
+    });
+    const mounts = (body.HostConfig as { Mounts: unknown[] }).Mounts;
+    expect(mounts).toEqual([
+      { Type: "volume", Source: "data", Target: "/data", ReadOnly: false, VolumeOptions: { Labels: { "io.shoal.service.id": "svc_1" } } },
+      { Type: "tmpfs", Target: "/scratch", ReadOnly: false, TmpfsOptions: { SizeBytes: 1048576 } },
+      { Type: "bind", Source: "/etc/hostname", Target: "/h", ReadOnly: true },
+    ]);
+  });
+
+  it("leaves the image's entrypoint, cmd and healthcheck alone when the spec has none", () => {
+    const body = containerCreateBody(assignment({}), "node_1");
+    expect(body).not.toHaveProperty("Entrypoint");
+    expect(body).not.toHaveProperty("Cmd");
+    expect(body).not.toHaveProperty("Healthcheck");
+    expect(body.StopTimeout).toBe(10);
+  });
+});
+
+describe("nextBackoffMs", () => {
+  it("grows as min(100 ms + 2·previous, 8 s) with jitter in the upper half", () => {
+    let prev = 0;
+    const seen: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      prev = nextBackoffMs(prev, () => 1);
+      seen.push(prev);
+    }
+    expect(seen.slice(0, 4)).toEqual([100, 300, 700, 1500]);
+    expect(seen.at(-1)).toBe(8000);
+    expect(nextBackoffMs(0, () => 0)).toBe(50);
+  });
+});
