@@ -101,3 +101,59 @@ describe("agents on real Docker engines", () => {
     await c.waitFor("no shoal containers left", async () => (await containersEverywhere(true)).length === 0);
   });
 });
+
+describe("agent and control-plane outages", () => {
+  let c: ShoalCluster;
+  beforeAll(async () => {
+    c = await startShoalCluster({ hosts: 3, prefix: "outage" });
+  }, 240_000);
+  afterAll(() => c?.stop(), 120_000);
+
+  const containers = async () => (await Promise.all(c.hosts.hosts.map((h) => shoalContainers(h, true)))).flat();
+  const startedAt = async () => {
+    const out = new Map<string, string>();
+    for (const h of c.hosts.hosts)
+      for (const x of await shoalContainers(h, true)) out.set(x.name, (await h.docker(["inspect", "-f", "{{.State.StartedAt}}", x.id])).trim());
+    return out;
+  };
+  const runningTasks = async (service: string) =>
+    ((await c.api("GET", `/v1/tasks?service=${service}&desired-state=running`)).body as any[]).filter((t) => t.status.state === "running").length;
+
+  it("SIGKILL of an agent five times during container starts leaves no duplicate and restarts no healthy container", async () => {
+    await c.api("POST", "/v1/services", { name: "steady", replicas: 3, task: { container: { image: TEST_IMAGE, command: ["sleep", "3600"] } } });
+    await c.waitFor("steady running", async () => (await runningTasks("steady")) === 3);
+    const before = await startedAt();
+    await c.api("POST", "/v1/services", { name: "burst", replicas: 15, task: { container: { image: TEST_IMAGE, command: ["sleep", "3600"] } } });
+    const victim = c.hosts.hosts[0]!;
+    for (let i = 0; i < 5; i++) {
+      await c.agents.get(victim.name)!.kill("SIGKILL");
+      await c.startAgent(victim);
+      await new Promise((r) => setTimeout(r, 150 + i * 100));
+    }
+    await c.waitFor("burst running", async () => (await runningTasks("burst")) === 15, 90_000);
+    const all = await containers();
+    const perTask = new Map<string, number>();
+    for (const x of all) perTask.set(x.task, (perTask.get(x.task) ?? 0) + 1);
+    expect([...perTask.values()].every((n) => n === 1)).toBe(true);
+    expect(all.filter((x) => x.name.startsWith("burst.")).length).toBe(15);
+    const after = await startedAt();
+    for (const [name, started] of before) expect(after.get(name), name).toBe(started);
+  });
+
+  it("stopping the control plane restarts no container, and the agents reconnect", async () => {
+    const outageMs = Number(process.env.SHOAL_E2E_OUTAGE_MS ?? 60_000);
+    const before = await startedAt();
+    await c.controlPlane.stop();
+    await new Promise((r) => setTimeout(r, outageMs));
+    expect(await startedAt()).toEqual(before);
+    await c.restartControlPlane();
+    await c.waitFor("agents back and every node ready", async () => {
+      const nodes = (await c.api("GET", "/v1/nodes")).body as any[];
+      return nodes.length === 3 && nodes.every((n) => n.status.state === "ready");
+    }, 60_000);
+    expect(await startedAt()).toEqual(before);
+    // The reconnected agents still act on changes.
+    await c.api("POST", "/v1/services/scale", { services: { steady: 6 } });
+    await c.waitFor("steady scaled after the outage", async () => (await runningTasks("steady")) === 6);
+  }, 180_000);
+});

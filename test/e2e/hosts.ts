@@ -139,6 +139,9 @@ export async function startCluster(opts: { hosts: number; prefix?: string }): Pr
     sh("ip", ["link", "add", bridge, "type", "bridge"]);
     sh("ip", ["addr", "add", `${net}.1/24`, "dev", bridge]);
     sh("ip", ["link", "set", bridge, "up"]);
+    // Traffic between hosts is bridged, and with br_netfilter it passes this namespace's FORWARD
+    // chain, whose policy a root-namespace dockerd sets to DROP.
+    sh("iptables", ["-w", "-I", ...forwardRule(prefix)]);
     for (let i = 1; i <= opts.hosts; i++) {
       const host = new Host(dir, `${prefix}-h${i}`, i, `${net}.${10 + i}`);
       host.createNetwork(bridge);
@@ -170,6 +173,7 @@ export async function startCluster(opts: { hosts: number; prefix?: string }): Pr
 }
 
 const clusterDir = (prefix: string) => join(BASE_DIR, prefix);
+const forwardRule = (prefix: string) => ["FORWARD", "-i", `${prefix}-br`, "-o", `${prefix}-br`, "-j", "ACCEPT"];
 
 /**
  * Runs in the host's netns, in new mount and UTS namespaces, then execs dockerd:
@@ -290,8 +294,10 @@ class Host implements E2EHost {
   }
 
   docker(args: string[], opts: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<string> {
-    const { DOCKER_CONTEXT: _context, DOCKER_TLS_VERIFY: _tls, DOCKER_CERT_PATH: _certs, ...env } = process.env;
-    return run("docker", args, { ...opts, env: { ...env, DOCKER_HOST: this.dockerHost } });
+    const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: this.dockerHost };
+    delete env.DOCKER_TLS_VERIFY; // the caller's TLS settings would break the unix socket
+    delete env.DOCKER_CERT_PATH;
+    return run("docker", args, { ...opts, env });
   }
 }
 
@@ -318,8 +324,7 @@ export async function buildTestImage(cluster: E2ECluster): Promise<string> {
   writeFileSync(join(rootfs, "etc", "group"), "root:x:0:\nnogroup:x:65534:\n");
   const rootfsTar = join(work, "rootfs.tar");
   const imageTar = join(work, "image.tar");
-  // Owned by root in the image whoever builds it.
-  sh("tar", ["--numeric-owner", "--owner=0", "--group=0", "-C", rootfs, "-cf", rootfsTar, "."]);
+  sh("tar", ["-C", rootfs, "-cf", rootfsTar, "."]);
   await first.docker(["import", "--change", 'CMD ["sh"]', rootfsTar, TEST_IMAGE]);
   if (others.length) {
     await first.docker(["save", "-o", imageTar, TEST_IMAGE]);
@@ -346,6 +351,7 @@ export function clusterLeftovers(prefix: string): string[] {
     ...ownedLinks(prefix).map((l) => `link ${l}`),
     ...processesUnder(dir).map((pid) => `process ${pid}`),
   ];
+  if (attempt("iptables", ["-w", "-C", ...forwardRule(prefix)])) found.push(`iptables rule ${forwardRule(prefix).join(" ")}`);
   try {
     accessSync(dir);
     found.push(`dir ${dir}`);
@@ -359,8 +365,9 @@ export function clusterLeftovers(prefix: string): string[] {
 function cleanupSync(prefix: string): void {
   killProcessesUnder(clusterDir(prefix));
   // veths before namespaces: deleting a link is synchronous, a namespace's teardown is not.
-  for (const link of ownedLinks(prefix)) trySh("ip", ["link", "del", link]);
-  for (const ns of ownedNetns(prefix)) trySh("ip", ["netns", "del", ns]);
+  for (const link of ownedLinks(prefix)) attempt("ip", ["link", "del", link]);
+  for (const ns of ownedNetns(prefix)) attempt("ip", ["netns", "del", ns]);
+  while (attempt("iptables", ["-w", "-D", ...forwardRule(prefix)]));
   // The engines' mounts lived in their private mount namespaces, gone with their processes.
   rmSync(clusterDir(prefix), { recursive: true, force: true });
 }
@@ -473,11 +480,13 @@ function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
 
-function trySh(cmd: string, args: string[]): void {
+/** Runs a command that may fail (deleting what may already be gone); whether it succeeded. */
+function attempt(cmd: string, args: string[]): boolean {
   try {
     sh(cmd, args);
+    return true;
   } catch {
-    // already gone
+    return false;
   }
 }
 
