@@ -15,6 +15,8 @@ environment variable.
                        the auth token comes from SHOAL_DB_AUTH_TOKEN
   --public-url URL     the URL agents and the CLI use (SHOAL_PUBLIC_URL, default http://HOST:PORT)
   --no-login           do not write the admin token to the CLI config (SHOAL_NO_LOGIN=1)
+  --no-agent           do not start a local agent even when a Docker socket is there (SHOAL_NO_AGENT=1)
+  --docker-socket PATH the local Docker socket for that agent (DOCKER_SOCKET, default /var/run/docker.sock)
   --log-format FORMAT  text or json (SHOAL_LOG_FORMAT, default text)
   -h, --help           show this help
 
@@ -32,6 +34,8 @@ const ConfigSchema = z.object({
   dbAuthToken: z.string().optional(),
   publicUrl: z.url().optional(),
   login: z.boolean(),
+  localAgent: z.boolean(),
+  dockerSocket: z.string().min(1),
   logFormat: z.enum(["text", "json"]),
   jwtKey: z.string().optional(),
   cliConfigPath: z.string(),
@@ -49,6 +53,8 @@ export function loadNodeConfig(argv: string[], env: NodeJS.ProcessEnv): NodeConf
       "db-url": { type: "string" },
       "public-url": { type: "string" },
       "no-login": { type: "boolean" },
+      "no-agent": { type: "boolean" },
+      "docker-socket": { type: "string" },
       "log-format": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -63,6 +69,8 @@ export function loadNodeConfig(argv: string[], env: NodeJS.ProcessEnv): NodeConf
     dbAuthToken: env.SHOAL_DB_AUTH_TOKEN,
     publicUrl: values["public-url"] ?? env.SHOAL_PUBLIC_URL,
     login: !(values["no-login"] || env.SHOAL_NO_LOGIN === "1"),
+    localAgent: !(values["no-agent"] || env.SHOAL_NO_AGENT === "1"),
+    dockerSocket: values["docker-socket"] ?? env.DOCKER_SOCKET ?? "/var/run/docker.sock",
     logFormat: values["log-format"] ?? env.SHOAL_LOG_FORMAT ?? "text",
     jwtKey: env.SHOAL_JWT_KEY,
     cliConfigPath: env.SHOAL_CONFIG ?? join(env.XDG_CONFIG_HOME ?? join(homedir(), ".config"), "shoal", "config.json"),

@@ -2,6 +2,8 @@ import { serve } from "@hono/node-server";
 import { createClient } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,6 +23,7 @@ import { loadNodeConfig, usage, type NodeConfig } from "./node-config.js";
 import { reconcile } from "./reconcile.js";
 
 const migrationsFolder = fileURLToPath(new URL("../migrations", import.meta.url));
+const agentBin = fileURLToPath(new URL("../agent/bin/shoal-agent.mjs", import.meta.url));
 
 /** The key from SHOAL_JWT_KEY, else the state dir's key file, created (mode 0600) on first start. */
 async function loadJwtSecret(config: NodeConfig): Promise<string> {
@@ -89,13 +92,29 @@ async function main(): Promise<void> {
       }
     }
     const joinToken = await signJoinToken(keys, "worker", (await requireCluster(deps)).workerJoinGeneration);
+    if (cfg.localAgent && existsSync(cfg.dockerSocket)) {
+      // As `docker swarm init` makes the current host a node, the local engine joins too.
+      localAgent = startLocalAgent(cfg, url, joinToken);
+      lines.push(`This machine's Docker engine (${cfg.dockerSocket}) joins as a worker (--no-agent to skip).`);
+    }
     lines.push(
-      "To add a Docker host as a worker, run on it:",
+      "To add another Docker host as a worker, run on it, in a clone of shoal (give --public-url so it can reach this one):",
       "",
-      `    SHOAL_JOIN_TOKEN=${joinToken} shoal-agent join --url ${url}`,
+      `    SHOAL_JOIN_TOKEN=${joinToken} node agent/bin/shoal-agent.mjs join --url ${url}`,
       "",
     );
     process.stdout.write(`${lines.join("\n")}\n`);
+  }
+
+  let localAgent: ChildProcess | undefined;
+  function startLocalAgent(cfg: NodeConfig, url: string, joinToken: string): ChildProcess {
+    const child = spawn(
+      process.execPath,
+      [agentBin, "join", "--url", url, "--docker-socket", cfg.dockerSocket, "--state-dir", join(cfg.stateDir, "agent"), "--log-format", cfg.logFormat],
+      { env: { ...process.env, SHOAL_JOIN_TOKEN: joinToken }, stdio: ["ignore", "inherit", "inherit"] },
+    );
+    child.on("exit", (code, signal) => logger.warn("local agent exited", { code, signal }));
+    return child;
   }
 
   // The safety net: reconcile runs on requests, and on this timer when none arrive.
@@ -114,6 +133,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info("stopping", { signal });
     clearInterval(timer);
+    localAgent?.kill("SIGTERM");
     server.close(() => {
       client.close();
       process.exit(0);

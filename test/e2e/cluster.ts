@@ -15,7 +15,7 @@ export interface ShoalCluster {
   startAgent(host: E2EHost): Promise<AgentProcess>;
   restartControlPlane(): Promise<void>;
   /** Polls `check` until it returns truthy or `timeoutMs` passes; returns the last value. */
-  waitFor<T>(what: string, check: () => Promise<T>, timeoutMs?: number): Promise<T>;
+  waitFor<T>(what: string, check: () => Promise<T | undefined | false | null>, timeoutMs?: number): Promise<T>;
   stop(): Promise<void>;
 }
 
@@ -83,9 +83,9 @@ export async function startShoalCluster(opts: { hosts: number; prefix: string })
     return agent;
   }
 
-  async function waitFor<T>(what: string, check: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+  async function waitFor<T>(what: string, check: () => Promise<T | undefined | false | null>, timeoutMs = 60_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
-    let last: T;
+    let last: T | undefined | false | null;
     for (;;) {
       last = await check();
       if (last) return last;

@@ -103,10 +103,13 @@ export async function ensureDockerInstalled(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error("the e2e hosts need root (network namespaces, dockerd)");
   if (missingTools().length === 0) return;
   const apt = "apt-get -o DPkg::Lock::Timeout=600";
-  // flock: test files in parallel workers may all find Docker missing; the second re-checks and skips apt.
-  const script = `command -v dockerd >/dev/null && [ -x ${BUSYBOX} ] || { ${apt} update && ${apt} install -y docker.io busybox-static iproute2 iptables; }`;
+  // Under flock, and checking again: parallel test files may all find Docker missing, one installs it.
+  const script = `for c in "$@"; do command -v "$c" >/dev/null || { ${apt} update && ${apt} install -y docker.io busybox-static iproute2 iptables; exit; }; done`;
   try {
-    await run("flock", [INSTALL_LOCK, "sh", "-ec", script], { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" }, timeoutMs: 900_000 });
+    await run("flock", [INSTALL_LOCK, "sh", "-ec", script, "sh", ...REQUIRED_COMMANDS, BUSYBOX], {
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+      timeoutMs: 900_000,
+    });
   } catch (err) {
     throw new Error(`installing Docker for the e2e tests failed${process.env.CI === "true" ? " (CI)" : ""}: ${(err as Error).message}`);
   }
@@ -125,20 +128,15 @@ export async function startCluster(opts: { hosts: number; prefix?: string }): Pr
   const started = Date.now();
 
   cleanupSync(prefix); // whatever a crashed run with this prefix left behind
-  // One /24 per prefix, so clusters of parallel test files don't overlap.
-  const net = `10.77.${createHash("sha256").update(prefix).digest().readUInt8(0)}`;
-  const subnet = `${net}.0/24`;
-  const clash = sh("ip", ["-4", "-o", "route", "show", "to", "match", `${net}.1`]).split("\n").filter((l) => l && !l.startsWith("default"));
-  if (clash.length) throw new Error(`${subnet} is already routed (${clash.join("; ")}); use another prefix`);
-
   const dir = clusterDir(prefix);
   const bridge = `${prefix}-br`;
   const hosts: Host[] = [];
+  let net: string;
   registerForExit(prefix);
   try {
     sh("ip", ["link", "add", bridge, "type", "bridge"]);
-    sh("ip", ["addr", "add", `${net}.1/24`, "dev", bridge]);
     sh("ip", ["link", "set", bridge, "up"]);
+    net = claimSubnet(prefix, bridge);
     // Traffic between hosts is bridged, and with br_netfilter it passes this namespace's FORWARD
     // chain, whose policy a root-namespace dockerd sets to DROP.
     sh("iptables", ["-w", "-I", ...forwardRule(prefix)]);
@@ -159,7 +157,7 @@ export async function startCluster(opts: { hosts: number; prefix?: string }): Pr
     prefix,
     hosts,
     controlPlaneIp: `${net}.1`,
-    subnet,
+    subnet: `${net}.0/24`,
     bridge,
     dir,
     startupMs: Date.now() - started,
@@ -173,6 +171,25 @@ export async function startCluster(opts: { hosts: number; prefix?: string }): Pr
 }
 
 const clusterDir = (prefix: string) => join(BASE_DIR, prefix);
+
+/**
+ * Gives the bridge a free 10.77.N.0/24, trying first the N the prefix hashes to, and
+ * returns "10.77.N". The kernel refuses a second route to the same /24, which makes the
+ * claim atomic between test files starting clusters in parallel.
+ */
+function claimSubnet(prefix: string, bridge: string): string {
+  const first = createHash("sha256").update(prefix).digest().readUInt8(0);
+  for (let i = 0; i < 256; i++) {
+    const net = `10.77.${(first + i) % 256}`;
+    const routed = sh("ip", ["-4", "-o", "route", "show", "to", "match", `${net}.1`]).split("\n").some((l) => l && !l.startsWith("default"));
+    if (routed) continue; // taken, or inside a wider network of the machine's
+    sh("ip", ["addr", "add", `${net}.1/24`, "dev", bridge, "noprefixroute"]);
+    if (attempt("ip", ["route", "add", `${net}.0/24`, "dev", bridge, "proto", "kernel", "scope", "link", "src", `${net}.1`])) return net;
+    sh("ip", ["addr", "del", `${net}.1/24`, "dev", bridge]);
+  }
+  throw new Error("no free /24 left in 10.77.0.0/16");
+}
+
 const forwardRule = (prefix: string) => ["FORWARD", "-i", `${prefix}-br`, "-o", `${prefix}-br`, "-j", "ACCEPT"];
 
 /**

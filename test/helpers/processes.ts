@@ -78,14 +78,14 @@ function track(child: ChildProcess): Pick<Started, "child" | "output" | "stop" |
 /** The Node entry, as `npm start` runs it, on a state dir of the caller's. */
 export async function startNodeServer(opts: { stateDir: string; jwtKey?: string; port?: number; env?: Record<string, string> }): Promise<Started> {
   const port = opts.port ?? (await freePort());
-  const child = spawn(bin("tsx"), [join(repoRoot, "src/node.ts"), "--port", String(port), "--state-dir", opts.stateDir, "--no-login"], {
+  const child = spawn(bin("tsx"), [join(repoRoot, "src/node.ts"), "--port", String(port), "--state-dir", opts.stateDir, "--no-login", "--no-agent"], {
     cwd: repoRoot,
     detached: true,
     env: { ...process.env, ...(opts.jwtKey ? { SHOAL_JWT_KEY: opts.jwtKey } : {}), ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const t = track(child);
-  await t.waitFor(/shoal-agent join --url/, 30_000);
+  await t.waitFor(/join --url/, 30_000);
   return { url: `http://127.0.0.1:${port}`, ...t };
 }
 
