@@ -23,6 +23,8 @@ import { loadNodeConfig, usage, type NodeConfig } from "./node-config.js";
 import { reconcile } from "./reconcile.js";
 
 const migrationsFolder = fileURLToPath(new URL("../migrations", import.meta.url));
+/** How long requests in flight (long-polls) may finish when the server stops. */
+const shutdownGraceMs = 1000;
 const agentBin = fileURLToPath(new URL("../agent/bin/shoal-agent.mjs", import.meta.url));
 
 /** The key from SHOAL_JWT_KEY, else the state dir's key file, created (mode 0600) on first start. */
@@ -138,6 +140,9 @@ async function main(): Promise<void> {
       client.close();
       process.exit(0);
     });
+    // Agents re-poll on their keep-alive connections at once, so those never go idle:
+    // give requests in flight a moment, then close every connection.
+    if ("closeAllConnections" in server) setTimeout(() => server.closeAllConnections(), shutdownGraceMs).unref();
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
