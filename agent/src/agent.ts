@@ -14,6 +14,8 @@ export function nextBackoffMs(previousMs: number, random = Math.random): number 
 }
 
 const resyncEveryMs = 5000;
+/** Reports made within this window go out in one request. */
+const reportBatchMs = 20;
 
 interface StoredCredential {
   url: string;
@@ -40,6 +42,7 @@ export class Agent {
   private busy = new Set<string>();
   private syncing: Promise<void> | undefined;
   private syncAgain = false;
+  private flushSoon: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly config: AgentConfig,
@@ -205,10 +208,15 @@ export class Agent {
     })();
   }
 
+  /** Queues a report; reports go out in small batches while a sync still works on other tasks. */
   private report(taskId: string, state: string, extra: Omit<TaskStatusUpdate, "taskId" | "state"> = {}): void {
     if (this.reported.get(taskId) === state) return;
     this.reported.set(taskId, state);
     this.outbox.push({ taskId, state, ...extra });
+    this.flushSoon ??= setTimeout(() => {
+      this.flushSoon = undefined;
+      this.flush().catch((err) => this.log.warn("status report failed; will retry", { error: String(err) }));
+    }, reportBatchMs);
   }
 
   private async flush(): Promise<void> {
@@ -273,7 +281,9 @@ export class Agent {
       this.report(a.id, "ready");
       this.report(a.id, "starting");
       await this.docker.startContainer(id);
-      await this.observe(a, { Id: id, Labels: {}, State: "running" });
+      // Without a healthcheck a started container is running; an early exit arrives as a `die` event.
+      if (a.spec.task.container.healthcheck) await this.observe(a, { Id: id, Labels: {}, State: "running" });
+      else this.report(a.id, "running");
     } catch (err) {
       this.report(a.id, "rejected", { error: String(err instanceof Error ? err.message : err) });
     }
