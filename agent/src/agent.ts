@@ -14,6 +14,7 @@ export function nextBackoffMs(previousMs: number, random = Math.random): number 
 }
 
 const resyncEveryMs = 5000;
+const redescribeEveryMs = 60_000;
 /** Reports made within this window go out in one request. */
 const reportBatchMs = 20;
 
@@ -125,15 +126,22 @@ export class Agent {
     await chmod(path, 0o600);
   }
 
-  private async pollLoop(description: NodeDescription): Promise<void> {
+  private async pollLoop(initial: NodeDescription): Promise<void> {
     let since = -1;
     let backoffMs = 0;
-    let described = false;
+    let sent: string | undefined;
+    let describedAt = Date.now();
+    let description = initial;
     while (this.state === "running") {
       try {
-        if (!described) {
+        // Keep the node's description current (engine upgrades, labels, resources).
+        if (Date.now() - describedAt > redescribeEveryMs) {
+          description = await this.describe().catch(() => description);
+          describedAt = Date.now();
+        }
+        if (JSON.stringify(description) !== sent) {
           await this.controlPlane.heartbeat(description);
-          described = true;
+          sent = JSON.stringify(description);
         }
         const answer = await this.controlPlane.assignments(since, this.abort.signal);
         backoffMs = 0;

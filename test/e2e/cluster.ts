@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { generateJwtSecret, importClusterKeys } from "../../src/auth/keys.js";
 import { rootAdminToken } from "../../src/bootstrap.js";
-import { repoRoot, startNodeServer, tempDir, type Started } from "../helpers/processes.js";
+import { buildAgentBundle } from "../../agent/scripts/build.js";
+import { startNodeServer, tempDir, type Started } from "../helpers/processes.js";
 import { buildTestImage, ensureDockerInstalled, startCluster, type E2ECluster, type E2EHost } from "./hosts.js";
 
 /** A shoal cluster on namespaced hosts: the control plane, and one real agent per host. */
@@ -27,6 +28,8 @@ export interface AgentProcess {
 
 export async function startShoalCluster(opts: { hosts: number; prefix: string }): Promise<ShoalCluster> {
   await ensureDockerInstalled();
+  // Agents run as shipped: the one-file bundle on plain Node.
+  const agentBin = await buildAgentBundle();
   const hosts = await startCluster(opts);
   await buildTestImage(hosts);
   const jwtKey = generateJwtSecret();
@@ -49,8 +52,9 @@ export async function startShoalCluster(opts: { hosts: number; prefix: string })
 
   async function startAgent(host: E2EHost): Promise<AgentProcess> {
     const child = spawn(
-      join(repoRoot, "agent/bin/shoal-agent.mjs"),
+      process.execPath,
       [
+        agentBin,
         agents.has(host.name) ? "run" : "join",
         "--url",
         controlPlane.url,
