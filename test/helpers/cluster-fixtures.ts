@@ -4,6 +4,7 @@ import type { ServiceRow } from "../../src/db/services.js";
 import type { TaskRow } from "../../src/db/tasks.js";
 import { planReconcile, type ReconcilePlan } from "../../src/orchestrator/plan-reconcile.js";
 import type { ServiceSpec } from "../../src/spec/service-spec.js";
+import { newNodeInfo, type NodeInfo } from "../../src/scheduler/node-info.js";
 
 export const t0 = Date.parse("2026-01-01T00:00:00Z");
 
@@ -33,6 +34,24 @@ export function fixtureNode(id: string, over: Partial<NodeRow> = {}): NodeRow {
     assignmentGeneration: 0,
     ...over,
   };
+}
+
+/** A scheduling view of a 4-CPU, 8 GiB ready worker with no tasks; override what a test cares about. */
+export function fixtureNodeInfo(id: string, over: Partial<NodeInfo> = {}): NodeInfo {
+  const info = newNodeInfo({
+    id,
+    hostname: `host-${id}`,
+    role: "worker",
+    os: "linux",
+    architecture: "x86_64",
+    addr: "10.0.0.7",
+    labels: {},
+    engineLabels: {},
+    ready: true,
+    availability: "active",
+    resources: { nanoCpus: 4e9, memoryBytes: 8 * 1024 ** 3 },
+  });
+  return Object.assign(info, over);
 }
 
 /** A full spec from a partial request body, through the API's own schema (so defaults are Swarm's). */

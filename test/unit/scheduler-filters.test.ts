@@ -9,30 +9,16 @@ import {
   resourceFilter,
   type Filter,
 } from "../../src/scheduler/filters.js";
-import { addTask, newNodeInfo, type NodeInfo } from "../../src/scheduler/node-info.js";
+import { addTask, type NodeInfo } from "../../src/scheduler/node-info.js";
 import { explainNoSuitableNode, newPipeline } from "../../src/scheduler/pipeline.js";
 import { scheduleTasks } from "../../src/scheduler/scheduler.js";
 import { prepareTask, type TaskToSchedule } from "../../src/scheduler/task-to-schedule.js";
+import { fixtureNodeInfo } from "../helpers/cluster-fixtures.js";
 import type { Placement, PortConfig } from "../../src/spec/service-spec.js";
 
 const GiB = 2 ** 30;
 
-function node(id: string, over: Partial<NodeInfo> = {}): NodeInfo {
-  const info = newNodeInfo({
-    id,
-    hostname: `host-${id}`,
-    role: "worker",
-    os: "linux",
-    architecture: "x86_64",
-    addr: "10.0.0.7",
-    labels: {},
-    engineLabels: {},
-    ready: true,
-    availability: "active",
-    resources: { nanoCpus: 4e9, memoryBytes: 8 * GiB },
-  });
-  return Object.assign(info, over);
-}
+const node = fixtureNodeInfo;
 
 function task(
   over: Partial<Omit<TaskToSchedule, "placement">> & { placement?: Partial<Placement> } = {},

@@ -1,27 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { addRecentFailure, addTask, newNodeInfo, type NodeInfo } from "../../src/scheduler/node-info.js";
+import { addRecentFailure, addTask, type NodeInfo } from "../../src/scheduler/node-info.js";
 import { preferenceValue } from "../../src/scheduler/preferences.js";
 import { scheduleTasks, type TaskToSchedule } from "../../src/scheduler/scheduler.js";
+import { fixtureNodeInfo } from "../helpers/cluster-fixtures.js";
 import type { Placement, SchedulingStrategy } from "../../src/spec/service-spec.js";
 
 const GiB = 2 ** 30;
 
-function node(id: string, over: Partial<NodeInfo> = {}): NodeInfo {
-  const info = newNodeInfo({
-    id,
-    hostname: `host-${id}`,
-    role: "worker",
-    os: "linux",
-    architecture: "x86_64",
-    addr: "10.0.0.7",
-    labels: {},
-    engineLabels: {},
-    ready: true,
-    availability: "active",
-    resources: { nanoCpus: 4e9, memoryBytes: 8 * GiB },
-  });
-  return Object.assign(info, over);
-}
+const node = fixtureNodeInfo;
 
 /** `count` tasks of one service sharing one spec, ids `<serviceId>.<n>`. */
 function tasks(
