@@ -3,7 +3,9 @@
  * Run: npm run bench:e2e (as root). Prints `name value unit` lines last:
  *  - converge_30_s: create request → 30 replicas running over 3 hosts (median of runs);
  *  - dispatch_ms: create request → a long-polling node receives its assignment (median);
- *  - agent_rss_mb: resident memory of an agent running 30 tasks.
+ *  - agent_rss_mb: resident memory of an agent running 30 tasks;
+ *  - failover_s: default settings, 30 replicas on 3 hosts, from killing one host
+ *    (engine and agent) until all 30 run again on the others (one run: it costs a host).
  */
 import { readFileSync } from "node:fs";
 import { nodeDescription } from "../helpers/app.js";
@@ -75,9 +77,28 @@ try {
   const rssMb = Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
   await removeAndWait("rss");
 
+  await c.api("POST", "/v1/services", sleeper("fo", 30));
+  await c.waitFor("30 running", async () => (await running("fo")) === 30, 120_000);
+  const victim = c.hosts.hosts[2]!;
+  const victimNode = ((await c.api("GET", `/v1/nodes/${victim.name}`)).body as { id: string }).id;
+  const killedAt = performance.now();
+  await Promise.all([c.agents.get(victim.name)!.kill("SIGKILL"), victim.killEngine()]);
+  await c.waitFor(
+    "30 running on the survivors",
+    async () => {
+      const tasks = ((await c.api("GET", "/v1/tasks?service=fo&desired-state=running")).body as { nodeId: string; status: { state: string } }[]).filter(
+        (t) => t.status.state === "running" && t.nodeId !== victimNode,
+      );
+      return tasks.length === 30;
+    },
+    120_000,
+  );
+  const failoverS = (performance.now() - killedAt) / 1000;
+
   console.log(`converge_30_s ${median(converge).toFixed(3)} s`);
   console.log(`dispatch_ms ${median(dispatch).toFixed(1)} ms`);
   console.log(`agent_rss_mb ${rssMb.toFixed(1)} MB`);
+  console.log(`failover_s ${failoverS.toFixed(3)} s`);
 } finally {
   await c.stop();
 }
