@@ -15,6 +15,8 @@ export function nextBackoffMs(previousMs: number, random = Math.random): number 
 
 const resyncEveryMs = 5000;
 const redescribeEveryMs = 60_000;
+/** An engine that does not answer a ping this fast counts as down (a hung dockerd too). */
+const enginePingTimeoutMs = 2000;
 /** Reports made within this window go out in one request. */
 const reportBatchMs = 20;
 
@@ -44,6 +46,8 @@ export class Agent {
   private syncing: Promise<void> | undefined;
   private syncAgain = false;
   private flushSoon: NodeJS.Timeout | undefined;
+  /** The heartbeat period the control plane asked for. */
+  private periodMs = 2000;
 
   constructor(
     private readonly config: AgentConfig,
@@ -139,12 +143,31 @@ export class Agent {
           description = await this.describe().catch(() => description);
           describedAt = Date.now();
         }
+        const engineDown = await this.docker.ping(enginePingTimeoutMs).then(
+          () => undefined,
+          (err: unknown) => (err instanceof Error ? err.message : String(err)),
+        );
+        if (engineDown) {
+          // Alive without an engine: say so (the node goes down and its tasks are placed
+          // elsewhere), and report the tasks it was running as failed. No polling meanwhile:
+          // a poll is a heartbeat saying the node is ready.
+          if (sent !== undefined) this.log.warn("Docker engine unreachable; reporting the node down", { error: engineDown });
+          await this.controlPlane.heartbeat(description, engineDown);
+          sent = undefined;
+          for (const [taskId, state] of this.reported)
+            if (state === "running" || state === "starting") this.report(taskId, "failed", { error: `engine unreachable: ${engineDown}` });
+          await this.flush();
+          await this.sleep(this.periodMs);
+          continue;
+        }
         if (JSON.stringify(description) !== sent) {
+          if (sent === undefined && since !== -1) this.log.info("Docker engine reachable again");
           await this.controlPlane.heartbeat(description);
           sent = JSON.stringify(description);
         }
         const answer = await this.controlPlane.assignments(since, this.abort.signal);
         backoffMs = 0;
+        this.periodMs = answer.heartbeatPeriodMs;
         if (answer.credential) {
           this.controlPlane.credential = answer.credential;
           await this.saveCredential({ url: this.controlPlane.url, nodeId: this.nodeId, credential: answer.credential });

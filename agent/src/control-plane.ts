@@ -71,8 +71,9 @@ export class ControlPlaneClient {
     return this.call("GET", `/v1/agent/assignments?since=${since}`, undefined, signal);
   }
 
-  heartbeat(description: NodeDescription): Promise<{ heartbeatPeriodMs: number }> {
-    return this.call("POST", "/v1/agent/heartbeat", { description });
+  /** A heartbeat with the node's description; `engineDown` (why) marks the node down while the agent lives. */
+  heartbeat(description: NodeDescription, engineDown?: string): Promise<{ heartbeatPeriodMs: number }> {
+    return this.call("POST", "/v1/agent/heartbeat", { description, ...(engineDown ? { engineDown } : {}) });
   }
 
   reportStatus(updates: TaskStatusUpdate[]): Promise<{ applied: number }> {

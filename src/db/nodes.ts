@@ -89,8 +89,9 @@ export async function rejoinNode(
 }
 
 /**
- * A heartbeat from the node's current credential: extends the lease; a node
- * that was not ready becomes ready (a new version and an event).
+ * A heartbeat from the node's current credential: extends the lease. The node
+ * is ready, or down when its agent says the engine is unreachable; a change of
+ * state gets a new version, an event and a generation bump.
  */
 export async function heartbeatNode(
   db: Db,
@@ -99,17 +100,19 @@ export async function heartbeatNode(
   now: number,
   leaseExpiresAt: number,
   description?: NodeDescription,
+  engineDown?: string,
 ): Promise<void> {
-  const becameReady = current.state !== "ready";
-  const changed = becameReady || description !== undefined;
+  const state = engineDown ? "down" : "ready";
+  const stateChanged = current.state !== state;
+  const changed = stateChanged || description !== undefined;
   const update = db
     .update(nodes)
     .set({
       ...description,
       lastHeartbeatAt: now,
       leaseExpiresAt,
-      state: "ready",
-      stateMessage: "",
+      state,
+      stateMessage: engineDown ? `engine unreachable: ${engineDown}` : "",
       ...(changed ? { version: current.version + 1, updatedAt: now } : {}),
     })
     .where(
@@ -126,8 +129,11 @@ export async function heartbeatNode(
   await db.batch([
     update,
     requireChanged(db),
-    ...(becameReady
-      ? [bumpGeneration(db, clusterId), insertEvent(db, now, "node", "ready", current.id, { hostname: current.hostname })]
+    ...(stateChanged
+      ? [
+          bumpGeneration(db, clusterId),
+          insertEvent(db, now, "node", state, current.id, { hostname: current.hostname, ...(engineDown ? { reason: "engine unreachable" } : {}) }),
+        ]
       : []),
   ]);
 }

@@ -66,6 +66,12 @@ const JoinedSchema = z
 
 const HeartbeatSchema = strictObject({
   description: strictObject(descriptionShape).optional().openapi({ description: "Send when the description changed" }),
+  engineDown: z
+    .string()
+    .min(1)
+    .max(1024)
+    .optional()
+    .openapi({ description: "The agent is alive but cannot reach its Docker engine (why): the node is down until a heartbeat without it" }),
 }).openapi("Heartbeat");
 
 const HeartbeatAckSchema = z
@@ -140,7 +146,8 @@ export function dispatcherRoutes(deps: AppDeps) {
    * sent) and answers when to call next, with a renewed credential in the
    * second half of the current one's life.
    */
-  async function beat(c: Context<AppEnv>, description?: z.infer<typeof HeartbeatSchema>["description"]) {
+  async function beat(c: Context<AppEnv>, body: z.infer<typeof HeartbeatSchema> = {}) {
+    const { description, engineDown } = body;
     const credential = c.get("credential");
     if (credential.kind !== "node") throw new Error("agent route reached without a node credential");
     const cluster = c.get("cluster");
@@ -155,6 +162,7 @@ export function dispatcherRoutes(deps: AppDeps) {
           now,
           leaseExpiresAt(cluster, now),
           description && toDescription({ ...description, machineId: node.machineId }),
+          engineDown,
         );
       } catch (err) {
         // Lost a compare-and-set (an admin update, a concurrent heartbeat): re-read, unless revoked meanwhile.
@@ -165,12 +173,13 @@ export function dispatcherRoutes(deps: AppDeps) {
         throw err;
       }
     });
-    // A node that came back (down → ready) may change what the orchestrator wants.
-    if (node.state !== "ready") await reconcileTasks(deps, now);
+    // A node that came back, or whose engine went away, changes what the orchestrator wants.
+    const state = engineDown ? ("down" as const) : ("ready" as const);
+    if (node.state !== state) await reconcileTasks(deps, now);
     const renew = credential.expiresAt - now < nodeCredentialLifetimeMs / 2;
     return {
       nodeId: node.id,
-      state: "ready" as const,
+      state,
       heartbeatPeriodMs: effectiveHeartbeatPeriodMs(cluster),
       ...(renew ? { credential: await signNodeCredential(deps.keys, node.id, node.credentialGeneration, now) } : {}),
     };
@@ -244,10 +253,7 @@ export function dispatcherRoutes(deps: AppDeps) {
       request: { body: { ...jsonBody(HeartbeatSchema), required: false } },
       responses: { 200: jsonResponse(HeartbeatAckSchema, "Alive; call again within the period"), ...errorResponses },
     }),
-    async (c) => {
-      const { description } = c.req.valid("json");
-      return c.json(await beat(c, description), 200);
-    },
+    async (c) => c.json(await beat(c, c.req.valid("json")), 200),
   );
 
   app.openapi(

@@ -58,8 +58,6 @@ export async function startShoalCluster(opts: { hosts: number; prefix: string })
         agents.has(host.name) ? "run" : "join",
         "--url",
         controlPlane.url,
-        "--docker-socket",
-        host.dockerSocket,
         "--state-dir",
         join(hosts.dir, `agent-${host.name}`),
         "--machine-id",
@@ -69,7 +67,8 @@ export async function startShoalCluster(opts: { hosts: number; prefix: string })
         "--hostname",
         host.name,
       ],
-      { env: { ...process.env, SHOAL_JOIN_TOKEN: joinToken }, stdio: ["ignore", "pipe", "pipe"] },
+      // The socket goes by environment: killEngine() kills every process whose command line names the host's directory.
+      { env: { ...process.env, SHOAL_JOIN_TOKEN: joinToken, DOCKER_SOCKET: host.dockerSocket }, stdio: ["ignore", "pipe", "pipe"] },
     );
     let out = "";
     child.stdout!.on("data", (d) => (out += d));

@@ -34,8 +34,7 @@ describe("failover", () => {
     await c.waitFor("9 running", async () => (await running("f")).length === 9);
     const victim = c.hosts.hosts[2]!;
     const victimNode = ((await c.api("GET", `/v1/nodes/${victim.name}`)).body as any).id;
-    await c.agents.get(victim.name)!.kill("SIGKILL");
-    await victim.killEngine();
+    await Promise.all([c.agents.get(victim.name)!.kill("SIGKILL"), victim.killEngine()]);
     await c.waitFor("node down", async () => ((await c.api("GET", `/v1/nodes/${victimNode}`)).body as any).status.state === "down", 30_000);
     await c.waitFor("9 running on the survivors", async () => {
       const tasks = await running("f");
@@ -51,5 +50,30 @@ describe("failover", () => {
     await c.waitFor("no stale task runs on the returning host", async () => (await shoalContainers(victim)).length === 0, 30_000);
     const all = (await Promise.all(c.hosts.hosts.map((h) => shoalContainers(h)))).flat();
     expect(all.filter((x) => x.name.startsWith("f.")).length).toBe(9);
+  });
+
+  it("an engine failure with the agent alive: the node goes down, its tasks fail and run elsewhere; back when the engine is", async () => {
+    await c.api("POST", "/v1/services", { name: "e", replicas: 6, task: { container: { image: TEST_IMAGE, command: ["sleep", "3600"], stopGracePeriodMs: 0 } } });
+    await c.waitFor("6 running", async () => (await running("e")).length === 6);
+    const host = c.hosts.hosts[1]!;
+    const node = ((await c.api("GET", `/v1/nodes/${host.name}`)).body as any).id;
+    const onHost = (await running("e")).filter((t) => t.nodeId === node).map((t) => t.id);
+    expect(onHost.length).toBeGreaterThan(0);
+    await host.killEngine();
+    // Its lease may run out first ("heartbeat failure"); the agent's report then says why.
+    await c.waitFor("node down, reported by its agent", async () => {
+      const n = (await c.api("GET", `/v1/nodes/${node}`)).body as any;
+      return n.status.state === "down" && /engine unreachable/.test(n.status.message);
+    }, 20_000);
+    await c.waitFor("its tasks reported failed", async () => {
+      const tasks = (await c.api("GET", "/v1/tasks?service=e")).body as any[];
+      return onHost.every((id) => tasks.find((t) => t.id === id)?.status.state === "failed");
+    });
+    await c.waitFor("6 running elsewhere", async () => {
+      const tasks = await running("e");
+      return tasks.length === 6 && tasks.every((t) => t.nodeId !== node);
+    });
+    await host.startEngine();
+    await c.waitFor("node ready again", async () => ((await c.api("GET", `/v1/nodes/${node}`)).body as any).status.state === "ready", 30_000);
   });
 });

@@ -121,6 +121,11 @@ export class DockerClient {
     return version;
   }
 
+  /** Resolves when the engine answers GET /_ping within `timeoutMs`: notices a dead or hung engine quickly. */
+  ping(timeoutMs: number): Promise<void> {
+    return this.call("GET", "/_ping", { versioned: false, timeoutMs });
+  }
+
   version(): Promise<EngineVersion> {
     return this.json("GET", "/version", { versioned: false });
   }
