@@ -7,9 +7,13 @@ import { containerCreateBody, labels, type Assignment } from "./container-spec.j
 import { ControlPlaneClient, ControlPlaneError, type NodeDescription, type TaskStatusUpdate } from "./control-plane.js";
 import { isConflict, isNotFound, type DockerClient } from "./docker/client.js";
 
-/** Backoff between failed calls to the control plane: min(100 ms + 2·previous, 8 s), with jitter; reset on success. */
-export function nextBackoffMs(previousMs: number, random = Math.random): number {
-  const base = Math.min(100 + 2 * previousMs, 8000);
+/**
+ * Backoff between failed calls to the control plane: min(100 ms + 2·previous, cap), with
+ * jitter; reset on success. The agent caps it at the heartbeat period, so that retries
+ * never come faster than heartbeats do and a healed link is noticed within one period.
+ */
+export function nextBackoffMs(previousMs: number, random = Math.random, capMs = 8000): number {
+  const base = Math.min(100 + 2 * previousMs, capMs);
   return Math.round(base / 2 + random() * (base / 2));
 }
 
@@ -165,7 +169,7 @@ export class Agent {
           await this.controlPlane.heartbeat(description);
           sent = JSON.stringify(description);
         }
-        const answer = await this.controlPlane.assignments(since, this.abort.signal);
+        const answer = await this.controlPlane.assignments(since, AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.periodMs + 3000)]));
         backoffMs = 0;
         this.periodMs = answer.heartbeatPeriodMs;
         if (answer.credential) {
@@ -185,7 +189,7 @@ export class Agent {
           this.stop();
           return;
         }
-        backoffMs = nextBackoffMs(backoffMs);
+        backoffMs = nextBackoffMs(backoffMs, Math.random, this.periodMs);
         this.log.warn("control plane unreachable; containers keep running", { error: String(err), retryInMs: backoffMs });
         await this.sleep(backoffMs);
       }

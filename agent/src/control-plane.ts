@@ -24,6 +24,8 @@ export interface AssignmentsAnswer {
   tasks: Assignment[];
 }
 
+const callTimeoutMs = 5000;
+
 /** The control plane answered with an error (its problem+json detail in the message). */
 export class ControlPlaneError extends Error {
   constructor(
@@ -42,7 +44,8 @@ export class ControlPlaneClient {
     public credential: string,
   ) {}
 
-  private async call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  /** `signal` bounds the call; without one it gets a few seconds (a cut link never answers). */
+  private async call<T>(method: string, path: string, body?: unknown, signal = AbortSignal.timeout(callTimeoutMs)): Promise<T> {
     const res = await fetch(new URL(path, this.url), {
       method,
       headers: { authorization: `Bearer ${this.credential}`, ...(body ? { "content-type": "application/json" } : {}) },

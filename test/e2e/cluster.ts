@@ -26,7 +26,12 @@ export interface AgentProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function startShoalCluster(opts: { hosts: number; prefix: string }): Promise<ShoalCluster> {
+/**
+ * `agentsInHosts`: run each agent inside its host's network namespace, reaching the
+ * control plane over the bridge, so that cutting a host's link partitions its agent
+ * too. Otherwise agents run in the root namespace (reaching their engine by socket).
+ */
+export async function startShoalCluster(opts: { hosts: number; prefix: string; agentsInHosts?: boolean }): Promise<ShoalCluster> {
   await ensureDockerInstalled();
   // Agents run as shipped: the one-file bundle on plain Node.
   const agentBin = await buildAgentBundle();
@@ -35,7 +40,8 @@ export async function startShoalCluster(opts: { hosts: number; prefix: string })
   const jwtKey = generateJwtSecret();
   const admin = await rootAdminToken(await importClusterKeys(jwtKey));
   const stateDir = tempDir("shoal-e2e-cp-");
-  let controlPlane = await startNodeServer({ stateDir, jwtKey });
+  const listen = opts.agentsInHosts ? hosts.controlPlaneIp : undefined;
+  let controlPlane = await startNodeServer({ stateDir, jwtKey, host: listen });
   const port = new URL(controlPlane.url).port;
   const agents = new Map<string, AgentProcess>();
 
@@ -51,22 +57,26 @@ export async function startShoalCluster(opts: { hosts: number; prefix: string })
   const joinToken = (await api("GET", "/v1/swarm/join-tokens")).body.worker as string;
 
   async function startAgent(host: E2EHost): Promise<AgentProcess> {
+    const agentArgs = [
+      agentBin,
+      agents.has(host.name) ? "run" : "join",
+      "--url",
+      controlPlane.url,
+      "--state-dir",
+      join(hosts.dir, `agent-${host.name}`),
+      "--machine-id",
+      `e2e-machine-${host.name}`,
+      "--addr",
+      host.ip,
+      "--hostname",
+      host.name,
+    ];
+    const [command, args] = opts.agentsInHosts
+      ? ["nsenter", [`--net=/var/run/netns/${host.netns}`, process.execPath, ...agentArgs]]
+      : [process.execPath, agentArgs];
     const child = spawn(
-      process.execPath,
-      [
-        agentBin,
-        agents.has(host.name) ? "run" : "join",
-        "--url",
-        controlPlane.url,
-        "--state-dir",
-        join(hosts.dir, `agent-${host.name}`),
-        "--machine-id",
-        `e2e-machine-${host.name}`,
-        "--addr",
-        host.ip,
-        "--hostname",
-        host.name,
-      ],
+      command,
+      args,
       // The socket goes by environment: killEngine() kills every process whose command line names the host's directory.
       { env: { ...process.env, SHOAL_JOIN_TOKEN: joinToken, DOCKER_SOCKET: host.dockerSocket }, stdio: ["ignore", "pipe", "pipe"] },
     );
@@ -109,7 +119,7 @@ export async function startShoalCluster(opts: { hosts: number; prefix: string })
     startAgent,
     waitFor,
     async restartControlPlane() {
-      controlPlane = await startNodeServer({ stateDir, jwtKey, port: Number(port) });
+      controlPlane = await startNodeServer({ stateDir, jwtKey, port: Number(port), host: listen });
     },
     async stop() {
       await Promise.all([...agents.values()].map((a) => a.kill()));

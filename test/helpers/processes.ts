@@ -76,9 +76,18 @@ function track(child: ChildProcess): Pick<Started, "child" | "output" | "stop" |
 }
 
 /** The Node entry, as `npm start` runs it, on a state dir of the caller's. */
-export async function startNodeServer(opts: { stateDir: string; jwtKey?: string; port?: number; env?: Record<string, string> }): Promise<Started> {
+export async function startNodeServer(opts: {
+  stateDir: string;
+  jwtKey?: string;
+  port?: number;
+  /** Listen address; default loopback. */
+  host?: string;
+  env?: Record<string, string>;
+}): Promise<Started> {
   const port = opts.port ?? (await freePort());
-  const child = spawn(bin("tsx"), [join(repoRoot, "src/node.ts"), "--port", String(port), "--state-dir", opts.stateDir, "--no-login", "--no-agent"], {
+  const args = [join(repoRoot, "src/node.ts"), "--port", String(port), "--state-dir", opts.stateDir, "--no-login", "--no-agent"];
+  if (opts.host) args.push("--host", opts.host);
+  const child = spawn(bin("tsx"), args, {
     cwd: repoRoot,
     detached: true,
     env: { ...process.env, ...(opts.jwtKey ? { SHOAL_JWT_KEY: opts.jwtKey } : {}), ...opts.env },
@@ -86,7 +95,7 @@ export async function startNodeServer(opts: { stateDir: string; jwtKey?: string;
   });
   const t = track(child);
   await t.waitFor(/join --url/, 30_000);
-  return { url: `http://127.0.0.1:${port}`, ...t };
+  return { url: `http://${opts.host ?? "127.0.0.1"}:${port}`, ...t };
 }
 
 /** The Worker entry in workerd via `wrangler dev`, with local D1 migrated first. */
