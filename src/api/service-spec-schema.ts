@@ -267,6 +267,13 @@ const TaskTemplateSchema = strictObject({
     .superRefine(noDuplicates("target", (n) => n.target, (target, first) => `network ${target} is attached already (networks.${first})`))
     .default([]),
   strategy: z.enum(schedulingStrategies).optional().openapi({ description: "Omitted: the cluster's default strategy" }),
+  forceUpdate: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .default(0)
+    .openapi({ description: "Change it to redeploy every task with the spec otherwise unchanged (docker service update --force)" }),
 }).openapi("TaskTemplate");
 
 // --- endpoint ---

@@ -97,6 +97,8 @@ export interface TaskTemplate {
   networks: { target: string; aliases: string[] }[];
   /** Omitted: the cluster's default strategy. */
   strategy?: SchedulingStrategy;
+  /** A counter: changing it changes the task spec, so every task is redeployed (`update --force`). */
+  forceUpdate: number;
 }
 
 export interface PortConfig {

@@ -55,6 +55,18 @@ describe("services API", () => {
     expect(rename.body.errors[0].path).toBe("body.name");
   });
 
+  it("bumping forceUpdate redeploys every task with the spec otherwise unchanged (update --force)", async () => {
+    await joinNode(t);
+    await create({ name: "web", replicas: 3, update: { parallelism: 0 } });
+    const before = (await tasksOf("web")).filter((x) => x.desiredState === "running").map((x) => x.id);
+    const spec = (await t.call("GET", "/v1/services/web", admin())).body.spec;
+    const res = await t.call("PUT", "/v1/services/web?version=1", { ...admin(), body: { ...spec, task: { ...spec.task, forceUpdate: 1 } } });
+    expect(res.status).toBe(200);
+    const after = (await tasksOf("web")).filter((x) => x.desiredState === "running").map((x) => x.id);
+    expect(after).toHaveLength(3);
+    expect(after.filter((id) => before.includes(id))).toEqual([]);
+  });
+
   it("scales one or several services at once, and refuses global ones", async () => {
     await joinNode(t);
     await create({ name: "a" });

@@ -57,6 +57,7 @@ const defaults: ServiceSpec = {
     restartPolicy: { condition: "any", delayMs: 5000, maxAttempts: 0, windowMs: 0 },
     placement: { constraints: [], preferences: [], maxReplicasPerNode: 0, platforms: [] },
     networks: [],
+    forceUpdate: 0,
   },
   endpoint: { mode: "vip", ports: [] },
   update: { parallelism: 1, delayMs: 0, failureAction: "pause", monitorMs: 5000, maxFailureRatio: 0, order: "stop-first" },
@@ -112,6 +113,7 @@ const full: ServiceSpec = {
       { target: "net_0123456789ab", aliases: [] },
     ],
     strategy: "binpack",
+    forceUpdate: 2,
   },
   endpoint: {
     mode: "dnsrr",
@@ -278,6 +280,7 @@ describe("ServiceSpecSchema: validation errors name the field and say what is al
     ["network attached twice", task({ networks: [{ target: "backend" }, { target: "front" }, { target: "backend", aliases: ["x"] }] }), "body.task.networks.2.target", /network backend is attached already \(networks\.0\)/],
     ["network alias empty", task({ networks: [{ target: "backend", aliases: [""] }] }), "body.task.networks.0.aliases.0", /a DNS alias/],
     ["strategy unknown", task({ strategy: "fill" }), "body.task.strategy", /"spread"\|"binpack"\|"random"/],
+    ["forceUpdate negative", task({ forceUpdate: -1 }), "body.task.forceUpdate", />=0/],
     // endpoint
     ["target port 0", ports({ targetPort: 0 }), "body.endpoint.ports.0.targetPort", /a port number, an integer from 1 to 65535/],
     ["target port above 65535", ports({ targetPort: 65536 }), "body.endpoint.ports.0.targetPort", /1 to 65535/],
@@ -338,7 +341,7 @@ describe("ServiceSpecSchema: validation errors name the field and say what is al
 describe("ServiceSpecSchema: unknown fields", () => {
   it.each([
     ["top level", spec({ replocas: 3 }), "body.replocas", "name, labels, mode, replicas, maxConcurrent, task, endpoint, update, rollback"],
-    ["task", task({ restart_policy: {} }), "body.task.restart_policy", "container, resources, restartPolicy, placement, networks, strategy"],
+    ["task", task({ restart_policy: {} }), "body.task.restart_policy", "container, resources, restartPolicy, placement, networks, strategy, forceUpdate"],
     ["container", container({ imagee: "x" }), "body.task.container.imagee", "image, command, args, env, labels, user, workdir, hostname, mounts, healthcheck, stopGracePeriodMs, stopSignal, init, tty, readOnly, capAdd, capDrop, dns, hosts"],
     ["a mount", container({ mounts: [{ target: "/data", src: "x" }] }), "body.task.container.mounts.0.src", "type, source, target, readOnly, tmpfsSizeBytes"],
     ["healthcheck", container({ healthcheck: { test: ["NONE"], interval: 5 } }), "body.task.container.healthcheck.interval", "test, intervalMs, timeoutMs, retries, startPeriodMs"],
