@@ -218,9 +218,13 @@ export function serviceRoutes(deps: AppDeps) {
     async (c) => {
       const now = c.get("now");
       const service = await resolveService(deps.db, c.req.valid("param").id);
-      await retryOnConflict(() => deleteService(deps.db, deps.keys.clusterId, service, now)).catch(() => {
-        throw notFound("service", service.id);
-      });
+      try {
+        await deleteService(deps.db, deps.keys.clusterId, service, now);
+      } catch (err) {
+        // The guarded delete found nothing: removed concurrently.
+        if (isCasFailure(err)) throw notFound("service", service.id);
+        throw err;
+      }
       await reconcileNow(now);
       return c.body(null, 204);
     },
