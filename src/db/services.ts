@@ -1,4 +1,4 @@
-import { and, asc, eq, gte, lt, sql } from "drizzle-orm";
+import { and, asc, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import type { ServiceSpec } from "../spec/service-spec.js";
 import type { Db } from "./client.js";
 import { requireChanged } from "./cas.js";
@@ -89,8 +89,8 @@ export interface ServiceTaskCounts {
   completed: number;
 }
 
-/** Per service: tasks running, tasks desired up, tasks completed (docker service ls REPLICAS). */
-export async function countServiceTasks(db: Db): Promise<Map<string, ServiceTaskCounts>> {
+/** Per service (all, or those named): tasks running, desired up, completed (docker service ls REPLICAS). */
+export async function countServiceTasks(db: Db, serviceIds?: string[]): Promise<Map<string, ServiceTaskCounts>> {
   const rows = await db
     .select({
       serviceId: tasks.serviceId,
@@ -99,6 +99,7 @@ export async function countServiceTasks(db: Db): Promise<Map<string, ServiceTask
       completed: sql<number>`sum(${tasks.state} = 'complete')`,
     })
     .from(tasks)
+    .where(serviceIds ? inArray(tasks.serviceId, serviceIds) : undefined)
     .groupBy(tasks.serviceId);
   return new Map(rows.map((r) => [r.serviceId, { running: Number(r.running), desired: Number(r.desired), completed: Number(r.completed) }]));
 }

@@ -11,7 +11,7 @@ import { planReplicated } from "./replicated.js";
 import { planReplicatedJob } from "./replicated-job.js";
 import { scheduleBook } from "./schedule.js";
 import { hashTaskSpec, taskSpecOf, type TaskSpec } from "./spec-hash.js";
-import { TaskBook } from "./task-book.js";
+import { TaskBook, type TaskUpdate } from "./task-book.js";
 
 export interface ReconcileInput {
   now: number;
@@ -33,7 +33,7 @@ export interface EventDraft {
 
 export interface ReconcilePlan {
   inserted: TaskRow[];
-  updated: { before: TaskRow; after: TaskRow }[];
+  updated: TaskUpdate[];
   deleted: TaskRow[];
   /** The spec of every inserted task, by hash. */
   taskSpecs: Map<string, TaskSpec>;
@@ -99,7 +99,7 @@ export function planReconcile(input: ReconcileInput): ReconcilePlan {
   return { inserted, updated, deleted, taskSpecs: usedSpecs, events: taskEvents(now, inserted, updated), wakeAt };
 }
 
-function taskEvents(now: number, inserted: TaskRow[], updated: { before: TaskRow; after: TaskRow }[]): EventDraft[] {
+function taskEvents(now: number, inserted: TaskRow[], updated: TaskUpdate[]): EventDraft[] {
   const event = (t: TaskRow, action: string, extra: Record<string, string> = {}): EventDraft => ({
     time: now,
     type: "task",

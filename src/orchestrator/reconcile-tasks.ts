@@ -4,9 +4,9 @@ import { requireChanged, isCasFailure } from "../db/cas.js";
 import { getCluster } from "../db/cluster.js";
 import { listNodes } from "../db/nodes.js";
 import { cluster, events, nodes, services, taskSpecs, tasks } from "../db/schema/index.js";
-import type { TaskRow } from "../db/tasks.js";
 import { newId } from "../ids.js";
 import { planReconcile, type ReconcilePlan } from "./plan-reconcile.js";
+import type { TaskUpdate } from "./task-book.js";
 
 /** D1 binds at most 100 parameters per statement; every driver gets statements that size. */
 const maxParams = 100;
@@ -15,14 +15,6 @@ function chunks<T>(rows: T[], paramsPerRow: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
   return out;
-}
-
-/** The columns a plan changed on a task (the agent's observed ones only when the control plane wrote them for it). */
-function changedColumns(before: TaskRow, after: TaskRow): Partial<TaskRow> {
-  const set: Partial<TaskRow> = {};
-  for (const key of Object.keys(after) as (keyof TaskRow)[])
-    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) (set as Record<string, unknown>)[key] = after[key];
-  return set;
 }
 
 function writes(deps: Pick<AppDeps, "db">, generation: number, plan: ReconcilePlan, clusterId: string) {
@@ -40,9 +32,8 @@ function writes(deps: Pick<AppDeps, "db">, generation: number, plan: ReconcilePl
   for (const part of chunks(specs, 2)) statements.push(db.insert(taskSpecs).values(part).onConflictDoNothing());
   for (const part of chunks(plan.inserted, Object.keys(plan.inserted[0] ?? {}).length || 1)) statements.push(db.insert(tasks).values(part));
   // Same change on many tasks (e.g. assigned to one node) → one statement.
-  const groups = new Map<string, { set: Partial<TaskRow>; ids: string[] }>();
-  for (const { before, after } of plan.updated) {
-    const set = changedColumns(before, after);
+  const groups = new Map<string, { set: TaskUpdate["set"]; ids: string[] }>();
+  for (const { after, set } of plan.updated) {
     const key = JSON.stringify(set);
     const group = groups.get(key) ?? { set, ids: [] };
     group.ids.push(after.id);

@@ -47,17 +47,29 @@ export class TaskBook {
     else this.deleted.add(task.id);
   }
 
-  changes(): { inserted: TaskRow[]; updated: { before: TaskRow; after: TaskRow }[]; deleted: TaskRow[] } {
+  changes(): { inserted: TaskRow[]; updated: TaskUpdate[]; deleted: TaskRow[] } {
     const inserted = [...this.created].map((id) => this.current.get(id)!);
-    const updated: { before: TaskRow; after: TaskRow }[] = [];
+    const updated: TaskUpdate[] = [];
     for (const [id, before] of this.original) {
       const after = this.current.get(id);
-      if (after && !this.created.has(id) && changed(before, after)) updated.push({ before, after });
+      if (!after || this.created.has(id)) continue;
+      const set = changedColumns(before, after);
+      if (Object.keys(set).length) updated.push({ before, after, set });
     }
     return { inserted, updated, deleted: [...this.deleted].map((id) => this.original.get(id)!) };
   }
 }
 
-function changed(a: TaskRow, b: TaskRow): boolean {
-  return (Object.keys(a) as (keyof TaskRow)[]).some((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+/** A task as the snapshot had it, as the plan leaves it, and the columns that differ. */
+export interface TaskUpdate {
+  before: TaskRow;
+  after: TaskRow;
+  set: Partial<TaskRow>;
+}
+
+function changedColumns(before: TaskRow, after: TaskRow): Partial<TaskRow> {
+  const set: Partial<TaskRow> = {};
+  for (const key of Object.keys(after) as (keyof TaskRow)[])
+    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) (set as Record<string, unknown>)[key] = after[key];
+  return set;
 }

@@ -90,7 +90,7 @@ export function serviceRoutes(deps: AppDeps) {
   const app = newRouter();
   /** Desired state changed: reconcile before answering, so the answer shows the tasks placed. */
   const reconcileNow = (now: number) => reconcileTasks(deps, now);
-  const withStatus = async (s: ServiceRow) => toService(s, (await countServiceTasks(deps.db)).get(s.id));
+  const withStatus = async (s: ServiceRow) => toService(s, (await countServiceTasks(deps.db, [s.id])).get(s.id));
 
   app.openapi(
     createRoute({
@@ -259,7 +259,7 @@ export function serviceRoutes(deps: AppDeps) {
         return changes.map((ch) => ch.service.id);
       });
       await reconcileNow(now);
-      const counts = await countServiceTasks(deps.db);
+      const counts = await countServiceTasks(deps.db, ids);
       const rows = await listServices(deps.db);
       return c.json(rows.filter((s) => ids.includes(s.id)).map((s) => toService(s, counts.get(s.id))), 200);
     },
