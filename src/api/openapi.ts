@@ -55,10 +55,13 @@ export function strictObject<S extends z.ZodRawShape>(shape: S) {
 
 export const bearer = [{ bearerAuth: [] }] satisfies RouteConfig["security"];
 
-export const VersionQuery = strictObject({
-  version: z.coerce
-    .number({ error: "the version you read, a positive integer" })
-    .int({ error: "the version you read, a positive integer" })
-    .min(1, { error: "the version you read, a positive integer" })
-    .openapi({ description: "The version the change is based on (as read); a stale one gets 409" }),
-});
+const version = z.coerce
+  .number({ error: "the version you read, a positive integer" })
+  .int({ error: "the version you read, a positive integer" })
+  .min(1, { error: "the version you read, a positive integer" })
+  .openapi({ description: "The version the change is based on (as read); a stale one gets 409" });
+
+export const VersionQuery = strictObject({ version });
+
+/** For actions that make sense without reading first (rollback); given, it guards as VersionQuery does. */
+export const OptionalVersionQuery = strictObject({ version: version.optional() });

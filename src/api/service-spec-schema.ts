@@ -358,6 +358,13 @@ const ServiceSpecFields = strictObject({
   endpoint: EndpointSpecSchema.prefault({}),
   update: UpdateConfigSchema.prefault({}),
   rollback: RollbackConfigSchema.prefault({}),
+  rebalance: z
+    .boolean(unlessMissing("true or false"))
+    .default(false)
+    .openapi({
+      description:
+        "replicated only: when a node returns or joins and the spread is uneven by 2 or more, move tasks onto it, the new task running before the old one stops, update.parallelism at a time. Swarm never moves tasks back.",
+    }),
 });
 
 /**
@@ -372,6 +379,7 @@ function checkModeFields(s: z.output<typeof ServiceSpecFields>, ctx: z.core.$Ref
   } else if (s.maxConcurrent) issue(["maxConcurrent"], "maxConcurrent only applies to replicated-job mode");
   if (isGlobal(s.mode) && s.task.placement.maxReplicasPerNode > 0)
     issue(["task", "placement", "maxReplicasPerNode"], "maxReplicasPerNode only applies to replicated and replicated-job modes");
+  if (s.rebalance && s.mode !== "replicated") issue(["rebalance"], "rebalance only applies to replicated mode");
 }
 
 /** The mode's defaults for replicas and maxConcurrent (docker service create's). */

@@ -1,4 +1,5 @@
 import { and, asc, eq, gte, inArray, lt, sql } from "drizzle-orm";
+import { manualRollbackStatus, statusAfterUpdate } from "../orchestrator/rollout.js";
 import type { ServiceSpec } from "../spec/service-spec.js";
 import type { Db } from "./client.js";
 import { requireChanged } from "./cas.js";
@@ -34,7 +35,10 @@ export async function insertService(db: Db, clusterId: string, row: ServiceRow):
   ]);
 }
 
-/** Replaces a service's spec if it is still at `current.version`; the old spec is kept for rollback. */
+/**
+ * Replaces a service's spec if it is still at `current.version`; the old spec
+ * is kept for rollback. A change to what the tasks run starts a rolling update.
+ */
 export async function updateServiceSpec(
   db: Db,
   clusterId: string,
@@ -42,15 +46,33 @@ export async function updateServiceSpec(
   spec: ServiceSpec,
   now: number,
 ): Promise<ServiceRow> {
+  const updateStatus = statusAfterUpdate(current.spec, spec, current.updateStatus, now);
+  return replaceSpec(db, clusterId, current, { spec, previousSpec: current.spec, updateStatus }, now, "update");
+}
+
+/** docker service rollback: back to the previous spec (which keeps this one as its previous), rolled out with rollback_config. */
+export async function rollbackService(db: Db, clusterId: string, current: ServiceRow, previousSpec: ServiceSpec, now: number): Promise<ServiceRow> {
+  const set = { spec: previousSpec, previousSpec: current.spec, updateStatus: manualRollbackStatus(now) };
+  return replaceSpec(db, clusterId, current, set, now, "rollback");
+}
+
+async function replaceSpec(
+  db: Db,
+  clusterId: string,
+  current: ServiceRow,
+  set: Pick<ServiceRow, "spec" | "previousSpec" | "updateStatus">,
+  now: number,
+  action: string,
+): Promise<ServiceRow> {
   const [updated] = await db.batch([
     db
       .update(services)
-      .set({ spec, previousSpec: current.spec, version: current.version + 1, updatedAt: now })
+      .set({ ...set, version: current.version + 1, updatedAt: now })
       .where(and(eq(services.id, current.id), eq(services.version, current.version)))
       .returning(),
     requireChanged(db),
     bumpGeneration(db, clusterId),
-    insertEvent(db, now, "service", "update", current.id, { name: current.name }),
+    insertEvent(db, now, "service", action, current.id, { name: current.name }),
   ]);
   return updated[0]!;
 }

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, notInArray, or } from "drizzle-orm";
+import { and, asc, eq, inArray, notInArray, or, sql } from "drizzle-orm";
 import type { TaskSpec } from "../orchestrator/spec-hash.js";
 import { movesForward, type TaskState } from "../spec/task-states.js";
 import type { Db } from "./client.js";
@@ -11,6 +11,12 @@ export type TaskRow = typeof tasks.$inferSelect;
 
 export async function listTasks(db: Db): Promise<TaskRow[]> {
   return db.select().from(tasks).orderBy(asc(tasks.serviceId), asc(tasks.slot), asc(tasks.createdAt));
+}
+
+/** The image each task spec runs, by spec hash (docker service ps IMAGE). */
+export async function taskImages(db: Db): Promise<Map<string, string>> {
+  const rows = await db.select({ hash: taskSpecs.hash, image: sql<string>`json_extract(${taskSpecs.spec}, '$.task.container.image')` }).from(taskSpecs);
+  return new Map(rows.map((r) => [r.hash, r.image]));
 }
 
 export async function getTask(db: Db, id: string): Promise<TaskRow | undefined> {
@@ -84,6 +90,7 @@ export async function applyTaskStatus(
           error: report.error ?? "",
           exitCode: report.exitCode ?? null,
           stateChangedAt: now,
+          ...(report.state === "running" && task.startedAt === null ? { startedAt: now } : {}),
           updatedAt: now,
           version: task.version + 1,
         })

@@ -1,16 +1,31 @@
 import type { NodeRow } from "../db/nodes.js";
 import type { TaskRow } from "../db/tasks.js";
-import type { ServiceSpec } from "../spec/service-spec.js";
+import type { ServiceSpec, UpdateStatus } from "../spec/service-spec.js";
 import { constraintMatches, parseConstraint, type Constraint } from "../scheduler/constraint.js";
+import { hashTaskSpec, taskSpecOf } from "./spec-hash.js";
 import type { TaskBook } from "./task-book.js";
 
 export interface ServiceView {
   id: string;
   name: string;
   spec: ServiceSpec;
+  previousSpec: ServiceSpec | null;
+  updateStatus: UpdateStatus | null;
   /** Hash of the spec's task part: tasks with another hash run an older spec. */
   specHash: string;
 }
+
+export const viewOf = (s: Omit<ServiceView, "specHash">): ServiceView => ({
+  id: s.id,
+  name: s.name,
+  spec: s.spec,
+  previousSpec: s.previousSpec,
+  updateStatus: s.updateStatus,
+  specHash: hashTaskSpec(taskSpecOf(s.spec)),
+});
+
+/** What a planner changes on a service row (update status; spec and previous spec on a rollback). */
+export type ServiceChange = Partial<Pick<ServiceView, "spec" | "previousSpec" | "updateStatus">>;
 
 /** What every planner of one reconcile shares. */
 export interface OrchestratorContext {
@@ -18,6 +33,10 @@ export interface OrchestratorContext {
   book: TaskBook;
   nodes: Map<string, NodeRow>;
   newTaskId: () => string;
+  /** Records a change to a service, with the event that tells of it. */
+  changeService(service: ServiceView, change: ServiceChange, eventAction: string): void;
+  /** Asks for another reconcile at `at` (a delay or a monitor window ends). */
+  wake(at: number): void;
 }
 
 /** Why a task can no longer stay on its node, or undefined when it can. */
@@ -67,6 +86,7 @@ export function newTask(
     state: "pending",
     stateMessage: "",
     stateChangedAt: ctx.now,
+    startedAt: null,
     error: "",
     exitCode: null,
     attempt: opts.attempt ?? 0,

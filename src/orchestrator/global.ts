@@ -4,6 +4,7 @@ import { normalizeArchitecture } from "../scheduler/task-to-schedule.js";
 import { isDesiredUp, isTerminal } from "../spec/task-states.js";
 import { displacement, meetsConstraints, newTask, type OrchestratorContext, type ServiceView } from "./context.js";
 import { shouldRestart } from "./restart.js";
+import { rolloutStep, type RolloutStep } from "./rollout.js";
 
 /** A node a global service wants a new task on: ready, active, matching constraints and platforms. */
 export function takesGlobalTask(node: NodeRow, service: ServiceView): boolean {
@@ -27,7 +28,7 @@ export function takesGlobalTask(node: NodeRow, service: ServiceView): boolean {
  * drained or no-longer-matching nodes lose theirs (no replacement elsewhere);
  * a paused node keeps its task but gets no new one. Jobs run once per spec.
  */
-export function planGlobal(ctx: OrchestratorContext, service: ServiceView): void {
+export function planGlobal(ctx: OrchestratorContext, service: ServiceView): ServiceView | undefined {
   const isJob = service.spec.mode === "global-job";
   const byNode = new Map<string, TaskRow[]>();
   for (const t of ctx.book.ofService(service.id)) {
@@ -36,12 +37,11 @@ export function planGlobal(ctx: OrchestratorContext, service: ServiceView): void
   }
   for (const list of byNode.values()) list.sort((a, b) => b.createdAt - a.createdAt);
 
-  const { parallelism } = service.spec.update;
-  const inFlight = ctx.book
-    .ofService(service.id)
-    .filter((t) => isDesiredUp(t.desiredState) && t.specHash === service.specHash && t.state !== "running" && !isTerminal(t.state)).length;
-  // Jobs re-run everywhere at once; services roll `parallelism` nodes at a time (0 = all).
-  let updateBudget = isJob || parallelism === 0 ? Infinity : Math.max(0, parallelism - inFlight);
+  // Jobs re-run everywhere at once; services roll as the update config says.
+  const current = [...byNode.values()].flatMap((list) => list.filter((t) => isDesiredUp(t.desiredState)).slice(0, 1));
+  const step: RolloutStep = isJob ? { budget: Infinity } : rolloutStep(ctx, service, current);
+  if (step.rolledBack) return step.rolledBack;
+  let updateBudget = step.budget;
 
   for (const [nodeId, list] of byNode) {
     for (const task of list.filter((t) => isDesiredUp(t.desiredState))) {
@@ -68,4 +68,5 @@ export function planGlobal(ctx: OrchestratorContext, service: ServiceView): void
     const ranThisSpec = isJob && tasks.some((t) => t.specHash === service.specHash && t.state === "complete");
     if (!hasUp && !ranThisSpec) newTask(ctx, service, { slot: null, nodeId: node.id });
   }
+  return undefined;
 }

@@ -4,13 +4,14 @@ import type { ServiceRow } from "../db/services.js";
 import type { TaskRow } from "../db/tasks.js";
 import type { EventType } from "../db/schema/index.js";
 import { isDesiredUp, rank } from "../spec/task-states.js";
-import type { OrchestratorContext, ServiceView } from "./context.js";
+import { viewOf, type OrchestratorContext, type ServiceChange, type ServiceView } from "./context.js";
 import { planGlobal } from "./global.js";
 import { reapTasks } from "./reaper.js";
 import { planReplicated } from "./replicated.js";
 import { planReplicatedJob } from "./replicated-job.js";
 import { scheduleBook } from "./schedule.js";
-import { hashTaskSpec, taskSpecOf, type TaskSpec } from "./spec-hash.js";
+import { rebalanceBook } from "./rebalance.js";
+import { taskSpecOf, type TaskSpec } from "./spec-hash.js";
 import { TaskBook, type TaskUpdate } from "./task-book.js";
 
 export interface ReconcileInput {
@@ -31,14 +32,21 @@ export interface EventDraft {
   attributes: Record<string, string>;
 }
 
+/** A service row the plan changes, as read (for the version) and the columns to set. */
+export interface ServiceUpdate {
+  before: ServiceRow;
+  set: ServiceChange;
+}
+
 export interface ReconcilePlan {
+  services: ServiceUpdate[];
   inserted: TaskRow[];
   updated: TaskUpdate[];
   deleted: TaskRow[];
   /** The spec of every inserted task, by hash. */
   taskSpecs: Map<string, TaskSpec>;
   events: EventDraft[];
-  /** When a restart delay next runs out; null when none is waiting. */
+  /** When a restart delay, an update delay or a monitor window next runs out; null when nothing waits. */
   wakeAt: number | null;
 }
 
@@ -49,27 +57,46 @@ export interface ReconcilePlan {
 export function planReconcile(input: ReconcileInput): ReconcilePlan {
   const { now } = input;
   const book = new TaskBook(input.tasks, now);
-  const ctx: OrchestratorContext = { now, book, nodes: new Map(input.nodes.map((n) => [n.id, n])), newTaskId: input.newTaskId };
+  const serviceUpdates = new Map<string, ServiceUpdate>();
+  const events: EventDraft[] = [];
+  let wakeAt: number | null = null;
+  const wake = (at: number) => (wakeAt = wakeAt === null ? at : Math.min(wakeAt, at));
+  const rows = new Map(input.services.map((s) => [s.id, s]));
+  const ctx: OrchestratorContext = {
+    now,
+    book,
+    nodes: new Map(input.nodes.map((n) => [n.id, n])),
+    newTaskId: input.newTaskId,
+    changeService(service, change, action) {
+      const update = serviceUpdates.get(service.id) ?? { before: rows.get(service.id)!, set: {} };
+      Object.assign(update.set, change);
+      serviceUpdates.set(service.id, update);
+      const message = change.updateStatus?.message;
+      events.push({ time: now, type: "service", action, actorId: service.id, attributes: { name: service.name, ...(message ? { message } : {}) } });
+    },
+    wake,
+  };
   const taskSpecs = new Map<string, TaskSpec>();
   const views = new Map<string, ServiceView>();
-
-  for (const service of input.services) {
-    const spec = taskSpecOf(service.spec);
-    const view: ServiceView = { id: service.id, name: service.name, spec: service.spec, specHash: hashTaskSpec(spec) };
-    views.set(service.id, view);
-    taskSpecs.set(view.specHash, spec);
-    switch (service.spec.mode) {
+  const plan = (view: ServiceView): ServiceView | undefined => {
+    views.set(view.id, view);
+    taskSpecs.set(view.specHash, taskSpecOf(view.spec));
+    switch (view.spec.mode) {
       case "replicated":
-        planReplicated(ctx, view);
-        break;
+        return planReplicated(ctx, view);
       case "global":
       case "global-job":
-        planGlobal(ctx, view);
-        break;
+        return planGlobal(ctx, view);
       case "replicated-job":
         planReplicatedJob(ctx, view);
-        break;
+        return undefined;
     }
+  };
+
+  for (const service of input.services) {
+    // A rollback (at most one per pass: a rollback cannot roll back) is planned again at once.
+    const rolledBack = plan(viewOf(service));
+    if (rolledBack) plan(rolledBack);
   }
 
   for (const task of book.all()) {
@@ -88,15 +115,22 @@ export function planReconcile(input: ReconcileInput): ReconcilePlan {
   }
 
   scheduleBook(book, ctx.nodes, views, input.cluster.defaultStrategy, now, input.random);
+  rebalanceBook(ctx, views, now);
   reapTasks(book, input.cluster.taskHistoryLimit);
 
   const { inserted, updated, deleted } = book.changes();
   const usedSpecs = new Map([...taskSpecs].filter(([hash]) => inserted.some((t) => t.specHash === hash)));
-  let wakeAt: number | null = null;
-  for (const t of book.all())
-    if (t.desiredState === "ready" && t.restartAt !== null) wakeAt = wakeAt === null ? t.restartAt : Math.min(wakeAt, t.restartAt);
+  for (const t of book.all()) if (t.desiredState === "ready" && t.restartAt !== null) wake(t.restartAt);
 
-  return { inserted, updated, deleted, taskSpecs: usedSpecs, events: taskEvents(now, inserted, updated), wakeAt };
+  return {
+    services: [...serviceUpdates.values()],
+    inserted,
+    updated,
+    deleted,
+    taskSpecs: usedSpecs,
+    events: [...events, ...taskEvents(now, inserted, updated)],
+    wakeAt,
+  };
 }
 
 function taskEvents(now: number, inserted: TaskRow[], updated: TaskUpdate[]): EventDraft[] {

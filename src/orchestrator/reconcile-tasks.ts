@@ -1,4 +1,4 @@
-import { inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import type { AppDeps } from "../api/context.js";
 import { requireChanged, isCasFailure } from "../db/cas.js";
 import { getCluster } from "../db/cluster.js";
@@ -17,7 +17,7 @@ function chunks<T>(rows: T[], paramsPerRow: number): T[][] {
   return out;
 }
 
-function writes(deps: Pick<AppDeps, "db">, generation: number, plan: ReconcilePlan, clusterId: string) {
+function writes(deps: Pick<AppDeps, "db">, generation: number, plan: ReconcilePlan, clusterId: string, now: number) {
   const { db } = deps;
   const statements = [];
   // The guard: this plan was made from the state at `generation`; anything written since makes it lose.
@@ -28,6 +28,14 @@ function writes(deps: Pick<AppDeps, "db">, generation: number, plan: ReconcilePl
       .where(sql`${cluster.id} = ${clusterId} AND ${cluster.generation} = ${generation}`),
     requireChanged(db),
   );
+  // Update status, and spec on an automatic rollback: a new version, so a client's update based on the old one conflicts.
+  for (const { before, set } of plan.services)
+    statements.push(
+      db
+        .update(services)
+        .set({ ...set, version: before.version + 1, updatedAt: now })
+        .where(and(eq(services.id, before.id), eq(services.version, before.version))),
+    );
   const specs = [...plan.taskSpecs].map(([hash, spec]) => ({ hash, spec }));
   for (const part of chunks(specs, 2)) statements.push(db.insert(taskSpecs).values(part).onConflictDoNothing());
   for (const part of chunks(plan.inserted, Object.keys(plan.inserted[0] ?? {}).length || 1)) statements.push(db.insert(tasks).values(part));
@@ -87,7 +95,7 @@ export async function reconcileTasks(deps: Pick<AppDeps, "db" | "keys" | "notifi
       newTaskId: () => newId("task"),
     });
     try {
-      const [first, ...rest] = writes(deps, current.generation, plan, current.id);
+      const [first, ...rest] = writes(deps, current.generation, plan, current.id, now);
       await deps.db.batch([first!, ...rest]);
       deps.notifier.notify(affectedNodes(plan));
       return;

@@ -2,6 +2,7 @@ import type { TaskRow } from "../db/tasks.js";
 import { isDesiredUp, isTerminal } from "../spec/task-states.js";
 import { displacement, newTask, type OrchestratorContext, type ServiceView } from "./context.js";
 import { shouldRestart } from "./restart.js";
+import { configOf, rolloutStep } from "./rollout.js";
 
 const byNewest = (a: TaskRow, b: TaskRow) => b.createdAt - a.createdAt || (b.id < a.id ? -1 : 1);
 
@@ -42,23 +43,42 @@ function superviseSlot(ctx: OrchestratorContext, service: ServiceView, slot: num
 }
 
 /**
+ * Picks a slot's current task among its tasks desired up (newest first) and
+ * stops the others once that is safe. A start-first successor takes over when
+ * it runs; while it is not running yet, or failed and is being restarted, its
+ * predecessor keeps serving. An older task already on the spec (a rollback
+ * returning to it) is kept, and the newer ones stop.
+ */
+function settleSlot(ctx: OrchestratorContext, service: ServiceView, up: TaskRow[]): TaskRow {
+  const [newest, ...older] = up as [TaskRow, ...TaskRow[]];
+  const onSpec = newest.specHash === service.specHash ? undefined : older.find((t) => t.specHash === service.specHash && !isTerminal(t.state));
+  if (onSpec) {
+    for (const t of up) if (t !== onSpec) ctx.book.setDesired(t, "shutdown");
+    return onSpec;
+  }
+  const predecessorServes = !isTerminal(newest.state) || older.some((t) => t.state === "running");
+  if (newest.state === "running" || !predecessorServes) for (const t of older) ctx.book.setDesired(t, "shutdown");
+  return newest;
+}
+
+/**
  * Replicated orchestrator: keeps `replicas` slots, each with one task desired
  * up; replaces tasks of down, drained or no-longer-matching nodes; restarts
  * stopped ones per the restart policy; scales; rolls outdated slots to the
- * current spec `parallelism` at a time (stop-first or start-first).
+ * current spec (src/orchestrator/rollout.ts decides how many at a time).
+ * Returns the service as rolled back when the update's failure action did so:
+ * the caller plans it again.
  */
-export function planReplicated(ctx: OrchestratorContext, service: ServiceView): void {
+export function planReplicated(ctx: OrchestratorContext, service: ServiceView): ServiceView | undefined {
   const { spec } = service;
   const slots = slotsOf(ctx.book.ofService(service.id));
-  /** Each occupied slot's current task: its newest task desired up. */
+  /** Each occupied slot's current task. */
   const current = new Map<number, TaskRow>();
   for (const [slot, list] of slots) {
     const up = list.filter((t) => isDesiredUp(t.desiredState));
     if (up.length === 0) continue;
-    const [newest, ...older] = up;
-    // start-first leaves the old task up until its successor runs.
-    if (newest!.state === "running" || isTerminal(newest!.state)) for (const t of older) ctx.book.setDesired(t, "shutdown");
-    current.set(slot, superviseSlot(ctx, service, slot, newest!, list.slice(1)));
+    const task = settleSlot(ctx, service, up);
+    current.set(slot, superviseSlot(ctx, service, slot, task, list.filter((t) => t !== task)));
   }
 
   const target = spec.mode === "replicated" ? spec.replicas : 0;
@@ -90,20 +110,18 @@ export function planReplicated(ctx: OrchestratorContext, service: ServiceView): 
     }
   }
 
-  rollOutdatedSlots(ctx, service, current);
+  const step = rolloutStep(ctx, service, [...current.values()]);
+  if (step.rolledBack) return step.rolledBack;
+  rollOutdatedSlots(ctx, service, current, step.budget);
+  return undefined;
 }
 
-/** Rolling update: at most `parallelism` slots (0 = all) between their old task and a running new one. */
-function rollOutdatedSlots(ctx: OrchestratorContext, service: ServiceView, current: Map<number, TaskRow>): void {
-  const { parallelism, order } = service.spec.update;
+/** Replaces up to `budget` outdated slots' tasks, lowest slot first: stop-first, or start-first (the old one stops once the new one runs). */
+function rollOutdatedSlots(ctx: OrchestratorContext, service: ServiceView, current: Map<number, TaskRow>, budget: number): void {
+  const { order } = configOf(service);
   const outdated = [...current].filter(([, t]) => t.specHash !== service.specHash).sort(([a], [b]) => a - b);
-  if (outdated.length === 0) return;
-  const inFlight = [...current.values()].filter(
-    (t) => t.specHash === service.specHash && t.state !== "running" && !isTerminal(t.state),
-  ).length;
-  const budget = parallelism === 0 ? outdated.length : Math.max(0, parallelism - inFlight);
   for (const [slot, old] of outdated.slice(0, budget)) {
-    if (order === "stop-first" || isTerminal(old.state) || old.state !== "running") ctx.book.setDesired(old, "shutdown");
+    if (order === "stop-first" || old.state !== "running") ctx.book.setDesired(old, "shutdown");
     current.set(slot, newTask(ctx, service, { slot }));
   }
 }

@@ -2,7 +2,7 @@ import type { NodeRow } from "../db/nodes.js";
 import type { TaskRow } from "../db/tasks.js";
 import { addRecentFailure, addTask, newNodeInfo, type NodeInfo } from "../scheduler/node-info.js";
 import { scheduleTasks, type TaskToSchedule } from "../scheduler/scheduler.js";
-import type { SchedulingStrategy } from "../spec/service-spec.js";
+import type { SchedulingStrategy, ServiceSpec } from "../spec/service-spec.js";
 import { isDesiredUp, isTerminal, rank } from "../spec/task-states.js";
 import type { ServiceView } from "./context.js";
 import type { TaskBook } from "./task-book.js";
@@ -10,7 +10,7 @@ import type { TaskBook } from "./task-book.js";
 const failureWindowMs = 5 * 60_000;
 
 /** The scheduler's view of every node: its resources and what its active tasks hold. */
-function nodeInfos(book: TaskBook, nodes: Map<string, NodeRow>, now: number): Map<string, NodeInfo> {
+export function nodeInfos(book: TaskBook, nodes: Map<string, NodeRow>, now: number): Map<string, NodeInfo> {
   const infos = new Map<string, NodeInfo>();
   for (const n of nodes.values())
     infos.set(
@@ -35,6 +35,19 @@ function nodeInfos(book: TaskBook, nodes: Map<string, NodeRow>, now: number): Ma
   return infos;
 }
 
+/** What the scheduler needs of a task. */
+export function taskToSchedule(t: TaskRow, spec: ServiceSpec, defaultStrategy: SchedulingStrategy): TaskToSchedule {
+  return {
+    id: t.id,
+    serviceId: t.serviceId,
+    reservations: { nanoCpus: t.reserveNanoCpus, memoryBytes: t.reserveMemoryBytes },
+    placement: spec.task.placement,
+    hostPorts: spec.endpoint.ports.filter((p) => p.publishMode === "host" && p.publishedPort),
+    strategy: spec.task.strategy ?? defaultStrategy,
+    ...(t.nodeId ? { nodeId: t.nodeId } : {}),
+  };
+}
+
 /**
  * Assigns every pending task that should run: replicated tasks to the best
  * node, global ones to their own node if it fits. A task that fits nowhere
@@ -52,18 +65,7 @@ export function scheduleBook(
   const pending = book.all().filter((t) => isDesiredUp(t.desiredState) && rank(t.state) < rank("assigned") && services.has(t.serviceId));
   if (pending.length === 0) return;
   const infos = nodeInfos(book, nodes, now);
-  const toSchedule = (t: TaskRow): TaskToSchedule => {
-    const spec = services.get(t.serviceId)!.spec;
-    return {
-      id: t.id,
-      serviceId: t.serviceId,
-      reservations: { nanoCpus: t.reserveNanoCpus, memoryBytes: t.reserveMemoryBytes },
-      placement: spec.task.placement,
-      hostPorts: spec.endpoint.ports.filter((p) => p.publishMode === "host" && p.publishedPort),
-      strategy: spec.task.strategy ?? defaultStrategy,
-      ...(t.nodeId ? { nodeId: t.nodeId } : {}),
-    };
-  };
+  const toSchedule = (t: TaskRow) => taskToSchedule(t, services.get(t.serviceId)!.spec, defaultStrategy);
   const byId = new Map(pending.map((t) => [t.id, t]));
   const apply = (result: ReturnType<typeof scheduleTasks>) => {
     for (const [taskId, nodeId] of result.assignments) {

@@ -32,3 +32,6 @@ export function hashTaskSpec(spec: TaskSpec): string {
   }
   return `${(a >>> 0).toString(16).padStart(8, "0")}${(b >>> 0).toString(16).padStart(8, "0")}`;
 }
+
+/** Whether going from one spec to another changes what the tasks run (so they are replaced). */
+export const changesTasks = (from: ServiceSpec, to: ServiceSpec) => hashTaskSpec(taskSpecOf(from)) !== hashTaskSpec(taskSpecOf(to));

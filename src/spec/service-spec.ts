@@ -124,6 +124,20 @@ export interface UpdateConfig {
   order: (typeof updateOrders)[number];
 }
 
+/** Where a rolling update (or rollback) stands; shown in service inspect. */
+export const updateStates = ["updating", "paused", "completed", "rollback_started", "rollback_paused", "rollback_completed"] as const;
+export type UpdateState = (typeof updateStates)[number];
+
+export interface UpdateStatus {
+  state: UpdateState;
+  message: string;
+  /** Epoch ms. Tasks created since belong to this update. */
+  startedAt: number;
+  completedAt?: number;
+}
+
+export const isRollback = (s: UpdateStatus | null | undefined) => s?.state.startsWith("rollback_") ?? false;
+
 export interface ServiceSpec {
   name: string;
   labels: Record<string, string>;
@@ -136,4 +150,6 @@ export interface ServiceSpec {
   endpoint: EndpointSpec;
   update: UpdateConfig;
   rollback: UpdateConfig;
+  /** replicated: move tasks onto returning or new nodes when the spread is uneven (new task first). */
+  rebalance: boolean;
 }

@@ -62,6 +62,7 @@ const routes: RouteCase[] = [
     request: () => ({ path: "/v1/services/web?version=1", body: { name: "web", replicas: 2, task: { container: { image: "busybox:2" } } } }),
   },
   { method: "DELETE", path: "/v1/services/{id}", allowed: ["admin"], request: () => ({ path: "/v1/services/web" }) },
+  { method: "POST", path: "/v1/services/{id}/rollback", allowed: ["admin"], request: () => ({ path: "/v1/services/api/rollback" }) },
   { method: "POST", path: "/v1/services/scale", allowed: ["admin"], request: () => ({ path: "/v1/services/scale", body: { services: { web: 3 } } }) },
   { method: "GET", path: "/v1/tasks", allowed: ["read", "admin"], request: () => ({ path: "/v1/tasks" }) },
   { method: "GET", path: "/v1/tasks/{id}", allowed: ["read", "admin"], request: ({ taskId }) => ({ path: `/v1/tasks/${taskId}` }) },
@@ -108,6 +109,9 @@ describe("auth matrix: every credential kind against every route", () => {
       nodeId = node.id;
       await t.call("POST", "/v1/services", { token: t.tokens.admin, body: { name: "web", task: { container: { image: "busybox:1" } } } });
       taskId = (await t.call("GET", "/v1/tasks", { token: t.tokens.admin })).body[0].id;
+      // A service with a previous spec, to roll back.
+      await t.call("POST", "/v1/services", { token: t.tokens.admin, body: { name: "api", task: { container: { image: "busybox:1" } } } });
+      await t.call("POST", "/v1/services/scale", { token: t.tokens.admin, body: { services: { api: 2 } } });
       await t.call("POST", "/v1/tokens", { token: t.tokens.admin, body: { name: "spare", scope: "read" } });
       await t.client.execute("UPDATE api_tokens SET id = 'tok_spare' WHERE name = 'spare'");
       const revoked = await t.call("POST", "/v1/tokens", { token: t.tokens.admin, body: { name: "gone", scope: "admin" } });

@@ -53,8 +53,15 @@ const templates: Record<string, Template> = {
     method: "PUT",
     path: (id) => `/v1/services/${id === "__NODE__" ? "existing" : id}`,
     idParam: true,
-    query: { version: "1" },
+    query: { version: "2" },
     body: { name: "existing", replicas: 3, task: { container: { image: "busybox:2" } } },
+    token: admin,
+  },
+  "POST /v1/services/{id}/rollback": {
+    method: "POST",
+    path: (id) => `/v1/services/${id === "__NODE__" ? "existing" : id}/rollback`,
+    idParam: true,
+    query: { version: "2" },
     token: admin,
   },
   "POST /v1/services/scale": { method: "POST", path: () => "/v1/services/scale", body: { services: { existing: 4 } }, token: admin },
@@ -160,6 +167,8 @@ describe("fuzz templates", () => {
     nodeCredential = node.credential;
     await t.call("POST", "/v1/tokens", { token: t.tokens.admin, body: { name: "spare", scope: "read" } });
     await t.call("POST", "/v1/services", { token: t.tokens.admin, body: { name: "existing", task: { container: { image: "busybox:1" } } } });
+    // A previous spec, for rollback.
+    await t.call("POST", "/v1/services/scale", { token: t.tokens.admin, body: { services: { existing: 1 } } });
     const spare = (await t.client.execute("SELECT id FROM api_tokens WHERE name = 'spare'")).rows[0]!.id as string;
     const id =
       tpl.path === templates["POST rotate"]!.path
@@ -194,6 +203,8 @@ describe("fuzz: malformed requests", () => {
     nodeId = node.id;
     nodeCredential = node.credential;
     await t.call("POST", "/v1/services", { token: t.tokens.admin, body: { name: "existing", task: { container: { image: "busybox:1" } } } });
+    // A previous spec, for rollback.
+    await t.call("POST", "/v1/services/scale", { token: t.tokens.admin, body: { services: { existing: 1 } } });
     // Let the reconcile the join asked for run now, so only the fuzzed requests could change anything.
     await t.call("GET", "/v1/swarm", { token: t.tokens.read });
     before = await snapshot();

@@ -67,6 +67,40 @@ describe("services API", () => {
     expect(after.filter((id) => before.includes(id))).toEqual([]);
   });
 
+  it("an update of the task spec shows `updating` in inspect; rollback returns to the previous spec", async () => {
+    await joinNode(t);
+    await create({ name: "web", replicas: 2 });
+    const noPrevious = await t.call("POST", "/v1/services/web/rollback", admin());
+    expect(noPrevious.status).toBe(409);
+    expect(noPrevious.body.detail).toBe("service web has no previous spec to roll back to");
+    const spec = (await t.call("GET", "/v1/services/web", admin())).body.spec;
+    const v2 = { ...spec, task: { ...spec.task, container: { ...spec.task.container, image: "busybox:2" } } };
+    const updated = await t.call("PUT", "/v1/services/web?version=1", { ...admin(), body: v2 });
+    expect(updated.body.updateStatus).toEqual({ state: "updating", message: "update in progress", startedAt: expect.any(String) });
+    const stale = await t.call("POST", "/v1/services/web/rollback?version=1", admin());
+    expect(stale.status).toBe(409);
+    const rolled = await t.call("POST", "/v1/services/web/rollback?version=2", admin());
+    expect(rolled.status).toBe(200);
+    expect(rolled.body).toMatchObject({
+      version: 3,
+      spec: { task: { container: { image: "busybox:1" } } },
+      previousSpec: { task: { container: { image: "busybox:2" } } },
+      updateStatus: { state: "rollback_started", message: "manually requested rollback" },
+    });
+    const up = (await tasksOf("web")).filter((x) => x.desiredState === "running");
+    expect(up.map((x) => x.image)).toContain("busybox:1");
+    const events = await t.client.execute("SELECT action FROM events WHERE type = 'service' ORDER BY id");
+    expect(events.rows.map((r) => r.action)).toEqual(["create", "update", "rollback"]);
+    const badVersion = await t.call("POST", "/v1/services/web/rollback?version=zero", admin());
+    expect(badVersion.status).toBe(400);
+  });
+
+  it("rebalance is for replicated services only", async () => {
+    const res = await create({ name: "agents", mode: "global", rebalance: true });
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([{ path: "body.rebalance", message: "rebalance only applies to replicated mode" }]);
+  });
+
   it("scales one or several services at once, and refuses global ones", async () => {
     await joinNode(t);
     await create({ name: "a" });

@@ -3,6 +3,7 @@ import type { NodeRow } from "../../src/db/nodes.js";
 import type { ServiceRow } from "../../src/db/services.js";
 import type { TaskRow } from "../../src/db/tasks.js";
 import { planReconcile, type ReconcilePlan } from "../../src/orchestrator/plan-reconcile.js";
+import { statusAfterUpdate } from "../../src/orchestrator/rollout.js";
 import type { ServiceSpec } from "../../src/spec/service-spec.js";
 import { newNodeInfo, type NodeInfo } from "../../src/scheduler/node-info.js";
 
@@ -60,7 +61,7 @@ export function fixtureSpec(body: Record<string, unknown>): ServiceSpec {
 }
 
 export function fixtureService(id: string, spec: ServiceSpec): ServiceRow {
-  return { id, name: spec.name, version: 1, createdAt: t0, updatedAt: t0, mode: spec.mode, spec, previousSpec: null };
+  return { id, name: spec.name, version: 1, createdAt: t0, updatedAt: t0, mode: spec.mode, spec, previousSpec: null, updateStatus: null };
 }
 
 /**
@@ -90,12 +91,24 @@ export class FakeCluster {
     const deleted = new Set(plan.deleted.map((t) => t.id));
     const updated = new Map(plan.updated.map((u) => [u.after.id, u.after]));
     this.tasks = [...this.tasks.filter((t) => !deleted.has(t.id)).map((t) => updated.get(t.id) ?? t), ...plan.inserted];
+    for (const { before, set } of plan.services) {
+      const row = this.services.find((s) => s.id === before.id)!;
+      Object.assign(row, set, { version: before.version + 1, updatedAt: this.now });
+    }
     return plan;
   }
 
   /** What an agent would report: assigned tasks become running (or the given state). */
   report(pred: (t: TaskRow) => boolean, state: TaskRow["state"], exitCode: number | null = null) {
-    for (const t of this.tasks) if (pred(t)) Object.assign(t, { state, exitCode, stateChangedAt: this.now });
+    for (const t of this.tasks)
+      if (pred(t))
+        Object.assign(t, { state, exitCode, stateChangedAt: this.now, ...(state === "running" && t.startedAt === null ? { startedAt: this.now } : {}) });
+  }
+
+  /** As PUT /v1/services/{id} does: the old spec is kept, and a task spec change starts an update. */
+  updateSpec(serviceId: string, spec: ServiceSpec) {
+    const row = this.services.find((s) => s.id === serviceId)!;
+    Object.assign(row, { previousSpec: row.spec, spec, updateStatus: statusAfterUpdate(row.spec, spec, row.updateStatus, this.now), version: row.version + 1 });
   }
 
   up(serviceId?: string) {

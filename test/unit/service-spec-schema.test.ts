@@ -62,6 +62,7 @@ const defaults: ServiceSpec = {
   endpoint: { mode: "vip", ports: [] },
   update: { parallelism: 1, delayMs: 0, failureAction: "pause", monitorMs: 5000, maxFailureRatio: 0, order: "stop-first" },
   rollback: { parallelism: 1, delayMs: 0, failureAction: "pause", monitorMs: 5000, maxFailureRatio: 0, order: "stop-first" },
+  rebalance: false,
 };
 
 const full: ServiceSpec = {
@@ -125,6 +126,7 @@ const full: ServiceSpec = {
   },
   update: { parallelism: 0, delayMs: 2000, failureAction: "rollback", monitorMs: 10_000, maxFailureRatio: 0.25, order: "start-first" },
   rollback: { parallelism: 2, delayMs: 500, failureAction: "continue", monitorMs: 1000, maxFailureRatio: 1, order: "start-first" },
+  rebalance: false,
 };
 
 describe("ServiceSpecSchema: defaults", () => {
@@ -320,6 +322,8 @@ describe("ServiceSpecSchema: validation errors name the field and say what is al
     ["update failure action unknown", spec({ update: { failureAction: "stop" } }), "body.update.failureAction", /"pause"\|"continue"\|"rollback"/],
     ["update order unknown", spec({ update: { order: "random" } }), "body.update.order", /"stop-first"\|"start-first"/],
     ["rollback failure action rollback", spec({ rollback: { failureAction: "rollback" } }), "body.rollback.failureAction", /"pause"\|"continue"$/],
+    ["rebalance on a global service", spec({ mode: "global", rebalance: true }), "body.rebalance", /only applies to replicated mode/],
+    ["rebalance not a boolean", spec({ rebalance: "yes" }), "body.rebalance", /true or false/],
     ["rollback failure ratio negative", spec({ rollback: { maxFailureRatio: -0.1 } }), "body.rollback.maxFailureRatio", /a fraction from 0 to 1/],
     // labels
     ["label key with '='", spec({ labels: { "a=b": "x" } }), "body.labels.a=b", /^bad key: a label key has no "=" and no whitespace$/],
@@ -340,7 +344,7 @@ describe("ServiceSpecSchema: validation errors name the field and say what is al
 
 describe("ServiceSpecSchema: unknown fields", () => {
   it.each([
-    ["top level", spec({ replocas: 3 }), "body.replocas", "name, labels, mode, replicas, maxConcurrent, task, endpoint, update, rollback"],
+    ["top level", spec({ replocas: 3 }), "body.replocas", "name, labels, mode, replicas, maxConcurrent, task, endpoint, update, rollback, rebalance"],
     ["task", task({ restart_policy: {} }), "body.task.restart_policy", "container, resources, restartPolicy, placement, networks, strategy, forceUpdate"],
     ["container", container({ imagee: "x" }), "body.task.container.imagee", "image, command, args, env, labels, user, workdir, hostname, mounts, healthcheck, stopGracePeriodMs, stopSignal, init, tty, readOnly, capAdd, capDrop, dns, hosts"],
     ["a mount", container({ mounts: [{ target: "/data", src: "x" }] }), "body.task.container.mounts.0.src", "type, source, target, readOnly, tmpfsSizeBytes"],

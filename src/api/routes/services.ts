@@ -7,22 +7,33 @@ import {
   findServicesByRef,
   insertService,
   listServices,
+  rollbackService,
   scaleServices,
   updateServiceSpec,
   type ServiceRow,
   type ServiceTaskCounts,
 } from "../../db/services.js";
 import { newId } from "../../ids.js";
+import { updateStates } from "../../spec/service-spec.js";
 import { reconcileTasks } from "../../orchestrator/reconcile-tasks.js";
 import { access } from "../access.js";
 import type { AppDeps } from "../context.js";
 import { ApiError, notFound, versionConflict } from "../errors.js";
 import { assignIngressPorts } from "../ingress-ports.js";
 import { labelMatches } from "../node-filters.js";
-import { VersionQuery, bearer, errorResponses, jsonBody, jsonResponse, strictObject } from "../openapi.js";
+import { OptionalVersionQuery, VersionQuery, bearer, errorResponses, jsonBody, jsonResponse, strictObject } from "../openapi.js";
 import { newRouter } from "../router.js";
 import { isoTime, repeated } from "../schemas.js";
 import { ServiceSpecSchema } from "../service-spec-schema.js";
+
+const UpdateStatusSchema = z
+  .object({
+    state: z.enum(updateStates),
+    message: z.string(),
+    startedAt: z.iso.datetime(),
+    completedAt: z.iso.datetime().optional(),
+  })
+  .openapi("UpdateStatus", { description: "The last rolling update or rollback (absent until the task spec first changes)" });
 
 const ServiceSchema = z
   .object({
@@ -32,6 +43,7 @@ const ServiceSchema = z
     updatedAt: z.iso.datetime(),
     spec: ServiceSpecSchema,
     previousSpec: ServiceSpecSchema.optional(),
+    updateStatus: UpdateStatusSchema.optional(),
     serviceStatus: z.object({
       runningTasks: z.number().int(),
       desiredTasks: z.number().int(),
@@ -48,6 +60,16 @@ function toService(s: ServiceRow, counts: ServiceTaskCounts | undefined): z.infe
     updatedAt: isoTime(s.updatedAt),
     spec: s.spec,
     ...(s.previousSpec ? { previousSpec: s.previousSpec } : {}),
+    ...(s.updateStatus
+      ? {
+          updateStatus: {
+            state: s.updateStatus.state,
+            message: s.updateStatus.message,
+            startedAt: isoTime(s.updateStatus.startedAt),
+            ...(s.updateStatus.completedAt !== undefined ? { completedAt: isoTime(s.updateStatus.completedAt) } : {}),
+          },
+        }
+      : {}),
     serviceStatus: {
       runningTasks: counts?.running ?? 0,
       desiredTasks: counts?.desired ?? 0,
@@ -111,7 +133,7 @@ export function serviceRoutes(deps: AppDeps) {
         if (others.some((s) => s.name === requested.name))
           throw new ApiError("conflict", `a service named ${requested.name} already exists`, [{ path: "body.name", message: "name in use" }]);
         const spec = assignIngressPorts(requested, others.map((s) => s.spec));
-        const service: ServiceRow = { id: newId("svc"), name: spec.name, version: 1, createdAt: now, updatedAt: now, mode: spec.mode, spec, previousSpec: null };
+        const service: ServiceRow = { id: newId("svc"), name: spec.name, version: 1, createdAt: now, updatedAt: now, mode: spec.mode, spec, previousSpec: null, updateStatus: null };
         try {
           await insertService(deps.db, deps.keys.clusterId, service);
         } catch (err) {
@@ -197,6 +219,38 @@ export function serviceRoutes(deps: AppDeps) {
         updated = await updateServiceSpec(deps.db, deps.keys.clusterId, current, spec, now);
       } catch (err) {
         if (isCasFailure(err)) throw versionConflict("service", current.id, version);
+        throw err;
+      }
+      await reconcileNow(now);
+      return c.json(await withStatus(updated), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/services/{id}/rollback",
+      tags: ["services"],
+      summary: "Roll back to the previous spec (docker service rollback)",
+      description:
+        "The previous spec becomes the spec (and this one its previous), rolled out with the rollback config. Optional `version` guards against a concurrent change.",
+      security: bearer,
+      middleware: [access(deps, "admin")],
+      request: { params: ServiceRefParam, query: OptionalVersionQuery },
+      responses: { 200: jsonResponse(ServiceSchema, "The service, rolling back"), ...errorResponses },
+    }),
+    async (c) => {
+      const now = c.get("now");
+      const { version } = c.req.valid("query");
+      const current = await resolveService(deps.db, c.req.valid("param").id);
+      if (version !== undefined && current.version !== version) throw versionConflict("service", current.id, version);
+      if (!current.previousSpec)
+        throw new ApiError("conflict", `service ${current.name} has no previous spec to roll back to`);
+      let updated: ServiceRow;
+      try {
+        updated = await rollbackService(deps.db, deps.keys.clusterId, current, current.previousSpec, now);
+      } catch (err) {
+        if (isCasFailure(err)) throw versionConflict("service", current.id, version ?? current.version);
         throw err;
       }
       await reconcileNow(now);

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { listNodes } from "../../db/nodes.js";
 import { listServices } from "../../db/services.js";
-import { getTask, listTasks, type TaskRow } from "../../db/tasks.js";
+import { getTask, listTasks, taskImages, type TaskRow } from "../../db/tasks.js";
 import { desiredStates, taskStates } from "../../spec/task-states.js";
 import { access } from "../access.js";
 import type { AppDeps } from "../context.js";
@@ -27,6 +27,7 @@ const TaskSchema = z
       timestamp: z.iso.datetime(),
     }),
     specHash: z.string(),
+    image: z.string().openapi({ description: "The image the task runs" }),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
   })
@@ -48,7 +49,7 @@ const TaskIdParam = z.object({
 
 export function taskRoutes(deps: AppDeps) {
   const app = newRouter();
-  const toTask = (t: TaskRow, serviceName: string) => ({
+  const toTask = (t: TaskRow, serviceName: string, images: Map<string, string>) => ({
     id: t.id,
     version: t.version,
     name: `${serviceName}.${t.slot ?? t.nodeId}`,
@@ -58,6 +59,7 @@ export function taskRoutes(deps: AppDeps) {
     desiredState: t.desiredState,
     status: { state: t.state, message: t.stateMessage, error: t.error, exitCode: t.exitCode, timestamp: isoTime(t.stateChangedAt) },
     specHash: t.specHash,
+    image: images.get(t.specHash) ?? "",
     createdAt: isoTime(t.createdAt),
     updatedAt: isoTime(t.updatedAt),
   });
@@ -76,12 +78,12 @@ export function taskRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const f = c.req.valid("query");
-      const [rows, names, nodes] = await Promise.all([listTasks(deps.db), serviceNames(), listNodes(deps.db)]);
+      const [rows, names, nodes, images] = await Promise.all([listTasks(deps.db), serviceNames(), listNodes(deps.db), taskImages(deps.db)]);
       const hostnames = new Map(nodes.map((n) => [n.id, n.hostname]));
       // docker's "accepted" desired-state filter means tasks being started (desired running or ready).
       const desired = new Set((f["desired-state"] ?? []).flatMap((d) => (d === "accepted" ? ["ready", "running"] : [d])));
       const tasks = rows
-        .map((t) => ({ row: t, task: toTask(t, names.get(t.serviceId) ?? t.serviceId) }))
+        .map((t) => ({ row: t, task: toTask(t, names.get(t.serviceId) ?? t.serviceId, images) }))
         .filter(
           ({ row, task }) =>
             (!f.service?.length || f.service.some((s) => s === row.serviceId || s === names.get(row.serviceId))) &&
@@ -109,7 +111,8 @@ export function taskRoutes(deps: AppDeps) {
       const { id } = c.req.valid("param");
       const task = await getTask(deps.db, id);
       if (!task) throw notFound("task", id);
-      return c.json(toTask(task, (await serviceNames()).get(task.serviceId) ?? task.serviceId), 200);
+      const [names, images] = await Promise.all([serviceNames(), taskImages(deps.db)]);
+      return c.json(toTask(task, names.get(task.serviceId) ?? task.serviceId, images), 200);
     },
   );
 

@@ -1,5 +1,5 @@
 import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import type { ServiceSpec, TaskTemplate, EndpointSpec } from "../../spec/service-spec.js";
+import type { EndpointSpec, ServiceSpec, TaskTemplate, UpdateStatus } from "../../spec/service-spec.js";
 import { serviceModes } from "../../spec/service-spec.js";
 import { desiredStates, taskStates } from "../../spec/task-states.js";
 
@@ -13,6 +13,8 @@ export const services = sqliteTable("services", {
   mode: text("mode", { enum: serviceModes }).notNull(),
   spec: text("spec", { mode: "json" }).$type<ServiceSpec>().notNull(),
   previousSpec: text("previous_spec", { mode: "json" }).$type<ServiceSpec>(),
+  /** The last rolling update or rollback; null until the task spec first changes. */
+  updateStatus: text("update_status", { mode: "json" }).$type<UpdateStatus>(),
 });
 
 /** What a task runs, stored once per distinct content (tasks name it by hash). */
@@ -43,6 +45,8 @@ export const tasks = sqliteTable(
     state: text("state", { enum: taskStates }).notNull(),
     stateMessage: text("state_message").notNull().default(""),
     stateChangedAt: integer("state_changed_at").notNull(),
+    /** When the task first reported running (healthy, if it has a healthcheck): a rolling update's monitor and delay count from it. */
+    startedAt: integer("started_at"),
     error: text("error").notNull().default(""),
     exitCode: integer("exit_code"),
     /** Restarts so far in this slot (or on this node, for global tasks); for the restart policy's max attempts. */
