@@ -1,3 +1,5 @@
+import http from "node:http";
+import https from "node:https";
 import type { Assignment } from "./container-spec.js";
 
 export interface TaskStatusUpdate {
@@ -26,6 +28,9 @@ export interface AssignmentsAnswer {
 
 const callTimeoutMs = 5000;
 
+/** Connections kept open between calls: the long-poll and status reports reuse one TLS session. */
+const keepAlive = { "http:": new http.Agent({ keepAlive: true }), "https:": new https.Agent({ keepAlive: true }) };
+
 /** The control plane answered with an error (its problem+json detail in the message). */
 export class ControlPlaneError extends Error {
   constructor(
@@ -37,7 +42,11 @@ export class ControlPlaneError extends Error {
   }
 }
 
-/** The agent's outbound HTTPS client: the only way it talks to the control plane. */
+/**
+ * The agent's outbound HTTPS client: the only way it talks to the control plane.
+ * It uses node:http(s), not fetch: loading fetch (undici) adds about 20 MB of
+ * resident memory, a third of the agent's footprint.
+ */
 export class ControlPlaneClient {
   constructor(
     readonly url: string,
@@ -46,14 +55,33 @@ export class ControlPlaneClient {
 
   /** `signal` bounds the call; without one it gets a few seconds (a cut link never answers). */
   private async call<T>(method: string, path: string, body?: unknown, signal = AbortSignal.timeout(callTimeoutMs)): Promise<T> {
-    const res = await fetch(new URL(path, this.url), {
-      method,
-      headers: { authorization: `Bearer ${this.credential}`, ...(body ? { "content-type": "application/json" } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-      signal,
+    const url = new URL(path, this.url);
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const secure = url.protocol === "https:";
+      const req = (secure ? https : http).request(
+        url,
+        {
+          method,
+          agent: keepAlive[secure ? "https:" : "http:"],
+          signal,
+          headers: {
+            authorization: `Bearer ${this.credential}`,
+            ...(payload ? { "content-type": "application/json", "content-length": payload.length } : {}),
+          },
+        },
+        (answer) => {
+          const chunks: Buffer[] = [];
+          answer.on("data", (chunk: Buffer) => chunks.push(chunk));
+          answer.on("end", () => resolve({ status: answer.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+          answer.on("error", reject);
+        },
+      );
+      req.on("error", reject);
+      req.end(payload);
     });
-    const text = await res.text();
-    if (!res.ok) {
+    const { text } = res;
+    if (res.status < 200 || res.status >= 300) {
       let detail = text;
       try {
         detail = (JSON.parse(text) as { detail?: string }).detail ?? text;
