@@ -12,11 +12,14 @@ export const Labels = z
   .record(LabelKey, z.string().max(4096))
   .refine((l) => Object.keys(l).length <= maxLabels, { message: `at most ${maxLabels} labels` });
 
-/** A query parameter given once or repeated (`?role=worker&role=manager`), as a list. */
-export const repeated = (description: string) =>
+/** A query parameter given once or repeated (`?role=worker&role=manager`), as a list of `item`s. */
+export const repeatedOf = <T extends z.ZodType<string>>(item: T, description: string) =>
   z
-    .preprocess((v) => (typeof v === "string" ? [v] : v), z.array(z.string().max(256)).max(32))
+    .preprocess((v) => (typeof v === "string" ? [v] : v), z.array(item).max(32))
     .optional()
     .openapi({ description, type: "array", items: { type: "string" } });
+
+/** A repeatable string query parameter. */
+export const repeated = (description: string) => repeatedOf(z.string().max(256), description);
 
 export const isoTime = (ms: number) => new Date(ms).toISOString();
