@@ -22,4 +22,10 @@ export const repeatedOf = <T extends z.ZodType<string>>(item: T, description: st
 /** A repeatable string query parameter. */
 export const repeated = (description: string) => repeatedOf(z.string().max(256), description);
 
+/** An integer query parameter within bounds, its error saying which. */
+export const queryInt = (min: number, max: number) => {
+  const error = `an integer from ${min} to ${max}`;
+  return z.coerce.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+};
+
 export const isoTime = (ms: number) => new Date(ms).toISOString();

@@ -41,11 +41,12 @@ async function fanOut(deps: DelivererDeps, now: number): Promise<boolean> {
   return batch.length === eventsPerFanOut;
 }
 
-async function attempt(deps: DelivererDeps, delivery: DeliveryRow, webhook: WebhookRow): Promise<void> {
+/** One attempt; false when it disabled the subscription (410), so its other deliveries wait. */
+async function attempt(deps: DelivererDeps, delivery: DeliveryRow, webhook: WebhookRow): Promise<boolean> {
   const { db, settings } = deps;
   const now = deps.clock.now();
   const claimed = await claimDelivery(db, delivery, now, now + settings.timeoutMs + claimMarginMs);
-  if (!claimed) return;
+  if (!claimed) return true;
   const secret = await openSecret(deps.keys, webhook.id, webhook.secretSealed);
   const signed = await signWebhook(secret, claimed.id, Math.floor(now / 1000), claimed.payload);
   const result = await deps.sender.send({
@@ -60,6 +61,7 @@ async function attempt(deps: DelivererDeps, delivery: DeliveryRow, webhook: Webh
   await recordDeliveryAttempt(db, claimed, outcome, result, done);
   if (outcome.state === "failed")
     deps.logger.warn("webhook delivery failed", { webhook: webhook.id, delivery: claimed.id, attempts: claimed.attempts, status: result.status, error: result.error });
+  return !(outcome.state === "failed" && outcome.disableWebhook);
 }
 
 /**
@@ -70,7 +72,15 @@ async function attempt(deps: DelivererDeps, delivery: DeliveryRow, webhook: Webh
 export async function runDeliveryPass(deps: DelivererDeps): Promise<number | null> {
   const now = deps.clock.now();
   for (let i = 0; i < fanOutsPerPass; i++) if (!(await fanOut(deps, now))) break;
-  const due = await listDueDeliveries(deps.db, now, deliveriesPerPass);
-  await Promise.all(due.map(({ delivery, webhook }) => attempt(deps, delivery, webhook)));
+  // Each subscription's deliveries go one at a time in event order (so a 410 stops the rest); subscriptions in parallel.
+  const bySubscription = new Map<string, { delivery: DeliveryRow; webhook: WebhookRow }[]>();
+  for (const due of await listDueDeliveries(deps.db, now, deliveriesPerPass))
+    bySubscription.set(due.webhook.id, [...(bySubscription.get(due.webhook.id) ?? []), due]);
+  await Promise.all(
+    [...bySubscription.values()].map(async (queue) => {
+      for (const { delivery, webhook } of queue.sort((a, b) => a.delivery.eventId - b.delivery.eventId))
+        if (!(await attempt(deps, delivery, webhook))) break;
+    }),
+  );
   return nextDeliveryDueAt(deps.db);
 }

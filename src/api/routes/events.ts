@@ -9,7 +9,7 @@ import { access } from "../access.js";
 import type { AppDeps } from "../context.js";
 import { bearer, errorResponses, jsonResponse, strictObject } from "../openapi.js";
 import { newRouter } from "../router.js";
-import { repeated, repeatedOf } from "../schemas.js";
+import { queryInt, repeated, repeatedOf } from "../schemas.js";
 
 export const EventSchema = z
   .object({
@@ -43,22 +43,14 @@ const filterShape = {
   event: repeatedOf(EventPattern, "Event name or action, `*` for any characters: task.failed, failed, service.update.*"),
   service: repeated("Service id or name: its service events and its tasks' events"),
   node: repeated("Node id or hostname: its node events and its tasks' events"),
-  after: z.coerce
-    .number({ error: "an event id (a cursor), 0 or more" })
-    .int({ error: "an event id (a cursor), 0 or more" })
-    .min(0, { error: "an event id (a cursor), 0 or more" })
+  after: queryInt(0, Number.MAX_SAFE_INTEGER)
     .optional()
     .openapi({ description: "Only events after this id (a cursor from an earlier answer)" }),
 };
 
 const EventListQuery = strictObject({
   ...filterShape,
-  limit: z.coerce
-    .number({ error: "an integer from 1 to 10000" })
-    .int({ error: "an integer from 1 to 10000" })
-    .min(1, { error: "an integer from 1 to 10000" })
-    .max(10_000, { error: "an integer from 1 to 10000" })
-    .default(1000),
+  limit: queryInt(1, 10_000).default(1000),
 });
 const EventStreamQuery = strictObject(filterShape);
 

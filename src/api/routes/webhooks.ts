@@ -20,7 +20,7 @@ import type { AppDeps } from "../context.js";
 import { ApiError, notFound, versionConflict } from "../errors.js";
 import { VersionQuery, bearer, errorResponses, jsonBody, jsonResponse, strictObject } from "../openapi.js";
 import { newRouter } from "../router.js";
-import { isoTime, repeatedOf } from "../schemas.js";
+import { isoTime, queryInt, repeatedOf } from "../schemas.js";
 import { EventPattern } from "./events.js";
 
 const WebhookSchema = z
@@ -98,12 +98,7 @@ const WebhookIdParam = z.object({
 
 const DeliveryQuery = strictObject({
   state: repeatedOf(z.enum(deliveryStates), `Delivery state: ${deliveryStates.join(", ")}`),
-  limit: z.coerce
-    .number({ error: "an integer from 1 to 1000" })
-    .int({ error: "an integer from 1 to 1000" })
-    .min(1, { error: "an integer from 1 to 1000" })
-    .max(1000, { error: "an integer from 1 to 1000" })
-    .default(100),
+  limit: queryInt(1, 1000).default(100),
 });
 
 const toWebhook = (w: WebhookRow): z.infer<typeof WebhookSchema> => ({
