@@ -6,11 +6,13 @@ import { ApiError } from "./api/errors.js";
 import { jsonResponse } from "./api/openapi.js";
 import { renderReferencePage } from "./api/reference-page.js";
 import { newRouter } from "./api/router.js";
+import { eventRoutes } from "./api/routes/events.js";
 import { nodeRoutes } from "./api/routes/nodes.js";
 import { swarmRoutes } from "./api/routes/swarm.js";
 import { serviceRoutes } from "./api/routes/services.js";
 import { taskRoutes } from "./api/routes/tasks.js";
 import { tokenRoutes } from "./api/routes/tokens.js";
+import { webhookRoutes } from "./api/routes/webhooks.js";
 import { dispatcherRoutes } from "./dispatcher/routes.js";
 
 export type { AppDeps } from "./api/context.js";
@@ -64,6 +66,8 @@ export function createApp(deps: AppDeps) {
   app.route("/", serviceRoutes(deps));
   app.route("/", taskRoutes(deps));
   app.route("/", tokenRoutes(deps));
+  app.route("/", eventRoutes(deps));
+  app.route("/", webhookRoutes(deps));
   app.route("/", dispatcherRoutes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

@@ -2,6 +2,7 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { loadWebhookSettings, type WebhookSettings } from "./webhooks/retry-schedule.js";
 
 const usage = `Usage: shoal-server [options]
 
@@ -19,6 +20,10 @@ environment variable.
   --docker-socket PATH the local Docker socket for that agent (DOCKER_SOCKET, default /var/run/docker.sock)
   --log-format FORMAT  text or json (SHOAL_LOG_FORMAT, default text)
   -h, --help           show this help
+
+Outbound webhooks: SHOAL_WEBHOOK_RETRY_MS (comma-separated delays before each
+retry, default Standard Webhooks' 5s,5m,30m,2h,5h,10h,10h) and
+SHOAL_WEBHOOK_TIMEOUT_MS (per attempt, default 15000).
 
 The signing key is read from SHOAL_JWT_KEY when set (several instances sharing
 one libSQL server need the same key), else from STATE_DIR/jwt.key, which is
@@ -40,7 +45,7 @@ const ConfigSchema = z.object({
   jwtKey: z.string().optional(),
   cliConfigPath: z.string(),
 });
-export type NodeConfig = z.infer<typeof ConfigSchema>;
+export type NodeConfig = z.infer<typeof ConfigSchema> & { webhooks: WebhookSettings };
 
 /** The Node entry's one config loader: flags, then environment, then defaults. Throws with usage on bad input. */
 export function loadNodeConfig(argv: string[], env: NodeJS.ProcessEnv): NodeConfig | "help" {
@@ -77,7 +82,7 @@ export function loadNodeConfig(argv: string[], env: NodeJS.ProcessEnv): NodeConf
   });
   if (!parsed.success)
     throw new Error(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("\n"));
-  return parsed.data;
+  return { ...parsed.data, webhooks: loadWebhookSettings(env) };
 }
 
 export { usage };

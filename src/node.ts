@@ -21,8 +21,13 @@ import { createLocalNotifier } from "./dispatcher/notifier.js";
 import { createLogger } from "./logger.js";
 import { loadNodeConfig, usage, type NodeConfig } from "./node-config.js";
 import { reconcile } from "./reconcile.js";
+import { runDeliveryPass } from "./webhooks/deliver.js";
+import { nodeSender } from "./webhooks/node-sender.js";
+import { createDeliveryRunner } from "./webhooks/runner.js";
 
 const migrationsFolder = fileURLToPath(new URL("../migrations", import.meta.url));
+/** The deliverer looks for new events at least this often (other instances write them too). */
+const webhookIdleMs = 1000;
 /** How long requests in flight (long-polls) may finish when the server stops. */
 const shutdownGraceMs = 1000;
 const agentBin = fileURLToPath(new URL("../agent/bin/shoal-agent.mjs", import.meta.url));
@@ -77,7 +82,18 @@ async function main(): Promise<void> {
   await beginLivenessGrace(db, cluster.id, deps.clock.now() + 2 * downAfterMs(cluster));
 
   const app = createApp(deps);
-  const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
+  const webhooks = createDeliveryRunner(() => runDeliveryPass({ ...deps, sender: nodeSender, settings: config.webhooks }), {
+    clock: deps.clock,
+    logger,
+  });
+  webhooks.start(webhookIdleMs);
+  // Writes make events: deliver them now rather than at the next tick.
+  const fetch = async (request: Request) => {
+    const response = await app.fetch(request);
+    if (request.method !== "GET" && request.method !== "HEAD") void webhooks.nudge();
+    return response;
+  };
+  const server = serve({ fetch, hostname: config.host, port: config.port }, (info) => {
     void announce(config as NodeConfig, info.port, created);
   });
 
@@ -135,6 +151,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info("stopping", { signal });
     clearInterval(timer);
+    void webhooks.stop();
     localAgent?.kill("SIGTERM");
     server.close(() => {
       client.close();

@@ -9,6 +9,10 @@ import { bootstrapCluster } from "./bootstrap.js";
 import { schema, type Db } from "./db/client.js";
 import { pollingNotifier } from "./dispatcher/notifier.js";
 import { reconcile } from "./reconcile.js";
+import { runDeliveryPass } from "./webhooks/deliver.js";
+import { fetchSender } from "./webhooks/fetch-sender.js";
+import { loadWebhookSettings } from "./webhooks/retry-schedule.js";
+import { createDeliveryRunner, type DeliveryRunner } from "./webhooks/runner.js";
 
 /** Bindings and secrets (wrangler.toml, `wrangler secret put`). */
 export interface Env {
@@ -19,6 +23,9 @@ export interface Env {
   SHOAL_DB_AUTH_TOKEN?: string;
   /** The cluster's signing key (`npm run worker:secret` makes one and prints the admin token it implies). */
   SHOAL_JWT_KEY?: string;
+  /** Webhook retry delays in ms, comma-separated, and the per-attempt timeout (see the README). */
+  SHOAL_WEBHOOK_RETRY_MS?: string;
+  SHOAL_WEBHOOK_TIMEOUT_MS?: string;
 }
 
 function openDb(env: Env): Db {
@@ -37,7 +44,7 @@ const logger: AppDeps["logger"] = {
 };
 
 /** Per isolate: one client and one app, reused by every request the isolate serves. */
-let setup: Promise<{ deps: AppDeps; app: ReturnType<typeof createApp> }> | undefined;
+let setup: Promise<{ deps: AppDeps; app: ReturnType<typeof createApp>; webhooks: DeliveryRunner }> | undefined;
 
 function getSetup(env: Env) {
   setup ??= (async () => {
@@ -50,7 +57,10 @@ function getSetup(env: Env) {
       notifier: pollingNotifier,
     };
     await bootstrapCluster(deps.db, deps.keys, deps.clock.now());
-    return { deps, app: createApp(deps) };
+    const settings = loadWebhookSettings(env);
+    // No timer on Workers: passes run after writes (waitUntil) and on the cron.
+    const webhooks = createDeliveryRunner(() => runDeliveryPass({ ...deps, sender: fetchSender, settings }), { clock: deps.clock, logger });
+    return { deps, app: createApp(deps), webhooks };
   })().catch((err) => {
     setup = undefined;
     throw err;
@@ -60,12 +70,15 @@ function getSetup(env: Env) {
 
 export default {
   async fetch(request, env, ctx) {
-    const { app } = await getSetup(env);
-    return app.fetch(request, env, ctx);
+    const { app, webhooks } = await getSetup(env);
+    const response = await app.fetch(request, env, ctx);
+    // Writes make events: deliver them after the answer, within the request's waitUntil allowance.
+    if (request.method !== "GET" && request.method !== "HEAD") ctx.waitUntil(webhooks.nudge());
+    return response;
   },
-  /** The safety-net reconcile (cron trigger in wrangler.toml). */
+  /** The safety-net reconcile, and webhook retries and fan-out (cron trigger in wrangler.toml). */
   async scheduled(_controller, env, ctx) {
-    const { deps } = await getSetup(env);
-    ctx.waitUntil(requireCluster(deps).then((cluster) => reconcile(deps, cluster, deps.clock.now())));
+    const { deps, webhooks } = await getSetup(env);
+    ctx.waitUntil(requireCluster(deps).then((cluster) => reconcile(deps, cluster, deps.clock.now())).then(() => webhooks.nudge()));
   },
 } satisfies ExportedHandler<Env>;

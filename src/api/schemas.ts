@@ -12,11 +12,20 @@ export const Labels = z
   .record(LabelKey, z.string().max(4096))
   .refine((l) => Object.keys(l).length <= maxLabels, { message: `at most ${maxLabels} labels` });
 
-/** A query parameter given once or repeated (`?role=worker&role=manager`), as a list. */
-export const repeated = (description: string) =>
+/** A query parameter given once or repeated (`?role=worker&role=manager`), as a list of `item`s. */
+export const repeatedOf = <T extends z.ZodType<string>>(item: T, description: string) =>
   z
-    .preprocess((v) => (typeof v === "string" ? [v] : v), z.array(z.string().max(256)).max(32))
+    .preprocess((v) => (typeof v === "string" ? [v] : v), z.array(item).max(32))
     .optional()
     .openapi({ description, type: "array", items: { type: "string" } });
+
+/** A repeatable string query parameter. */
+export const repeated = (description: string) => repeatedOf(z.string().max(256), description);
+
+/** An integer query parameter within bounds, its error saying which. */
+export const queryInt = (min: number, max: number) => {
+  const error = `an integer from ${min} to ${max}`;
+  return z.coerce.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+};
 
 export const isoTime = (ms: number) => new Date(ms).toISOString();

@@ -39,3 +39,12 @@ export async function retryOnConflict<T>(attempt: () => Promise<T>, attempts = 8
     }
   }
 }
+
+/** D1 binds at most 100 parameters per statement; every driver gets statements that size. */
+const maxParams = 100;
+export function chunks<T>(rows: T[], paramsPerRow: number): T[][] {
+  const size = Math.max(1, Math.floor(maxParams / paramsPerRow));
+  const out: T[][] = [];
+  for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
+  return out;
+}

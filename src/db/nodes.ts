@@ -54,6 +54,7 @@ export async function insertNode(db: Db, clusterId: string, row: NodeRow): Promi
     recountNodes(db, clusterId),
     bumpGeneration(db, clusterId),
     insertEvent(db, row.createdAt, "node", "join", row.id, { hostname: row.hostname, role: row.role }),
+    insertEvent(db, row.createdAt, "node", "ready", row.id, { hostname: row.hostname }),
   ]);
 }
 
@@ -84,6 +85,7 @@ export async function rejoinNode(
     requireChanged(db),
     bumpGeneration(db, clusterId),
     insertEvent(db, now, "node", "join", current.id, { hostname: description.hostname, role: current.role }),
+    ...(current.state !== "ready" ? [insertEvent(db, now, "node", "ready", current.id, { hostname: description.hostname })] : []),
   ]);
   return updated[0]!;
 }

@@ -1,21 +1,12 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { AppDeps } from "../api/context.js";
-import { requireChanged, isCasFailure } from "../db/cas.js";
+import { chunks, requireChanged, isCasFailure } from "../db/cas.js";
 import { getCluster } from "../db/cluster.js";
 import { listNodes } from "../db/nodes.js";
 import { cluster, events, nodes, services, taskSpecs, tasks } from "../db/schema/index.js";
 import { newId } from "../ids.js";
 import { planReconcile, type ReconcilePlan } from "./plan-reconcile.js";
 import type { TaskUpdate } from "./task-book.js";
-
-/** D1 binds at most 100 parameters per statement; every driver gets statements that size. */
-const maxParams = 100;
-function chunks<T>(rows: T[], paramsPerRow: number): T[][] {
-  const size = Math.max(1, Math.floor(maxParams / paramsPerRow));
-  const out: T[][] = [];
-  for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
-  return out;
-}
 
 function writes(deps: Pick<AppDeps, "db">, generation: number, plan: ReconcilePlan, clusterId: string, now: number) {
   const { db } = deps;

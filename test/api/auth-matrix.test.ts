@@ -22,7 +22,7 @@ interface RouteCase {
   method: string;
   path: string;
   allowed: Credential[];
-  request: (ctx: { nodeId: string; taskId: string }) => { path: string; body?: unknown };
+  request: (ctx: { nodeId: string; taskId: string; webhookId: string }) => { path: string; body?: unknown };
 }
 
 const routes: RouteCase[] = [
@@ -69,6 +69,29 @@ const routes: RouteCase[] = [
   { method: "GET", path: "/v1/tokens", allowed: ["admin"], request: () => ({ path: "/v1/tokens" }) },
   { method: "POST", path: "/v1/tokens", allowed: ["admin"], request: () => ({ path: "/v1/tokens", body: { name: "ci", scope: "read" } }) },
   { method: "DELETE", path: "/v1/tokens/{id}", allowed: ["admin"], request: () => ({ path: "/v1/tokens/tok_spare" }) },
+  { method: "GET", path: "/v1/events", allowed: ["read", "admin"], request: () => ({ path: "/v1/events?type=node" }) },
+  { method: "GET", path: "/v1/events/stream", allowed: ["read", "admin"], request: () => ({ path: "/v1/events/stream?since=0&until=0s" }) },
+  { method: "GET", path: "/v1/webhooks", allowed: ["admin"], request: () => ({ path: "/v1/webhooks" }) },
+  {
+    method: "POST",
+    path: "/v1/webhooks",
+    allowed: ["admin"],
+    request: () => ({ path: "/v1/webhooks", body: { url: "https://hooks.example.com/x", events: ["task.*"] } }),
+  },
+  { method: "GET", path: "/v1/webhooks/{id}", allowed: ["admin"], request: ({ webhookId }) => ({ path: `/v1/webhooks/${webhookId}` }) },
+  {
+    method: "PATCH",
+    path: "/v1/webhooks/{id}",
+    allowed: ["admin"],
+    request: ({ webhookId }) => ({ path: `/v1/webhooks/${webhookId}?version=1`, body: { events: ["node.*"] } }),
+  },
+  { method: "DELETE", path: "/v1/webhooks/{id}", allowed: ["admin"], request: ({ webhookId }) => ({ path: `/v1/webhooks/${webhookId}` }) },
+  {
+    method: "GET",
+    path: "/v1/webhooks/{id}/deliveries",
+    allowed: ["admin"],
+    request: ({ webhookId }) => ({ path: `/v1/webhooks/${webhookId}/deliveries` }),
+  },
   {
     method: "POST",
     path: "/v1/agent/join",
@@ -103,6 +126,7 @@ describe("auth matrix: every credential kind against every route", () => {
     let tokens: Record<Credential, string | undefined>;
     let nodeId: string;
     let taskId: string;
+    let webhookId: string;
     beforeAll(async () => {
       t = await createTestApp();
       const node = await joinNode(t);
@@ -112,6 +136,7 @@ describe("auth matrix: every credential kind against every route", () => {
       // A service with a previous spec, to roll back.
       await t.call("POST", "/v1/services", { token: t.tokens.admin, body: { name: "api", task: { container: { image: "busybox:1" } } } });
       await t.call("POST", "/v1/services/scale", { token: t.tokens.admin, body: { services: { api: 2 } } });
+      webhookId = (await t.call("POST", "/v1/webhooks", { token: t.tokens.admin, body: { url: "https://hooks.example.com/matrix" } })).body.id;
       await t.call("POST", "/v1/tokens", { token: t.tokens.admin, body: { name: "spare", scope: "read" } });
       await t.client.execute("UPDATE api_tokens SET id = 'tok_spare' WHERE name = 'spare'");
       const revoked = await t.call("POST", "/v1/tokens", { token: t.tokens.admin, body: { name: "gone", scope: "admin" } });
@@ -133,7 +158,7 @@ describe("auth matrix: every credential kind against every route", () => {
     afterAll(() => t.close());
 
     it.each(credentials)("%s", async (credential) => {
-      const { path, body } = route.request({ nodeId, taskId });
+      const { path, body } = route.request({ nodeId, taskId, webhookId });
       const eventCount = async () => (await t.client.execute("SELECT count(*) AS n FROM events")).rows[0]!.n;
       const eventsBefore = await eventCount();
       const res = await t.call(route.method, path, { token: tokens[credential], body });

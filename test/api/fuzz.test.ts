@@ -18,6 +18,8 @@ type Template = {
 };
 
 let nodeCredential = "";
+let webhookId = "";
+const webhookPath = (id: string, rest = "") => `/v1/webhooks/${id === "__NODE__" ? webhookId : id}${rest}`;
 const admin = (t: TestApp) => t.tokens.admin;
 const templates: Record<string, Template> = {
   "PATCH /v1/swarm": { method: "PATCH", path: () => "/v1/swarm", query: { version: "1" }, body: { taskHistoryLimit: 3, heartbeatPeriodMs: 3000 }, token: admin },
@@ -67,6 +69,32 @@ const templates: Record<string, Template> = {
   "POST /v1/services/scale": { method: "POST", path: () => "/v1/services/scale", body: { services: { existing: 4 } }, token: admin },
   "POST /v1/tokens": { method: "POST", path: () => "/v1/tokens", body: { name: "x", scope: "read" }, token: admin },
   "DELETE /v1/tokens/{id}": { method: "DELETE", path: (id) => `/v1/tokens/${id}`, idParam: true, token: admin },
+  "GET /v1/events": { method: "GET", path: () => "/v1/events", query: { type: "node", event: "task.*", since: "10m", service: "existing", limit: "10" }, token: admin },
+  "GET /v1/events/stream": { method: "GET", path: () => "/v1/events/stream", query: { since: "0", until: "0s", node: "host-1" }, token: admin },
+  "POST /v1/webhooks": {
+    method: "POST",
+    path: () => "/v1/webhooks",
+    // No boolean fields: a wrong leaf may be a boolean, which they accept.
+    body: { name: "hook", url: "https://hooks.example.com/x", events: ["task.failed", "service.update.*"], secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" },
+    token: admin,
+  },
+  "GET /v1/webhooks/{id}": { method: "GET", path: (id) => webhookPath(id), idParam: true, token: admin },
+  "PATCH /v1/webhooks/{id}": {
+    method: "PATCH",
+    path: (id) => webhookPath(id),
+    idParam: true,
+    query: { version: "1" },
+    body: { url: "https://hooks.example.com/y", events: ["node.*"], name: "renamed" },
+    token: admin,
+  },
+  "DELETE /v1/webhooks/{id}": { method: "DELETE", path: (id) => webhookPath(id), idParam: true, token: admin },
+  "GET /v1/webhooks/{id}/deliveries": {
+    method: "GET",
+    path: (id) => webhookPath(id, "/deliveries"),
+    idParam: true,
+    query: { state: "pending", limit: "10" },
+    token: admin,
+  },
   "POST /v1/agent/join": {
     method: "POST",
     path: () => "/v1/agent/join",
@@ -170,10 +198,13 @@ describe("fuzz templates", () => {
     // A previous spec, for rollback.
     await t.call("POST", "/v1/services/scale", { token: t.tokens.admin, body: { services: { existing: 1 } } });
     const spare = (await t.client.execute("SELECT id FROM api_tokens WHERE name = 'spare'")).rows[0]!.id as string;
+    webhookId = (await t.call("POST", "/v1/webhooks", { token: t.tokens.admin, body: { url: "https://hooks.example.com/x" } })).body.id;
     const id =
       tpl.path === templates["POST rotate"]!.path
         ? "worker"
-        : tpl.path(node.id).includes("/tokens/")
+        : tpl.path(node.id).includes("/webhooks/")
+          ? webhookId
+          : tpl.path(node.id).includes("/tokens/")
           ? spare
           : tpl.path(node.id).includes("/services/")
             ? "existing"
@@ -189,7 +220,7 @@ describe("fuzz: malformed requests", () => {
   let t: TestApp;
   let nodeId = "";
   const snapshot = async () => {
-    const tables = ["cluster", "nodes", "api_tokens", "events"];
+    const tables = ["cluster", "nodes", "api_tokens", "events", "webhooks", "webhook_deliveries"];
     const out: Record<string, unknown> = {};
     for (const table of tables) out[table] = (await t.client.execute(`SELECT * FROM ${table} ORDER BY rowid`)).rows;
     return JSON.stringify(out);
@@ -205,6 +236,7 @@ describe("fuzz: malformed requests", () => {
     await t.call("POST", "/v1/services", { token: t.tokens.admin, body: { name: "existing", task: { container: { image: "busybox:1" } } } });
     // A previous spec, for rollback.
     await t.call("POST", "/v1/services/scale", { token: t.tokens.admin, body: { services: { existing: 1 } } });
+    webhookId = (await t.call("POST", "/v1/webhooks", { token: t.tokens.admin, body: { url: "https://hooks.example.com/x" } })).body.id;
     // Let the reconcile the join asked for run now, so only the fuzzed requests could change anything.
     await t.call("GET", "/v1/swarm", { token: t.tokens.read });
     before = await snapshot();

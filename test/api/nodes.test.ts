@@ -29,7 +29,7 @@ describe("join", () => {
     const hb = await t.call("POST", "/v1/agent/heartbeat", { token: res.body.credential });
     expect(hb.status).toBe(200);
     expect(hb.body).toMatchObject({ nodeId: res.body.nodeId, state: "ready", heartbeatPeriodMs: 2000 });
-    expect(await eventsOf()).toEqual(["node:join"]);
+    expect(await eventsOf()).toEqual(["node:join", "node:ready"]);
   });
 
   it("re-joining the same machine keeps the node and revokes the old credential", async () => {
@@ -104,7 +104,7 @@ describe("liveness", () => {
     const hb = await t.call("POST", "/v1/agent/heartbeat", { token: node.credential });
     expect(hb.body.state).toBe("ready");
     expect((await get(`/v1/nodes/${node.id}`)).body.status.state).toBe("ready");
-    expect(await eventsOf()).toEqual(["node:join", "node:down", "node:ready"]);
+    expect(await eventsOf()).toEqual(["node:join", "node:ready", "node:down", "node:ready"]);
   });
 
   it("heartbeats keep a node ready", async () => {
@@ -197,7 +197,7 @@ describe("node remove", () => {
     expect((await t.call("DELETE", `/v1/nodes/${node.id}?force=true`, { token: t.tokens.admin })).status).toBe(204);
     expect((await t.call("POST", "/v1/agent/heartbeat", { token: node.credential })).status).toBe(401);
     expect((await get("/v1/swarm")).body.status.nodeCount).toBe(0);
-    expect(await eventsOf()).toEqual(["node:join", "node:remove"]);
+    expect(await eventsOf()).toEqual(["node:join", "node:ready", "node:remove"]);
   });
 
   it("removes a down node without force", async () => {

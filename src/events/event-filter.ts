@@ -1,0 +1,101 @@
+import type { events } from "../db/schema/index.js";
+
+export type EventRow = typeof events.$inferSelect;
+
+/** An event as the API and webhooks show it (docker's Type, Action, Actor). */
+export interface EventView {
+  id: number;
+  /** `type.action`, e.g. `task.failed`, `service.update.paused`: what filters and webhooks match. */
+  name: string;
+  type: EventRow["type"];
+  action: string;
+  actor: { id: string; attributes: Record<string, string> };
+  time: string;
+}
+
+export const eventName = (e: Pick<EventRow, "type" | "action">) => `${e.type}.${e.action}`;
+
+export const toEventView = (e: EventRow): EventView => ({
+  id: e.id,
+  name: eventName(e),
+  type: e.type,
+  action: e.action,
+  actor: { id: e.actorId, attributes: e.attributes },
+  time: new Date(e.time).toISOString(),
+});
+
+/** Letters, digits, `_`, `-`, dot-separated; `*` stands for any run of characters (dots too). */
+export const eventPatternRegex = /^[A-Za-z0-9_*-]+(\.[A-Za-z0-9_*-]+)*$/;
+
+const globCache = new Map<string, RegExp>();
+function glob(pattern: string): RegExp {
+  let re = globCache.get(pattern);
+  if (!re) {
+    re = new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\-]/g, "\\$&")).join(".*")}$`);
+    if (globCache.size < 1000) globCache.set(pattern, re);
+  }
+  return re;
+}
+
+/**
+ * An event pattern matches the event's name (`task.failed`, `service.*`,
+ * `service.update.*`) or, as docker's `event=` filter does, its action alone (`failed`).
+ */
+export const matchesEventPattern = (pattern: string, e: Pick<EventRow, "type" | "action">) =>
+  glob(pattern).test(eventName(e)) || glob(pattern).test(e.action);
+
+/**
+ * docker events filters: values of one filter are alternatives, different
+ * filters must all hold. `services` and `nodes` hold ids and names (the
+ * caller adds the ids of the names it knows).
+ */
+export interface EventFilter {
+  types?: string[];
+  events?: string[];
+  services?: Set<string>;
+  nodes?: Set<string>;
+}
+
+/** The service an event is about: a service event's actor, a task event's service. */
+function serviceRefs(e: EventRow): string[] {
+  if (e.type === "service") return [e.actorId, e.attributes.name ?? ""];
+  if (e.type === "task") return [e.attributes.service ?? ""];
+  return [];
+}
+
+/** The node an event is about: a node event's actor, a task event's node. */
+function nodeRefs(e: EventRow): string[] {
+  if (e.type === "node") return [e.actorId, e.attributes.hostname ?? ""];
+  if (e.type === "task") return [e.attributes.node ?? ""];
+  return [];
+}
+
+export function matchesEventFilter(e: EventRow, f: EventFilter): boolean {
+  if (f.types?.length && !f.types.includes(e.type)) return false;
+  if (f.events?.length && !f.events.some((p) => matchesEventPattern(p, e))) return false;
+  if (f.services?.size && !serviceRefs(e).some((r) => r && f.services!.has(r))) return false;
+  if (f.nodes?.size && !nodeRefs(e).some((r) => r && f.nodes!.has(r))) return false;
+  return true;
+}
+
+const durationUnitsMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const durationRegex = /^(\d+(\.\d+)?(ms|s|m|h))+$/;
+
+/**
+ * docker's `--since`/`--until` values: an RFC 3339 time, Unix seconds
+ * (fractions allowed), or a Go duration before `now` (`10m`, `1h30m`).
+ * Undefined when the value is none of these.
+ */
+export function parseEventTime(value: string, now: number): number | undefined {
+  if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
+  if (durationRegex.test(value)) {
+    let ms = 0;
+    for (const [, n, , unit] of value.matchAll(/(\d+(\.\d+)?)(ms|s|m|h)/g)) ms += Number(n) * durationUnitsMs[unit!]!;
+    return Math.round(now - ms);
+  }
+  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value)) {
+    const ms = Date.parse(value);
+    return Number.isNaN(ms) ? undefined : ms;
+  }
+  return undefined;
+}
