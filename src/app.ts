@@ -9,6 +9,7 @@ import { newRouter } from "./api/router.js";
 import { nodeRoutes } from "./api/routes/nodes.js";
 import { swarmRoutes } from "./api/routes/swarm.js";
 import { serviceRoutes } from "./api/routes/services.js";
+import { stackRoutes } from "./api/routes/stacks.js";
 import { taskRoutes } from "./api/routes/tasks.js";
 import { tokenRoutes } from "./api/routes/tokens.js";
 import { dispatcherRoutes } from "./dispatcher/routes.js";
@@ -63,6 +64,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", nodeRoutes(deps));
   app.route("/", serviceRoutes(deps));
   app.route("/", taskRoutes(deps));
+  app.route("/", stackRoutes(deps));
   app.route("/", tokenRoutes(deps));
   app.route("/", dispatcherRoutes(deps));
 
