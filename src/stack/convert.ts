@@ -220,7 +220,7 @@ export function convertStack(doc: Doc, input: ConvertInput): ConvertResult {
         });
       }
       const text = String(p);
-      const match = /^(?:(?:\[?([0-9a-fA-F.:]+?)\]?:)?(\d+(?:-\d+)?):)?(\d+(?:-\d+)?)(?:\/(tcp|udp|sctp))?$/.exec(text);
+      const match = /^(?:(?:(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):)?(\d+(?:-\d+)?):)?(\d+(?:-\d+)?)(?:\/(tcp|udp|sctp))?$/.exec(text);
       const targets = match ? portRange(match[3]!) : undefined;
       const published = match?.[2] ? portRange(match[2]) : undefined;
       if (!match || !targets || (match[2] && (!published || published.length !== targets.length)))
@@ -331,6 +331,8 @@ export function convertStack(doc: Doc, input: ConvertInput): ConvertResult {
       labels: { ...stringMap(deploy.labels), ...namespace },
       ...(deploy.mode ? { mode: deploy.mode as ServiceSpecInput["mode"] } : {}),
       ...(deploy.replicas !== undefined ? { replicas: deploy.replicas as number } : {}),
+      // docker stack: a replicated job runs `replicas` tasks at once, `replicas` in all.
+      ...(deploy.mode === "replicated-job" && deploy.replicas !== undefined ? { maxConcurrent: deploy.replicas as number } : {}),
       ...(dependencies.length ? { dependsOn: dependencies.map((d) => `${stack}_${d}`) } : {}),
       task: {
         container: {

@@ -75,14 +75,17 @@ const specToCompose: [string, string][] = [
   ["dependsOn", "depends_on"],
 ];
 
+const renumbered = new Set(["endpoint.ports", "task.container.mounts", "task.container.env", "task.container.hosts"]);
+
 function composePath(service: string, specPath: string): string {
   const at = `services.${service}`;
   if (specPath === "name") return at;
   for (const [prefix, compose] of specToCompose)
     if (specPath === prefix || specPath.startsWith(`${prefix}.`)) {
-      // Indexes of converted lists need not match the file's (port ranges, tmpfs mounts): keep the field.
-      const rest = specPath.slice(prefix.length).replace(/^\.\d+/, "");
-      return `${at}.${compose}${rest && !/^[.\d]+$/.test(rest) ? ` (${specPath})` : ""}`;
+      const rest = specPath.slice(prefix.length);
+      // These lists are built in another order than the file's (port ranges, tmpfs mounts, env files, mappings): name the field only.
+      if (renumbered.has(prefix)) return `${at}.${compose}${/^\.\d+$|^$/.test(rest) ? "" : ` (${specPath})`}`;
+      return `${at}.${compose}${rest}`;
     }
   return `${at} (${specPath})`;
 }
