@@ -132,7 +132,7 @@ export function loadStack(input: StackInput): LoadResult {
     if (parsed) {
       const interpolated = interpolate(parsed, input.env, "", fileErrors, unset) as Record<string, unknown>;
       const result: CheckResult = { errors: [], ignored: new Map() };
-      if (fileErrors.length === 0) check(interpolated, composeShape, "", result);
+      check(interpolated, composeShape, "", result);
       fileErrors.push(...result.errors);
       for (const [path, keys] of result.ignored) warnings.push(`${path}${fileNote}: ignoring unsupported options: ${keys.join(", ")}`);
       if (fileErrors.length === 0) docs.push(interpolated);
