@@ -10,11 +10,12 @@ import type { ServiceView } from "./context.js";
  * those tasks pending with that message. Pure; called by scheduleBook.
  */
 export function planDependencyHolds(services: Map<string, ServiceView>, tasks: TaskRow[]): Map<string, string> {
+  const holds = new Map<string, string>();
+  if (![...services.values()].some((s) => s.spec.dependsOn?.length)) return holds;
   const byName = new Map([...services.values()].map((s) => [s.name, s]));
   const ready = new Set<string>();
   for (const t of tasks)
     if ((t.state === "running" && t.desiredState === "running") || t.state === "complete") ready.add(t.serviceId);
-  const holds = new Map<string, string>();
   for (const service of services.values()) {
     const waiting = (service.spec.dependsOn ?? []).filter((name) => {
       const dependency = byName.get(name);

@@ -40,7 +40,8 @@ function nodeInfos(book: TaskBook, nodes: Map<string, NodeRow>, now: number): Ma
  * Assigns every pending task that should run: replicated tasks to the best
  * node, global ones to their own node if it fits. A task that fits nowhere
  * stays pending with the scheduler's "no suitable node (…)" reason and is
- * tried again on the next reconcile (which any change triggers).
+ * tried again on the next reconcile (which any change triggers). Tasks of a
+ * service waiting on its dependencies stay pending with why (dependencies.ts).
  */
 export function scheduleBook(
   book: TaskBook,
