@@ -10,6 +10,7 @@ import { eventRoutes } from "./api/routes/events.js";
 import { nodeRoutes } from "./api/routes/nodes.js";
 import { swarmRoutes } from "./api/routes/swarm.js";
 import { serviceRoutes } from "./api/routes/services.js";
+import { stackRoutes } from "./api/routes/stacks.js";
 import { taskRoutes } from "./api/routes/tasks.js";
 import { tokenRoutes } from "./api/routes/tokens.js";
 import { webhookRoutes } from "./api/routes/webhooks.js";
@@ -65,6 +66,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", nodeRoutes(deps));
   app.route("/", serviceRoutes(deps));
   app.route("/", taskRoutes(deps));
+  app.route("/", stackRoutes(deps));
   app.route("/", tokenRoutes(deps));
   app.route("/", eventRoutes(deps));
   app.route("/", webhookRoutes(deps));

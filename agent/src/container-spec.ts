@@ -94,6 +94,7 @@ export function containerCreateBody(a: Assignment, nodeId: string): ContainerCre
       DnsSearch: c.dns.search,
       DnsOptions: c.dns.options,
       ExtraHosts: extraHosts(c.hosts),
+      ...(a.spec.task.logDriver ? { LogConfig: { Type: a.spec.task.logDriver.name, Config: a.spec.task.logDriver.options } } : {}),
       // shoal restarts tasks itself (as new tasks), so the engine must not.
       RestartPolicy: { Name: "no" },
     },

@@ -58,8 +58,8 @@ const dnsLabel = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
 const hostname = `${dnsLabel}(?:\\.${dnsLabel})*`;
 const noWhitespace = /^\S+$/;
 
-/** Refuses an entry whose key an earlier entry already has, at `<index>.<field>`. */
-function noDuplicates<T>(field: string, keyOf: (item: T) => string | undefined, message: (key: string, first: number) => string) {
+/** Refuses an entry whose key an earlier entry already has, at `<index>.<field>` (`<index>` without a field). */
+function noDuplicates<T>(field: string | undefined, keyOf: (item: T) => string | undefined, message: (key: string, first: number) => string) {
   return (items: T[], ctx: z.core.$RefinementCtx<T[]>) => {
     const seen = new Map<string, number>();
     items.forEach((item, i) => {
@@ -67,7 +67,7 @@ function noDuplicates<T>(field: string, keyOf: (item: T) => string | undefined, 
       if (key === undefined) return;
       const first = seen.get(key);
       if (first === undefined) seen.set(key, i);
-      else ctx.addIssue({ code: "custom", path: [i, field], message: message(key, first) });
+      else ctx.addIssue({ code: "custom", path: field ? [i, field] : [i], message: message(key, first) });
     });
   };
 }
@@ -266,6 +266,12 @@ const TaskTemplateSchema = strictObject({
   networks: list(NetworkAttachmentSchema)
     .superRefine(noDuplicates("target", (n) => n.target, (target, first) => `network ${target} is attached already (networks.${first})`))
     .default([]),
+  logDriver: strictObject({
+    name: text(64, /^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'a log driver name, like "json-file" or "syslog"'),
+    options: Labels.default({}).openapi({ description: "The driver's options" }),
+  })
+    .optional()
+    .openapi({ description: "Omitted: the engine's default log driver" }),
   strategy: z.enum(schedulingStrategies).optional().openapi({ description: "Omitted: the cluster's default strategy" }),
   forceUpdate: z
     .number()
@@ -340,10 +346,13 @@ const RollbackConfigSchema = updateConfig(
 
 // --- the service ---
 
+/** Swarm's rule; '_' joins a stack's name and the compose service's (`<stack>_<service>`). */
+const serviceName = /^[a-zA-Z0-9](?:[a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?$/;
+
 const isGlobal = (mode: ServiceSpec["mode"]) => mode === "global" || mode === "global-job";
 
 const ServiceSpecFields = strictObject({
-  name: text(63, /^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/, "a service name: 1-63 letters, digits and '-', starting and ending with a letter or digit")
+  name: text(63, serviceName, "a service name: 1-63 letters, digits, '-' and '_', starting and ending with a letter or digit")
     .openapi({ description: "Cannot change after create", example: "web" }),
   labels: Labels.default({}).openapi({ description: "Service labels" }),
   mode: z.enum(serviceModes).default("replicated").openapi({ description: "Cannot change after create" }),
@@ -358,6 +367,10 @@ const ServiceSpecFields = strictObject({
   endpoint: EndpointSpecSchema.prefault({}),
   update: UpdateConfigSchema.prefault({}),
   rollback: RollbackConfigSchema.prefault({}),
+  dependsOn: list(text(63, serviceName, "a service name"))
+    .superRefine(noDuplicates<string>(undefined, (name) => name, (name, first) => `${name} is listed already (dependsOn.${first})`))
+    .optional()
+    .openapi({ description: "Services whose tasks must be running (healthy, with a healthcheck) before this one's tasks are scheduled" }),
   rebalance: z
     .boolean(unlessMissing("true or false"))
     .default(false)

@@ -5,6 +5,7 @@ import { scheduleTasks, type TaskToSchedule } from "../scheduler/scheduler.js";
 import type { SchedulingStrategy, ServiceSpec } from "../spec/service-spec.js";
 import { isDesiredUp, isTerminal, rank } from "../spec/task-states.js";
 import type { ServiceView } from "./context.js";
+import { planDependencyHolds } from "./dependencies.js";
 import type { TaskBook } from "./task-book.js";
 
 const failureWindowMs = 5 * 60_000;
@@ -52,7 +53,8 @@ export function taskToSchedule(t: TaskRow, spec: ServiceSpec, defaultStrategy: S
  * Assigns every pending task that should run: replicated tasks to the best
  * node, global ones to their own node if it fits. A task that fits nowhere
  * stays pending with the scheduler's "no suitable node (…)" reason and is
- * tried again on the next reconcile (which any change triggers).
+ * tried again on the next reconcile (which any change triggers). Tasks of a
+ * service waiting on its dependencies stay pending with why (dependencies.ts).
  */
 export function scheduleBook(
   book: TaskBook,
@@ -62,7 +64,13 @@ export function scheduleBook(
   now: number,
   random?: () => number,
 ): void {
-  const pending = book.all().filter((t) => isDesiredUp(t.desiredState) && rank(t.state) < rank("assigned") && services.has(t.serviceId));
+  const holds = planDependencyHolds(services, book.all());
+  const pending = book.all().filter((t) => {
+    if (!isDesiredUp(t.desiredState) || rank(t.state) >= rank("assigned") || !services.has(t.serviceId)) return false;
+    const hold = holds.get(t.serviceId);
+    if (hold && t.stateMessage !== hold) Object.assign(t, { state: "pending", stateMessage: hold, updatedAt: now });
+    return !hold;
+  });
   if (pending.length === 0) return;
   const infos = nodeInfos(book, nodes, now);
   const toSchedule = (t: TaskRow) => taskToSchedule(t, services.get(t.serviceId)!.spec, defaultStrategy);

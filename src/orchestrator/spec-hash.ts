@@ -9,7 +9,7 @@ export interface TaskSpec {
 export const taskSpecOf = (spec: ServiceSpec): TaskSpec => ({ task: spec.task, endpoint: spec.endpoint });
 
 /** JSON with object keys sorted, so equal specs serialize equally. */
-function stableJson(value: unknown): string {
+export function stableJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
   if (value && typeof value === "object")
     return `{${Object.keys(value)

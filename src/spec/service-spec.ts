@@ -97,6 +97,8 @@ export interface TaskTemplate {
   networks: { target: string; aliases: string[] }[];
   /** Omitted: the cluster's default strategy. */
   strategy?: SchedulingStrategy;
+  /** The container's log driver (compose `logging`); omitted: the engine's default. */
+  logDriver?: { name: string; options: Record<string, string> };
   /** A counter: changing it changes the task spec, so every task is redeployed (`update --force`). */
   forceUpdate: number;
 }
@@ -150,6 +152,8 @@ export interface ServiceSpec {
   endpoint: EndpointSpec;
   update: UpdateConfig;
   rollback: UpdateConfig;
+  /** Services (by name) that must each have a running task before this one's tasks are scheduled (compose `depends_on`). */
+  dependsOn?: string[];
   /** replicated: move tasks onto returning or new nodes when the spread is uneven (new task first). */
   rebalance: boolean;
 }

@@ -66,6 +66,16 @@ const routes: RouteCase[] = [
   { method: "POST", path: "/v1/services/scale", allowed: ["admin"], request: () => ({ path: "/v1/services/scale", body: { services: { web: 3 } } }) },
   { method: "GET", path: "/v1/tasks", allowed: ["read", "admin"], request: () => ({ path: "/v1/tasks" }) },
   { method: "GET", path: "/v1/tasks/{id}", allowed: ["read", "admin"], request: ({ taskId }) => ({ path: `/v1/tasks/${taskId}` }) },
+  {
+    method: "PUT",
+    path: "/v1/stacks/{name}",
+    allowed: ["admin"],
+    request: () => ({ path: "/v1/stacks/fresh", body: { files: ["services:\n  web:\n    image: busybox:1\n"] } }),
+  },
+  { method: "GET", path: "/v1/stacks", allowed: ["read", "admin"], request: () => ({ path: "/v1/stacks" }) },
+  { method: "GET", path: "/v1/stacks/{name}/services", allowed: ["read", "admin"], request: () => ({ path: "/v1/stacks/shop/services" }) },
+  { method: "GET", path: "/v1/stacks/{name}/tasks", allowed: ["read", "admin"], request: () => ({ path: "/v1/stacks/shop/tasks" }) },
+  { method: "DELETE", path: "/v1/stacks/{name}", allowed: ["admin"], request: () => ({ path: "/v1/stacks/shop" }) },
   { method: "GET", path: "/v1/tokens", allowed: ["admin"], request: () => ({ path: "/v1/tokens" }) },
   { method: "POST", path: "/v1/tokens", allowed: ["admin"], request: () => ({ path: "/v1/tokens", body: { name: "ci", scope: "read" } }) },
   { method: "DELETE", path: "/v1/tokens/{id}", allowed: ["admin"], request: () => ({ path: "/v1/tokens/tok_spare" }) },
@@ -137,6 +147,7 @@ describe("auth matrix: every credential kind against every route", () => {
       await t.call("POST", "/v1/services", { token: t.tokens.admin, body: { name: "api", task: { container: { image: "busybox:1" } } } });
       await t.call("POST", "/v1/services/scale", { token: t.tokens.admin, body: { services: { api: 2 } } });
       webhookId = (await t.call("POST", "/v1/webhooks", { token: t.tokens.admin, body: { url: "https://hooks.example.com/matrix" } })).body.id;
+      await t.call("PUT", "/v1/stacks/shop", { token: t.tokens.admin, body: { files: ["services:\n  db:\n    image: busybox:1\n"] } });
       await t.call("POST", "/v1/tokens", { token: t.tokens.admin, body: { name: "spare", scope: "read" } });
       await t.client.execute("UPDATE api_tokens SET id = 'tok_spare' WHERE name = 'spare'");
       const revoked = await t.call("POST", "/v1/tokens", { token: t.tokens.admin, body: { name: "gone", scope: "admin" } });

@@ -67,6 +67,18 @@ const templates: Record<string, Template> = {
     token: admin,
   },
   "POST /v1/services/scale": { method: "POST", path: () => "/v1/services/scale", body: { services: { existing: 4 } }, token: admin },
+  "PUT /v1/stacks/{name}": {
+    method: "PUT",
+    path: (id) => `/v1/stacks/${id}`,
+    idParam: true,
+    body: {
+      files: ["services:\n  web:\n    image: busybox:${TAG}\n    volumes: [./data:/data]\n", "services:\n  web:\n    env_file: web.env\n"],
+      env: { TAG: "1" },
+      workingDir: "/srv/app",
+      envFiles: { "web.env": "A=1" },
+    },
+    token: admin,
+  },
   "POST /v1/tokens": { method: "POST", path: () => "/v1/tokens", body: { name: "x", scope: "read" }, token: admin },
   "DELETE /v1/tokens/{id}": { method: "DELETE", path: (id) => `/v1/tokens/${id}`, idParam: true, token: admin },
   "GET /v1/events": { method: "GET", path: () => "/v1/events", query: { type: "node", event: "task.*", since: "10m", service: "existing", limit: "10" }, token: admin },

@@ -45,6 +45,7 @@ describe("containerCreateBody", () => {
             hosts: ["10.0.0.9 db db.local"],
           },
           resources: { limits: { nanoCpus: 500_000_000, memoryBytes: 64 * 1024 ** 2, pids: 100 } },
+          logDriver: { name: "json-file", options: { "max-size": "10m" } },
         },
         endpoint: { ports: [{ targetPort: 80, publishedPort: 8080, publishMode: "host" }, { targetPort: 81, publishedPort: 30001 }] },
       }),
@@ -76,6 +77,7 @@ describe("containerCreateBody", () => {
         DnsSearch: ["local"],
         DnsOptions: ["ndots:1"],
         ExtraHosts: ["db:10.0.0.9", "db.local:10.0.0.9"],
+        LogConfig: { Type: "json-file", Config: { "max-size": "10m" } },
         RestartPolicy: { Name: "no" },
       },
     });
@@ -92,6 +94,7 @@ describe("containerCreateBody", () => {
     expect(body).not.toHaveProperty("Entrypoint");
     expect(body).not.toHaveProperty("Cmd");
     expect(body).not.toHaveProperty("Healthcheck");
+    expect(body.HostConfig).not.toHaveProperty("LogConfig");
     expect(body.StopTimeout).toBe(10);
   });
 });

@@ -195,7 +195,10 @@ describe("ServiceSpecSchema: validation errors name the field and say what is al
   const rows: [string, unknown, string, RegExp][] = [
     // name and image
     ["name missing", { task: { container: { image: "nginx:1" } } }, "body.name", /^required: expected string$/],
-    ["name with '_'", spec({ name: "my_web" }), "body.name", /letters, digits and '-'/],
+    ["name with '.'", spec({ name: "my.web" }), "body.name", /letters, digits, '-' and '_'/],
+    ["name ending in '_'", spec({ name: "web_" }), "body.name", /starting and ending with a letter or digit/],
+    ["a dependency twice", spec({ dependsOn: ["db", "db"] }), "body.dependsOn.1", /^db is listed already \(dependsOn.0\)$/],
+    ["a log driver without a name", task({ logDriver: { options: {} } }), "body.task.logDriver.name", /required/],
     ["name starting with '-'", spec({ name: "-web" }), "body.name", /starting and ending with a letter or digit/],
     ["name longer than 63", spec({ name: long(64) }), "body.name", /at most 63 characters/],
     ["name not a string", spec({ name: 42 }), "body.name", /a service name/],
@@ -344,8 +347,8 @@ describe("ServiceSpecSchema: validation errors name the field and say what is al
 
 describe("ServiceSpecSchema: unknown fields", () => {
   it.each([
-    ["top level", spec({ replocas: 3 }), "body.replocas", "name, labels, mode, replicas, maxConcurrent, task, endpoint, update, rollback, rebalance"],
-    ["task", task({ restart_policy: {} }), "body.task.restart_policy", "container, resources, restartPolicy, placement, networks, strategy, forceUpdate"],
+    ["top level", spec({ replocas: 3 }), "body.replocas", "name, labels, mode, replicas, maxConcurrent, task, endpoint, update, rollback, dependsOn, rebalance"],
+    ["task", task({ restart_policy: {} }), "body.task.restart_policy", "container, resources, restartPolicy, placement, networks, logDriver, strategy, forceUpdate"],
     ["container", container({ imagee: "x" }), "body.task.container.imagee", "image, command, args, env, labels, user, workdir, hostname, mounts, healthcheck, stopGracePeriodMs, stopSignal, init, tty, readOnly, capAdd, capDrop, dns, hosts"],
     ["a mount", container({ mounts: [{ target: "/data", src: "x" }] }), "body.task.container.mounts.0.src", "type, source, target, readOnly, tmpfsSizeBytes"],
     ["healthcheck", container({ healthcheck: { test: ["NONE"], interval: 5 } }), "body.task.container.healthcheck.interval", "test, intervalMs, timeoutMs, retries, startPeriodMs"],

@@ -1,30 +1,25 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Db } from "../../db/client.js";
-import { isCasFailure, isUniqueViolation, retryOnConflict } from "../../db/cas.js";
+import { retryOnConflict } from "../../db/cas.js";
 import {
   countServiceTasks,
-  deleteService,
   findServicesByRef,
-  insertService,
   listServices,
-  rollbackService,
   scaleServices,
-  updateServiceSpec,
   type ServiceRow,
   type ServiceTaskCounts,
 } from "../../db/services.js";
-import { newId } from "../../ids.js";
-import { updateStates } from "../../spec/service-spec.js";
 import { reconcileTasks } from "../../orchestrator/reconcile-tasks.js";
+import { updateStates } from "../../spec/service-spec.js";
 import { access } from "../access.js";
 import type { AppDeps } from "../context.js";
 import { ApiError, notFound, versionConflict } from "../errors.js";
-import { assignIngressPorts } from "../ingress-ports.js";
 import { labelMatches } from "../node-filters.js";
 import { OptionalVersionQuery, VersionQuery, bearer, errorResponses, jsonBody, jsonResponse, strictObject } from "../openapi.js";
 import { newRouter } from "../router.js";
 import { isoTime, repeated } from "../schemas.js";
 import { ServiceSpecSchema } from "../service-spec-schema.js";
+import { createService, removeService, replaceServiceSpec, rollBackService } from "../service-writes.js";
 
 const UpdateStatusSchema = z
   .object({
@@ -35,7 +30,7 @@ const UpdateStatusSchema = z
   })
   .openapi("UpdateStatus", { description: "The last rolling update or rollback (absent until the task spec first changes)" });
 
-const ServiceSchema = z
+export const ServiceSchema = z
   .object({
     id: z.string(),
     version: z.number().int(),
@@ -52,7 +47,7 @@ const ServiceSchema = z
   })
   .openapi("Service");
 
-function toService(s: ServiceRow, counts: ServiceTaskCounts | undefined): z.infer<typeof ServiceSchema> {
+export function toService(s: ServiceRow, counts: ServiceTaskCounts | undefined): z.infer<typeof ServiceSchema> {
   return {
     id: s.id,
     version: s.version,
@@ -127,21 +122,7 @@ export function serviceRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const now = c.get("now");
-      const requested = c.req.valid("json");
-      const row = await retryOnConflict(async () => {
-        const others = await listServices(deps.db);
-        if (others.some((s) => s.name === requested.name))
-          throw new ApiError("conflict", `a service named ${requested.name} already exists`, [{ path: "body.name", message: "name in use" }]);
-        const spec = assignIngressPorts(requested, others.map((s) => s.spec));
-        const service: ServiceRow = { id: newId("svc"), name: spec.name, version: 1, createdAt: now, updatedAt: now, mode: spec.mode, spec, previousSpec: null, updateStatus: null };
-        try {
-          await insertService(deps.db, deps.keys.clusterId, service);
-        } catch (err) {
-          if (isUniqueViolation(err)) throw new ApiError("conflict", `a service named ${spec.name} already exists`);
-          throw err;
-        }
-        return service;
-      });
+      const row = await createService(deps, c.req.valid("json"), now);
       await reconcileNow(now);
       return c.json(await withStatus(row), 201);
     },
@@ -204,23 +185,7 @@ export function serviceRoutes(deps: AppDeps) {
       const requested = c.req.valid("json");
       const current = await resolveService(deps.db, c.req.valid("param").id);
       if (current.version !== version) throw versionConflict("service", current.id, version);
-      if (requested.name !== current.name)
-        throw new ApiError("validation_failed", `services cannot be renamed (${current.name} → ${requested.name})`, [
-          { path: "body.name", message: `must stay ${current.name}` },
-        ]);
-      if (requested.mode !== current.mode)
-        throw new ApiError("validation_failed", `the mode of a service cannot change (${current.mode} → ${requested.mode})`, [
-          { path: "body.mode", message: `must stay ${current.mode}` },
-        ]);
-      const others = (await listServices(deps.db)).filter((s) => s.id !== current.id);
-      const spec = assignIngressPorts(requested, others.map((s) => s.spec), current.spec);
-      let updated: ServiceRow;
-      try {
-        updated = await updateServiceSpec(deps.db, deps.keys.clusterId, current, spec, now);
-      } catch (err) {
-        if (isCasFailure(err)) throw versionConflict("service", current.id, version);
-        throw err;
-      }
+      const updated = await replaceServiceSpec(deps, current, requested, now);
       await reconcileNow(now);
       return c.json(await withStatus(updated), 200);
     },
@@ -244,15 +209,7 @@ export function serviceRoutes(deps: AppDeps) {
       const { version } = c.req.valid("query");
       const current = await resolveService(deps.db, c.req.valid("param").id);
       if (version !== undefined && current.version !== version) throw versionConflict("service", current.id, version);
-      if (!current.previousSpec)
-        throw new ApiError("conflict", `service ${current.name} has no previous spec to roll back to`);
-      let updated: ServiceRow;
-      try {
-        updated = await rollbackService(deps.db, deps.keys.clusterId, current, current.previousSpec, now);
-      } catch (err) {
-        if (isCasFailure(err)) throw versionConflict("service", current.id, version ?? current.version);
-        throw err;
-      }
+      const updated = await rollBackService(deps, current, now);
       await reconcileNow(now);
       return c.json(await withStatus(updated), 200);
     },
@@ -271,14 +228,7 @@ export function serviceRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const now = c.get("now");
-      const service = await resolveService(deps.db, c.req.valid("param").id);
-      try {
-        await deleteService(deps.db, deps.keys.clusterId, service, now);
-      } catch (err) {
-        // The guarded delete found nothing: removed concurrently.
-        if (isCasFailure(err)) throw notFound("service", service.id);
-        throw err;
-      }
+      await removeService(deps, await resolveService(deps.db, c.req.valid("param").id), now);
       await reconcileNow(now);
       return c.body(null, 204);
     },

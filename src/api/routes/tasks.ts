@@ -10,7 +10,7 @@ import { bearer, errorResponses, jsonResponse, strictObject } from "../openapi.j
 import { newRouter } from "../router.js";
 import { isoTime, repeated } from "../schemas.js";
 
-const TaskSchema = z
+export const TaskSchema = z
   .object({
     id: z.string(),
     version: z.number().int(),
@@ -47,22 +47,24 @@ const TaskIdParam = z.object({
     .openapi({ param: { name: "id", in: "path" } }),
 });
 
+/** `images`: task spec hash → image (taskImages). */
+export const toTask = (t: TaskRow, serviceName: string, images: Map<string, string>): z.infer<typeof TaskSchema> => ({
+  id: t.id,
+  version: t.version,
+  name: `${serviceName}.${t.slot ?? t.nodeId}`,
+  serviceId: t.serviceId,
+  slot: t.slot,
+  nodeId: t.nodeId,
+  desiredState: t.desiredState,
+  status: { state: t.state, message: t.stateMessage, error: t.error, exitCode: t.exitCode, timestamp: isoTime(t.stateChangedAt) },
+  specHash: t.specHash,
+  image: images.get(t.specHash) ?? "",
+  createdAt: isoTime(t.createdAt),
+  updatedAt: isoTime(t.updatedAt),
+});
+
 export function taskRoutes(deps: AppDeps) {
   const app = newRouter();
-  const toTask = (t: TaskRow, serviceName: string, images: Map<string, string>) => ({
-    id: t.id,
-    version: t.version,
-    name: `${serviceName}.${t.slot ?? t.nodeId}`,
-    serviceId: t.serviceId,
-    slot: t.slot,
-    nodeId: t.nodeId,
-    desiredState: t.desiredState,
-    status: { state: t.state, message: t.stateMessage, error: t.error, exitCode: t.exitCode, timestamp: isoTime(t.stateChangedAt) },
-    specHash: t.specHash,
-    image: images.get(t.specHash) ?? "",
-    createdAt: isoTime(t.createdAt),
-    updatedAt: isoTime(t.updatedAt),
-  });
   const serviceNames = async () => new Map((await listServices(deps.db)).map((s) => [s.id, s.name]));
 
   app.openapi(

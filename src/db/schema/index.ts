@@ -4,3 +4,4 @@ export * from "./nodes.js";
 export * from "./tokens.js";
 export * from "./services.js";
 export * from "./webhooks.js";
+export * from "./stacks.js";

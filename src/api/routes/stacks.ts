@@ -1,0 +1,249 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { countServiceTasks, listServices, type ServiceRow } from "../../db/services.js";
+import { deleteStackResources, listStackResources, replaceStackResources } from "../../db/stacks.js";
+import { listTasks, taskImages } from "../../db/tasks.js";
+import { reconcileTasks } from "../../orchestrator/reconcile-tasks.js";
+import { stableJson } from "../../orchestrator/spec-hash.js";
+import { stackNamespaceLabel, stackResourceKinds } from "../../stack/convert.js";
+import { loadStack } from "../../stack/load.js";
+import { access } from "../access.js";
+import type { AppDeps } from "../context.js";
+import { ApiError, notFound } from "../errors.js";
+import { bearer, errorResponses, jsonBody, jsonResponse, strictObject } from "../openapi.js";
+import { newRouter } from "../router.js";
+import { createService, removeService, replaceServiceSpec, specReplacing } from "../service-writes.js";
+import { ServiceSchema, toService } from "./services.js";
+import { TaskSchema, toTask } from "./tasks.js";
+
+/**
+ * Stacks (docker stack): compose files deployed as services named
+ * `<stack>_<service>` and labelled `com.docker.stack.namespace=<stack>`. As in
+ * Swarm a stack is not an object of its own: its services are those carrying
+ * the label. The files are interpolated here with the environment the caller
+ * sends, so the CLI, webhooks and any other client deploy the same way.
+ */
+
+const KiB = 1024;
+
+const StackNameParam = z.object({
+  name: z
+    .string()
+    .max(50, "at most 50 characters")
+    .regex(/^[a-zA-Z0-9][a-zA-Z0-9_-]*$/, "a stack name: letters, digits, '_' and '-', starting with a letter or digit")
+    .openapi({ param: { name: "name", in: "path" }, example: "shop" }),
+});
+
+const DeploySchema = strictObject({
+  files: z
+    .array(z.string().max(512 * KiB, `at most ${512 * KiB} characters`))
+    .min(1, "at least one compose file")
+    .max(16, "at most 16 files")
+    .openapi({ description: "The compose files' contents, in order: later files override earlier ones (docker stack deploy -c a.yml -c b.yml)" }),
+  env: z
+    .record(z.string().max(255), z.string().max(32 * KiB))
+    .default({})
+    .openapi({ description: "The environment ${VAR} is interpolated from (the CLI sends its own); also fills environment entries left empty" }),
+  workingDir: z
+    .string()
+    .max(4096)
+    .regex(/^\//, "an absolute path, like /home/me/app")
+    .optional()
+    .openapi({ description: "The first file's directory: relative bind mount sources are resolved against it" }),
+  envFiles: z
+    .record(z.string().max(4096), z.string().max(256 * KiB))
+    .default({})
+    .openapi({ description: "Contents of the files named by env_file, by the path as written in the compose file" }),
+  prune: z.boolean().default(false).openapi({ description: "Remove the stack's services that the files no longer define" }),
+}).openapi("StackDeploy");
+
+const StackResourceSchema = z
+  .object({
+    kind: z.enum(stackResourceKinds),
+    name: z.string(),
+    key: z.string().openapi({ description: "The key in the compose file" }),
+    external: z.boolean(),
+    definition: z.record(z.string(), z.unknown()),
+  })
+  .openapi("StackResource", { description: "A network, volume, secret or config the stack declares: checked and recorded, created once shoal has them" });
+
+const DeployResultSchema = z
+  .object({
+    stack: z.string(),
+    services: z.array(
+      z.object({
+        name: z.string(),
+        id: z.string(),
+        action: z.enum(["created", "updated", "unchanged", "removed"]),
+      }),
+    ),
+    resources: z.array(StackResourceSchema),
+    warnings: z.array(z.string()).openapi({ description: "Ignored options, unset variables" }),
+  })
+  .openapi("StackDeployResult");
+
+const StackSummarySchema = z
+  .object({ name: z.string(), services: z.number().int().openapi({ description: "How many services the stack has" }) })
+  .openapi("Stack");
+
+const inStack = (stack: string) => (s: ServiceRow) => s.spec.labels[stackNamespaceLabel] === stack;
+
+export function stackRoutes(deps: AppDeps) {
+  const app = newRouter();
+
+  /** A stack's services, or 404 when it has neither services nor recorded resources. */
+  async function stackServices(stack: string): Promise<ServiceRow[]> {
+    const services = (await listServices(deps.db)).filter(inStack(stack));
+    if (services.length === 0 && (await listStackResources(deps.db, stack)).length === 0) throw notFound("stack", stack);
+    return services;
+  }
+
+  app.openapi(
+    createRoute({
+      method: "put",
+      path: "/v1/stacks/{name}",
+      tags: ["stacks"],
+      summary: "Deploy a stack from compose files (docker stack deploy)",
+      description:
+        "Creates the services the files define, updates those whose spec changed (a rolling update) and leaves the others alone. " +
+        "With prune, removes the stack's services the files no longer define. Nothing is written when a file is invalid.",
+      security: bearer,
+      middleware: [access(deps, "admin")],
+      request: { params: StackNameParam, body: jsonBody(DeploySchema) },
+      responses: { 200: jsonResponse(DeployResultSchema, "What changed"), ...errorResponses },
+    }),
+    async (c) => {
+      const now = c.get("now");
+      const { name: stack } = c.req.valid("param");
+      const body = c.req.valid("json");
+      const loaded = loadStack({ stack, files: body.files, env: body.env, envFiles: body.envFiles, ...(body.workingDir ? { workingDir: body.workingDir } : {}) });
+      if (!loaded.ok)
+        throw new ApiError(
+          "validation_failed",
+          `invalid compose file: ${loaded.errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`,
+          loaded.errors,
+        );
+
+      // Every check before the first write.
+      const existing = new Map((await listServices(deps.db)).map((s) => [s.name, s]));
+      for (const { key, spec } of loaded.services) {
+        const current = existing.get(spec.name);
+        if (!current) continue;
+        if (!inStack(stack)(current))
+          throw new ApiError("conflict", `service ${spec.name} exists and is not part of stack ${stack}; remove or rename it first`, [
+            { path: `services.${key}`, message: `${spec.name} belongs to no stack or another one` },
+          ]);
+        if (current.mode !== spec.mode)
+          throw new ApiError("validation_failed", `the mode of ${spec.name} cannot change (${current.mode} → ${spec.mode}); remove the service first`, [
+            { path: `services.${key}.deploy.mode`, message: `must stay ${current.mode}` },
+          ]);
+      }
+
+      const results: z.infer<typeof DeployResultSchema>["services"] = [];
+      if (body.prune) {
+        const wanted = new Set(loaded.services.map((s) => s.spec.name));
+        for (const service of existing.values())
+          if (inStack(stack)(service) && !wanted.has(service.name)) {
+            await removeService(deps, service, now);
+            results.push({ name: service.name, id: service.id, action: "removed" });
+          }
+      }
+      for (const { spec } of loaded.services) {
+        const current = existing.get(spec.name);
+        if (!current) {
+          const created = await createService(deps, spec, now);
+          results.push({ name: created.name, id: created.id, action: "created" });
+        } else if (stableJson(await specReplacing(deps, current, spec)) === stableJson(current.spec)) {
+          results.push({ name: current.name, id: current.id, action: "unchanged" });
+        } else {
+          await replaceServiceSpec(deps, current, spec, now);
+          results.push({ name: current.name, id: current.id, action: "updated" });
+        }
+      }
+      await replaceStackResources(deps.db, stack, loaded.resources, now);
+      await reconcileTasks(deps, now);
+      return c.json({ stack, services: results, resources: loaded.resources, warnings: loaded.warnings }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/stacks",
+      tags: ["stacks"],
+      summary: "List stacks (docker stack ls)",
+      security: bearer,
+      middleware: [access(deps, "read")],
+      responses: { 200: jsonResponse(z.array(StackSummarySchema), "Stacks, by name"), ...errorResponses },
+    }),
+    async (c) => {
+      const counts = new Map<string, number>();
+      for (const s of await listServices(deps.db)) {
+        const stack = s.spec.labels[stackNamespaceLabel];
+        if (stack !== undefined) counts.set(stack, (counts.get(stack) ?? 0) + 1);
+      }
+      for (const r of await listStackResources(deps.db)) if (!counts.has(r.stack)) counts.set(r.stack, 0);
+      const stacks = [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([name, services]) => ({ name, services }));
+      return c.json(stacks, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/stacks/{name}/services",
+      tags: ["stacks"],
+      summary: "The services of a stack (docker stack services)",
+      security: bearer,
+      middleware: [access(deps, "read")],
+      request: { params: StackNameParam },
+      responses: { 200: jsonResponse(z.array(ServiceSchema), "The stack's services"), ...errorResponses },
+    }),
+    async (c) => {
+      const services = await stackServices(c.req.valid("param").name);
+      const counts = await countServiceTasks(deps.db, services.map((s) => s.id));
+      return c.json(services.map((s) => toService(s, counts.get(s.id))), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/stacks/{name}/tasks",
+      tags: ["stacks"],
+      summary: "The tasks of a stack's services (docker stack ps)",
+      security: bearer,
+      middleware: [access(deps, "read")],
+      request: { params: StackNameParam },
+      responses: { 200: jsonResponse(z.array(TaskSchema), "The stack's tasks"), ...errorResponses },
+    }),
+    async (c) => {
+      const names = new Map((await stackServices(c.req.valid("param").name)).map((s) => [s.id, s.name]));
+      const [all, images] = await Promise.all([listTasks(deps.db), taskImages(deps.db)]);
+      const tasks = all.filter((t) => names.has(t.serviceId));
+      return c.json(tasks.map((t) => toTask(t, names.get(t.serviceId)!, images)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "delete",
+      path: "/v1/stacks/{name}",
+      tags: ["stacks"],
+      summary: "Remove a stack: its services and what it recorded (docker stack rm)",
+      security: bearer,
+      middleware: [access(deps, "admin")],
+      request: { params: StackNameParam },
+      responses: { 204: { description: "Removed" }, ...errorResponses },
+    }),
+    async (c) => {
+      const now = c.get("now");
+      const { name } = c.req.valid("param");
+      for (const service of await stackServices(name)) await removeService(deps, service, now);
+      await deleteStackResources(deps.db, name);
+      await reconcileTasks(deps, now);
+      return c.body(null, 204);
+    },
+  );
+
+  return app;
+}

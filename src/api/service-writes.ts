@@ -1,0 +1,78 @@
+import { isCasFailure, isUniqueViolation, retryOnConflict } from "../db/cas.js";
+import { deleteService, insertService, listServices, rollbackService, updateServiceSpec, type ServiceRow } from "../db/services.js";
+import { newId } from "../ids.js";
+import type { ServiceSpec } from "../spec/service-spec.js";
+import type { AppDeps } from "./context.js";
+import { ApiError, notFound, versionConflict } from "./errors.js";
+import { assignIngressPorts } from "./ingress-ports.js";
+
+/**
+ * The one way a service is created, has its spec replaced or is removed:
+ * the service routes and stack deploys call these. They write desired state
+ * only; the caller reconciles once it has made all its changes.
+ */
+
+type Deps = Pick<AppDeps, "db" | "keys">;
+
+export async function createService(deps: Deps, requested: ServiceSpec, now: number): Promise<ServiceRow> {
+  return retryOnConflict(async () => {
+    const others = await listServices(deps.db);
+    if (others.some((s) => s.name === requested.name))
+      throw new ApiError("conflict", `a service named ${requested.name} already exists`, [{ path: "body.name", message: "name in use" }]);
+    const spec = assignIngressPorts(requested, others.map((s) => s.spec));
+    const service: ServiceRow = { id: newId("svc"), name: spec.name, version: 1, createdAt: now, updatedAt: now, mode: spec.mode, spec, previousSpec: null, updateStatus: null };
+    try {
+      await insertService(deps.db, deps.keys.clusterId, service);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ApiError("conflict", `a service named ${spec.name} already exists`);
+      throw err;
+    }
+    return service;
+  });
+}
+
+/** The spec a replacement would store: ingress ports numbered, keeping the numbers `current` has. */
+export async function specReplacing(deps: Deps, current: ServiceRow, requested: ServiceSpec): Promise<ServiceSpec> {
+  const others = (await listServices(deps.db)).filter((s) => s.id !== current.id);
+  return assignIngressPorts(requested, others.map((s) => s.spec), current.spec);
+}
+
+/** Replaces the spec of `current` as read; a concurrent change gets 409. The name and mode cannot change. */
+export async function replaceServiceSpec(deps: Deps, current: ServiceRow, requested: ServiceSpec, now: number): Promise<ServiceRow> {
+  if (requested.name !== current.name)
+    throw new ApiError("validation_failed", `services cannot be renamed (${current.name} → ${requested.name})`, [
+      { path: "body.name", message: `must stay ${current.name}` },
+    ]);
+  if (requested.mode !== current.mode)
+    throw new ApiError("validation_failed", `the mode of a service cannot change (${current.mode} → ${requested.mode})`, [
+      { path: "body.mode", message: `must stay ${current.mode}` },
+    ]);
+  const spec = await specReplacing(deps, current, requested);
+  try {
+    return await updateServiceSpec(deps.db, deps.keys.clusterId, current, spec, now);
+  } catch (err) {
+    if (isCasFailure(err)) throw versionConflict("service", current.id, current.version);
+    throw err;
+  }
+}
+
+/** docker service rollback of `current` as read; a concurrent change gets 409. */
+export async function rollBackService(deps: Deps, current: ServiceRow, now: number): Promise<ServiceRow> {
+  if (!current.previousSpec) throw new ApiError("conflict", `service ${current.name} has no previous spec to roll back to`);
+  try {
+    return await rollbackService(deps.db, deps.keys.clusterId, current, current.previousSpec, now);
+  } catch (err) {
+    if (isCasFailure(err)) throw versionConflict("service", current.id, current.version);
+    throw err;
+  }
+}
+
+export async function removeService(deps: Deps, service: ServiceRow, now: number): Promise<void> {
+  try {
+    await deleteService(deps.db, deps.keys.clusterId, service, now);
+  } catch (err) {
+    // The guarded delete found nothing: removed concurrently.
+    if (isCasFailure(err)) throw notFound("service", service.id);
+    throw err;
+  }
+}

@@ -1,0 +1,184 @@
+import { readFileSync } from "node:fs";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { listStackResources } from "../../src/db/stacks.js";
+import { createTestApp, joinNode, type TestApp } from "../helpers/app.js";
+
+let t: TestApp;
+beforeEach(async () => {
+  t = await createTestApp();
+});
+afterEach(() => t.close());
+
+const admin = () => ({ token: t.tokens.admin });
+const classic = readFileSync(new URL("../fixtures/compose/valid/classic.yml", import.meta.url), "utf8");
+const deploy = (stack: string, body: Record<string, unknown>) => t.call("PUT", `/v1/stacks/${stack}`, { ...admin(), body });
+const services = async () => ((await t.call("GET", "/v1/services", admin())).body as any[]).map((s) => s.spec.name);
+
+const twoServices = (webImage = "busybox:1") => `
+version: "3.8"
+services:
+  web:
+    image: ${webImage}
+    deploy: { replicas: 2 }
+  api:
+    image: api:1
+`;
+
+describe("stacks API", () => {
+  it("deploys the classic stack: services named and labelled, resources recorded, warnings answered", async () => {
+    await joinNode(t);
+    const res = await deploy("shop", { files: [classic], env: { SECRET_KEY: "k" } });
+    expect(res.status).toBe(200);
+    expect(res.body.stack).toBe("shop");
+    expect(res.body.services.map((s: any) => [s.name, s.action])).toEqual([
+      ["shop_web", "created"],
+      ["shop_api", "created"],
+      ["shop_db", "created"],
+      ["shop_monitor", "created"],
+    ]);
+    expect(res.body.warnings).toEqual(["the API_TAG variable is not set: it stands for an empty string"]);
+    expect(res.body.resources.map((r: any) => r.name)).toEqual(["shop_frontend", "shop_backend", "shop_default", "shop_db-data", "api_key"]);
+    expect((await listStackResources(t.db, "shop")).map((r) => [r.kind, r.name])).toEqual([
+      ["network", "shop_backend"],
+      ["network", "shop_default"],
+      ["network", "shop_frontend"],
+      ["secret", "api_key"],
+      ["volume", "shop_db-data"],
+    ]);
+    const web = (await t.call("GET", "/v1/services/shop_web", admin())).body;
+    expect(web.spec).toMatchObject({ labels: { "com.docker.stack.namespace": "shop" }, replicas: 3, dependsOn: ["shop_api"] });
+
+    const ls = await t.call("GET", "/v1/stacks", { token: t.tokens.read });
+    expect(ls.body).toEqual([{ name: "shop", services: 4 }]);
+    const stackServices = await t.call("GET", "/v1/stacks/shop/services", { token: t.tokens.read });
+    expect(stackServices.body.map((s: any) => s.spec.name).sort()).toEqual(["shop_api", "shop_db", "shop_monitor", "shop_web"]);
+  });
+
+  it("holds dependent services' tasks pending until their dependencies run", async () => {
+    const node = await joinNode(t);
+    const chain = `
+services:
+  db: { image: db:1, healthcheck: { test: ["CMD", "true"] } }
+  api: { image: api:1, depends_on: { db: { condition: service_healthy } } }
+  web: { image: web:1, depends_on: [api], deploy: { replicas: 3 } }
+`;
+    await deploy("shop", { files: [chain] });
+    const tasks = async () => (await t.call("GET", "/v1/stacks/shop/tasks", { token: t.tokens.read })).body as any[];
+    const of = (all: any[], service: string) => all.filter((x) => x.name.startsWith(`${service}.`));
+    let all = await tasks();
+    expect(of(all, "shop_db").map((x) => x.status.state)).toEqual(["assigned"]);
+    expect(of(all, "shop_api").map((x) => x.status)).toMatchObject([{ state: "pending", message: "waiting for shop_db to run (depends_on)" }]);
+    expect(of(all, "shop_web")).toHaveLength(3);
+    expect(of(all, "shop_web").every((x) => x.status.message === "waiting for shop_api to run (depends_on)")).toBe(true);
+
+    const report = (id: string, state: string) => t.call("POST", "/v1/agent/status", { token: node.credential, body: { updates: [{ taskId: id, state }] } });
+    // starting: its healthcheck has not passed yet.
+    await report(of(all, "shop_db")[0].id, "starting");
+    expect(of(await tasks(), "shop_api")[0].status.state).toBe("pending");
+    await report(of(all, "shop_db")[0].id, "running");
+    all = await tasks();
+    expect(of(all, "shop_api")[0].status).toMatchObject({ state: "assigned", message: "" });
+    expect(of(all, "shop_web")[0].status.state).toBe("pending");
+    await report(of(all, "shop_api")[0].id, "running");
+    expect(of(await tasks(), "shop_web").map((x) => x.status.state)).toEqual(["assigned", "assigned", "assigned"]);
+  });
+
+  it("a redeploy updates only the services whose spec changed; prune removes those no longer defined", async () => {
+    await joinNode(t);
+    await deploy("app", { files: [twoServices()] });
+    const before = (await t.call("GET", "/v1/services/app_api", admin())).body;
+
+    const same = await deploy("app", { files: [twoServices()] });
+    expect(same.body.services.map((s: any) => s.action)).toEqual(["unchanged", "unchanged"]);
+
+    const changed = await deploy("app", { files: [twoServices("busybox:2")] });
+    expect(changed.body.services.map((s: any) => [s.name, s.action])).toEqual([
+      ["app_web", "updated"],
+      ["app_api", "unchanged"],
+    ]);
+    expect((await t.call("GET", "/v1/services/app_web", admin())).body).toMatchObject({ version: 2, spec: { task: { container: { image: "busybox:2" } } } });
+    expect((await t.call("GET", "/v1/services/app_api", admin())).body.version).toBe(before.version);
+
+    const onlyWeb = `services:\n  web:\n    image: busybox:2\n    deploy: { replicas: 2 }\n`;
+    const kept = await deploy("app", { files: [onlyWeb] });
+    expect(kept.body.services.map((s: any) => s.action)).toEqual(["unchanged"]);
+    expect(await services()).toEqual(["app_api", "app_web"]);
+    const pruned = await deploy("app", { files: [onlyWeb], prune: true });
+    expect(pruned.body.services.map((s: any) => [s.name, s.action])).toEqual([
+      ["app_api", "removed"],
+      ["app_web", "unchanged"],
+    ]);
+    expect(await services()).toEqual(["app_web"]);
+  });
+
+  it("keeps an auto-assigned ingress port across redeploys (unchanged)", async () => {
+    const file = `services:\n  web:\n    image: busybox:1\n    ports: ["80"]\n`;
+    await deploy("p", { files: [file] });
+    const port = (await t.call("GET", "/v1/services/p_web", admin())).body.spec.endpoint.ports[0].publishedPort;
+    expect(port).toBeGreaterThanOrEqual(30000);
+    expect((await deploy("p", { files: [file] })).body.services[0].action).toBe("unchanged");
+  });
+
+  it("stack rm removes everything of the stack and nothing else", async () => {
+    await joinNode(t);
+    await t.call("POST", "/v1/services", { ...admin(), body: { name: "solo", task: { container: { image: "busybox:1" } } } });
+    await deploy("a", { files: [twoServices()] });
+    await deploy("b", { files: [twoServices()] });
+    const rm = await t.call("DELETE", "/v1/stacks/a", admin());
+    expect(rm.status).toBe(204);
+    expect(await services()).toEqual(["b_api", "b_web", "solo"]);
+    expect(await listStackResources(t.db, "a")).toEqual([]);
+    expect((await listStackResources(t.db, "b")).length).toBe(1);
+    const tasks = (await t.call("GET", "/v1/tasks?desired-state=running", admin())).body as any[];
+    expect(tasks.some((x) => x.name.startsWith("a_"))).toBe(false);
+    expect((await t.call("DELETE", "/v1/stacks/a", admin())).status).toBe(404);
+    expect((await t.call("GET", "/v1/stacks/a/services", admin())).status).toBe(404);
+    expect((await t.call("GET", "/v1/stacks", admin())).body).toEqual([{ name: "b", services: 2 }]);
+  });
+
+  it("refuses an invalid file with every path, and writes nothing", async () => {
+    const bad = `version: "3.8"\nservices:\n  web:\n    image: nginx\n    deploy:\n      replocas: 3\n  db:\n    image: \${DB_IMAGE:?set DB_IMAGE}\n`;
+    const res = await deploy("shop", { files: [bad] });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({
+      code: "validation_failed",
+      detail:
+        "invalid compose file: services.db.image: invalid interpolation: required variable DB_IMAGE is missing a value: set DB_IMAGE; services.web.deploy.replocas: unknown key; did you mean replicas?",
+      errors: [
+        { path: "services.db.image", message: "invalid interpolation: required variable DB_IMAGE is missing a value: set DB_IMAGE" },
+        { path: "services.web.deploy.replocas", message: "unknown key; did you mean replicas?" },
+      ],
+    });
+    expect(await services()).toEqual([]);
+    expect(await listStackResources(t.db)).toEqual([]);
+  });
+
+  it("refuses to take over a service outside the stack, or to change a service's mode", async () => {
+    await t.call("POST", "/v1/services", { ...admin(), body: { name: "app_web", task: { container: { image: "busybox:1" } } } });
+    const taken = await deploy("app", { files: [twoServices()] });
+    expect(taken.status).toBe(409);
+    expect(taken.body.errors).toEqual([{ path: "services.web", message: "app_web belongs to no stack or another one" }]);
+    expect(await services()).toEqual(["app_web"]);
+
+    await deploy("m", { files: ["services:\n  x:\n    image: busybox:1\n"] });
+    const global = await deploy("m", { files: ["services:\n  x:\n    image: busybox:1\n    deploy: { mode: global }\n"] });
+    expect(global.status).toBe(400);
+    expect(global.body.errors).toEqual([{ path: "services.x.deploy.mode", message: "must stay replicated" }]);
+  });
+
+  it("interpolates with the env sent, merges several files and reads env files", async () => {
+    const base = "services:\n  web:\n    image: busybox:${TAG}\n    env_file: web.env\n";
+    const override = "services:\n  web:\n    environment: [B=2]\n";
+    const res = await deploy("e", { files: [base, override], env: { TAG: "9" }, envFiles: { "web.env": "A=1\n" } });
+    expect(res.status).toBe(200);
+    expect((await t.call("GET", "/v1/services/e_web", admin())).body.spec.task.container).toMatchObject({ image: "busybox:9", env: ["A=1", "B=2"] });
+  });
+
+  it("validates the request itself", async () => {
+    expect((await deploy("bad name", { files: ["x"] })).status).toBe(400);
+    const noFiles = await deploy("s", { files: [] });
+    expect(noFiles.body.errors).toEqual([{ path: "body.files", message: "at least one compose file" }]);
+    const relative = await deploy("s", { files: ["services: {}"], workingDir: "app" });
+    expect(relative.body.errors[0].path).toBe("body.workingDir");
+  });
+});
