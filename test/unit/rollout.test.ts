@@ -224,3 +224,34 @@ describe("rebalance", () => {
     expect(plan.inserted).toHaveLength(0);
   });
 });
+
+describe("global services", () => {
+  it("roll node by node under the same status, and pause on failure", () => {
+    const spec = (img: string) => fixtureSpec({ name: "agent", mode: "global", task: { container: { image: img } }, update: { parallelism: 1, monitorMs: 0 } });
+    const c = new FakeCluster(nodes(3), [fixtureService("svc_g", spec("busybox:1"))]);
+    c.reconcile();
+    running(c);
+    c.now += 1000;
+    c.updateSpec("svc_g", spec("busybox:2"));
+    c.reconcile();
+    const fresh = () => c.up("svc_g").filter((t) => t.createdAt > t0);
+    expect(fresh()).toHaveLength(1);
+    running(c);
+    c.reconcile();
+    running(c);
+    c.reconcile();
+    running(c);
+    c.reconcile();
+    expect(fresh()).toHaveLength(3);
+    expect(c.services[0]!.updateStatus!.state).toBe("completed");
+
+    c.now += 1000;
+    c.updateSpec("svc_g", spec("busybox:3"));
+    c.reconcile();
+    c.report((t) => t.state === "assigned", "failed", 1);
+    c.reconcile();
+    expect(c.services[0]!.updateStatus!.state).toBe("paused");
+    c.reconcile();
+    expect(c.up("svc_g").filter((t) => t.createdAt === c.now && t.state !== "failed").length).toBeLessThanOrEqual(1);
+  });
+});
