@@ -61,7 +61,7 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>) {
 }
 
 /** Collects a repeatable option's values. */
-export const collect = (value: string, previous: string[] = []) => [...previous, value];
+export const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
 /** `rm A B C`: removes each, prints the ones removed, and fails (exit 1) at the end with the API's messages for the others. */
 export async function removeEach(cli: Cli, refs: string[], remove: (ref: string) => Promise<unknown>): Promise<void> {

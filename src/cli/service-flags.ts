@@ -85,6 +85,7 @@ interface Scalar {
 interface Toggle {
   kind: "toggle";
   name: string;
+  short?: string;
   help: string;
   path: Path;
 }
@@ -134,7 +135,7 @@ function updateFlags(kind: "update" | "rollback"): Scalar[] {
   const path = [kind];
   const what = kind === "update" ? "update" : "rollback";
   return [
-    scalar(`--${kind}-parallelism <n>`, `Maximum number of tasks ${what}d at once (0 = all)`, [...path, "parallelism"], parseCount),
+    scalar(`--${kind}-parallelism <n>`, `Maximum number of tasks ${kind === "update" ? "updated" : "rolled back"} at once (0 = all)`, [...path, "parallelism"], parseCount),
     scalar(`--${kind}-delay <duration>`, `Delay between ${what}s (ns|us|ms|s|m|h)`, [...path, "delayMs"], parseDurationMs),
     scalar(
       `--${kind}-failure-action <action>`,
@@ -187,7 +188,7 @@ const sharedFlags: Flag[] = [
   scalar("--strategy <strategy>", 'Scheduling strategy ("spread", "binpack", "random"; shoal)', ["task", "strategy"], oneOf("spread", "binpack", "random")),
   { kind: "toggle", name: "init", help: "Use an init inside each service container to forward signals and reap processes", path: [...container, "init"] },
   { kind: "toggle", name: "read-only", help: "Mount the container's root filesystem as read only", path: [...container, "readOnly"] },
-  { kind: "toggle", name: "tty", help: "Allocate a pseudo-TTY", path: [...container, "tty"] },
+  { kind: "toggle", name: "tty", short: "t", help: "Allocate a pseudo-TTY", path: [...container, "tty"] },
   strings("constraint", "<expr>", "Placement constraints", ["task", "placement", "constraints"]),
   {
     kind: "list",
@@ -357,9 +358,9 @@ export function serviceOptionDefs(command: "create" | "update"): OptionDef[] {
         return [{ flags: f.flags, help: f.help, repeatable: false }];
       case "toggle":
         return command === "create"
-          ? [{ flags: `--${f.name}`, help: f.help, repeatable: false }]
+          ? [{ flags: `${shortPrefix(f)}--${f.name}`, help: f.help, repeatable: false }]
           : [
-              { flags: `--${f.name}`, help: f.help, repeatable: false },
+              { flags: `${shortPrefix(f)}--${f.name}`, help: f.help, repeatable: false },
               { flags: `--no-${f.name}`, help: `Undo --${f.name}`, repeatable: false },
             ];
       case "list":

@@ -73,12 +73,12 @@ export const registerNodeCommands: CommandGroup = (program, cli) => {
     .command("ls")
     .alias("list")
     .description("List nodes in the swarm")
-    .option("-f, --filter <filter>", "Filter output based on conditions provided (id, label, node.label, membership, name, role)", collect, [])
+    .option("-f, --filter <filter>", "Filter output based on conditions provided (id, label, node.label, membership, name, role)", collect)
     .option("--format <format>", "Format output using a custom template: 'table', 'table TEMPLATE', 'json' or 'TEMPLATE'")
     .option("-q, --quiet", "Only display IDs")
     .action(
-      action(async (opts: { filter: string[]; format?: string; quiet?: boolean }) => {
-        const query = filterQuery(parseFilters(opts.filter, ["id", "label", "node.label", "membership", "name", "role"]));
+      action(async (opts: { filter?: string[]; format?: string; quiet?: boolean }) => {
+        const query = filterQuery(parseFilters(opts.filter ?? [], ["id", "label", "node.label", "membership", "name", "role"]));
         const nodes = (await (await cli.client()).get<Node[]>("/v1/nodes", query)).sort((a, b) =>
           naturalCompare(a.description.hostname, b.description.hostname),
         );
@@ -105,14 +105,14 @@ export const registerNodeCommands: CommandGroup = (program, cli) => {
     .command("ps")
     .description("List tasks running on one or more nodes, defaults to this machine's hostname")
     .argument("[node...]")
-    .option("-f, --filter <filter>", "Filter output based on conditions provided (id, name, desired-state)", collect, [])
+    .option("-f, --filter <filter>", "Filter output based on conditions provided (id, name, desired-state)", collect)
     .option("--format <format>", "Pretty-print tasks using a template")
     .option("-q, --quiet", "Only display task IDs")
     .option("--no-trunc", "Do not truncate output")
     .option("--no-resolve", "Do not map IDs to Names")
     .action(
-      action(async (refs: string[], opts: { filter: string[]; format?: string; quiet?: boolean; trunc: boolean; resolve: boolean }) => {
-        const filters = parseFilters(opts.filter, ["id", "name", "desired-state"]);
+      action(async (refs: string[], opts: { filter?: string[]; format?: string; quiet?: boolean; trunc: boolean; resolve: boolean }) => {
+        const filters = parseFilters(opts.filter ?? [], ["id", "name", "desired-state"]);
         const client = await cli.client();
         const wanted = await Promise.all((refs.length ? refs : [hostname()]).map((r) => client.get<Node>(nodePath(r))));
         const [tasks, services, nodes] = await Promise.all([
@@ -132,16 +132,16 @@ export const registerNodeCommands: CommandGroup = (program, cli) => {
     .argument("<node>")
     .addOption(new Option("--availability <availability>", "Availability of the node").choices(["active", "pause", "drain"]))
     .addOption(new Option("--role <role>", "Role of the node").choices(["worker", "manager"]))
-    .option("--label-add <key=value>", "Add or update a node label", collect, [])
-    .option("--label-rm <key>", "Remove a node label if exists", collect, [])
+    .option("--label-add <key=value>", "Add or update a node label", collect)
+    .option("--label-rm <key>", "Remove a node label if exists", collect)
     .action(
-      action(async (ref: string, opts: { availability?: string; role?: string; labelAdd: string[]; labelRm: string[] }) => {
+      action(async (ref: string, opts: { availability?: string; role?: string; labelAdd?: string[]; labelRm?: string[] }) => {
         const body: Record<string, unknown> = {};
         if (opts.availability) body.availability = opts.availability;
         if (opts.role) body.role = opts.role;
-        if (opts.labelAdd.length)
+        if (opts.labelAdd)
           body.labelAdd = Object.fromEntries(opts.labelAdd.map((l) => (l.includes("=") ? [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)] : [l, ""])));
-        if (opts.labelRm.length) body.labelRm = opts.labelRm;
+        if (opts.labelRm) body.labelRm = opts.labelRm;
         await updateNode(await cli.client(), ref, body);
         cli.out(`${ref}\n`);
       }),

@@ -22,12 +22,12 @@ interface WaitFlags {
 
 function addServiceOptions(cmd: Command, kind: "create" | "update") {
   for (const def of serviceOptionDefs(kind)) {
-    if (def.repeatable) cmd.option(def.flags, def.help, collect, []);
+    if (def.repeatable) cmd.option(def.flags, def.help, collect);
     else cmd.option(def.flags, def.help);
   }
   cmd
-    .option("--cap-add <capability>", "Add Linux capabilities", collect, [])
-    .option("--cap-drop <capability>", "Drop Linux capabilities", collect, [])
+    .option("--cap-add <capability>", "Add Linux capabilities", collect)
+    .option("--cap-drop <capability>", "Drop Linux capabilities", collect)
     .option("--no-healthcheck", "Disable any container-specified HEALTHCHECK")
     .option("-d, --detach", "Exit immediately instead of waiting for the service to converge")
     .option("-q, --quiet", "Suppress progress output");
@@ -50,12 +50,12 @@ export const registerServiceCommands: CommandGroup = (program, cli) => {
     .argument("[args...]", "the command and its arguments (replace the image's CMD)")
     .option("--name <name>", "Service name")
     .addOption(new Option("--mode <mode>", "Service mode").choices(["replicated", "global", "replicated-job", "global-job"]))
-    .option("--env-file <file>", "Read in a file of environment variables", collect, [])
+    .option("--env-file <file>", "Read in a file of environment variables", collect)
     .passThroughOptions();
   addServiceOptions(create, "create");
   create.action(
     action(async (image: string, args: string[], opts: Record<string, unknown>) => {
-      const envFiles = await Promise.all((opts.envFile as string[]).map((f) => readFile(f, "utf8")));
+      const envFiles = await Promise.all(((opts.envFile as string[] | undefined) ?? []).map((f) => readFile(f, "utf8")));
       const spec = buildServiceSpec(image, args, opts, envFiles);
       if (typeof spec.name !== "string") throw new UsageError("--name is required: shoal services are named");
       const client = await cli.client();
@@ -69,13 +69,13 @@ export const registerServiceCommands: CommandGroup = (program, cli) => {
     .command("ls")
     .alias("list")
     .description("List services")
-    .option("-f, --filter <filter>", "Filter output based on conditions provided (id, name, label, mode)", collect, [])
+    .option("-f, --filter <filter>", "Filter output based on conditions provided (id, name, label, mode)", collect)
     .option("--format <format>", "Format output using a custom template: 'table', 'table TEMPLATE', 'json' or 'TEMPLATE'")
     .option("-q, --quiet", "Only display IDs")
     .option("--no-trunc", "Do not truncate output")
     .action(
-      action(async (opts: { filter: string[]; format?: string; quiet?: boolean; trunc: boolean }) => {
-        const query = filterQuery(parseFilters(opts.filter, ["id", "name", "label", "mode"]), { mode: (v) => v.replace(" ", "-") });
+      action(async (opts: { filter?: string[]; format?: string; quiet?: boolean; trunc: boolean }) => {
+        const query = filterQuery(parseFilters(opts.filter ?? [], ["id", "name", "label", "mode"]), { mode: (v) => v.replace(" ", "-") });
         const services = await (await cli.client()).get<Service[]>("/v1/services", query);
         cli.out(renderServices(services, { format: opts.format, quiet: opts.quiet, noTrunc: !opts.trunc }));
       }),
@@ -85,14 +85,14 @@ export const registerServiceCommands: CommandGroup = (program, cli) => {
     .command("ps")
     .description("List the tasks of one or more services")
     .argument("<service...>")
-    .option("-f, --filter <filter>", "Filter output based on conditions provided (id, name, node, desired-state)", collect, [])
+    .option("-f, --filter <filter>", "Filter output based on conditions provided (id, name, node, desired-state)", collect)
     .option("--format <format>", "Pretty-print tasks using a template")
     .option("-q, --quiet", "Only display task IDs")
     .option("--no-trunc", "Do not truncate output")
     .option("--no-resolve", "Do not map IDs to Names")
     .action(
-      action(async (refs: string[], opts: { filter: string[]; format?: string; quiet?: boolean; trunc: boolean; resolve: boolean }) => {
-        const filters = parseFilters(opts.filter, ["id", "name", "node", "desired-state"]);
+      action(async (refs: string[], opts: { filter?: string[]; format?: string; quiet?: boolean; trunc: boolean; resolve: boolean }) => {
+        const filters = parseFilters(opts.filter ?? [], ["id", "name", "node", "desired-state"]);
         const client = await cli.client();
         const services = await Promise.all(refs.map((r) => client.get<Service>(servicePath(r))));
         const [tasks, nodes] = await Promise.all([
