@@ -15,7 +15,15 @@ const program = new Command("shoal")
   .version("0.1.0", "-v, --version")
   .enablePositionalOptions()
   .exitOverride()
-  .configureHelp({ sortSubcommands: false, showGlobalOptions: true });
+  .configureHelp({
+    showGlobalOptions: true,
+    // "shoal node ls [options]", as docker prints it, without commander's "ls|list".
+    commandUsage: (cmd) => {
+      const names: string[] = [];
+      for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+      return `${names.join(" ")} ${cmd.usage()}`;
+    },
+  });
 
 const cli = createCli(program, process.env);
 for (const register of commandGroups) register(program, cli);
