@@ -67,7 +67,9 @@ export const registerContextCommands: CommandGroup = (program, cli) => {
     .action(
       action(async (opts: { format?: string; quiet?: boolean }) => {
         const config = await readCliConfig(cli.configPath);
-        const rows = Object.entries(config.contexts).map(([name, c]) => ({ name, url: c.url, current: name === config.currentContext }));
+        const rows = Object.entries(config.contexts)
+          .map(([name, c]) => ({ name, url: c.url, current: name === config.currentContext }))
+          .sort((a, b) => a.name.localeCompare(b.name));
         const columns = opts.quiet ? [{ ...contextColumns[0]!, value: (c: ContextRow) => c.name }] : contextColumns;
         cli.out(renderList(rows, columns, { format: opts.format, quiet: opts.quiet }));
       }),
