@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { ApiCallError, ApiClient } from "./client.js";
 import { cliConfigPath, readCliConfig, resolveTarget } from "./config.js";
+import { renderInspect } from "./format/output.js";
 import { UsageError } from "./format/units.js";
 
 /** What every command gets: output, the API client, the config path, the clock. */
@@ -76,4 +77,25 @@ export async function removeEach(cli: Cli, refs: string[], remove: (ref: string)
     }
   }
   if (errors.length) throw new Error(errors.join("\n"));
+}
+
+/**
+ * `X inspect [--pretty] [-f FORMAT] REF...`: fetches each object at `pathOf(ref)`
+ * and prints docker inspect's JSON array, the template, or the pretty form.
+ */
+export function addInspectCommand<T>(parent: Command, cli: Cli, noun: string, pathOf: (ref: string) => string, pretty: (o: T, now: number) => string) {
+  parent
+    .command("inspect")
+    .description(`Display detailed information on one or more ${noun}s`)
+    .argument(`<${noun}...>`)
+    .option("-f, --format <format>", "Format output using a custom template ('json' or TEMPLATE)")
+    .option("--pretty", "Print the information in a human friendly format")
+    .action(
+      action(async (refs: string[], opts: { format?: string; pretty?: boolean }) => {
+        const client = await cli.client();
+        const objects = await Promise.all(refs.map((r) => client.get<T>(pathOf(r))));
+        const asPretty = opts.pretty || opts.format === "pretty";
+        cli.out(renderInspect(objects, { format: opts.format, ...(asPretty ? { pretty: (o: T) => pretty(o, cli.now()) } : {}) }));
+      }),
+    );
 }

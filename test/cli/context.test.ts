@@ -5,6 +5,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ServiceSpecSchema } from "../../src/api/service-spec-schema.js";
 import { tempDir } from "../helpers/processes.js";
 import { runShoal, startCliCluster, type CliCluster } from "./harness.js";
 
@@ -105,24 +106,7 @@ describe("where the CLI talks to", () => {
  * the service) so the CLI's side of it runs for real.
  */
 describe("rollback and update status (stub of the API contract)", () => {
-  const spec = (image: string) => ({
-    name: "web",
-    labels: {},
-    mode: "replicated",
-    replicas: 0,
-    maxConcurrent: 0,
-    task: {
-      container: { image, command: [], args: [], env: [], labels: {}, user: "", workdir: "", hostname: "", mounts: [], stopGracePeriodMs: 10000, stopSignal: "", init: false, tty: false, readOnly: false, capAdd: [], capDrop: [], dns: { nameservers: [], search: [], options: [] }, hosts: [] },
-      resources: { limits: { nanoCpus: 0, memoryBytes: 0, pids: 0 }, reservations: { nanoCpus: 0, memoryBytes: 0 } },
-      restartPolicy: { condition: "any", delayMs: 5000, maxAttempts: 0, windowMs: 0 },
-      placement: { constraints: [], preferences: [], maxReplicasPerNode: 0, platforms: [] },
-      networks: [],
-      forceUpdate: 0,
-    },
-    endpoint: { mode: "vip", ports: [] },
-    update: { parallelism: 1, delayMs: 0, failureAction: "pause", monitorMs: 5000, maxFailureRatio: 0, order: "stop-first" },
-    rollback: { parallelism: 1, delayMs: 0, failureAction: "pause", monitorMs: 5000, maxFailureRatio: 0, order: "stop-first" },
-  });
+  const spec = ServiceSpecSchema.parse({ name: "web", replicas: 0, task: { container: { image: "busybox:1" } } });
   const t0 = "2026-01-01T00:00:00.000Z";
 
   async function stub(statuses: { state: string; message: string }[], calls: string[]) {
@@ -132,7 +116,7 @@ describe("rollback and update status (stub of the API contract)", () => {
       version: 3,
       createdAt: t0,
       updatedAt: t0,
-      spec: spec("busybox:1"),
+      spec,
       serviceStatus: { runningTasks: 0, desiredTasks: 0, completedTasks: 0 },
       updateStatus: { ...statuses[Math.min(polls++, statuses.length - 1)], startedAt: t0 },
     });

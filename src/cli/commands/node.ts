@@ -1,12 +1,13 @@
 import { Option } from "commander";
 import { hostname } from "node:os";
-import type { Node, Service, Task } from "../api-types.js";
-import { action, collect, removeEach, type CommandGroup } from "../cli.js";
+import type { Node } from "../api-types.js";
+import { action, addInspectCommand, collect, removeEach, type CommandGroup } from "../cli.js";
 import { retryOnStaleVersion, type ApiClient } from "../client.js";
 import { filterQuery, parseFilters } from "../filters.js";
-import { renderInspect, renderList, type Column } from "../format/output.js";
+import { addTaskListOptions, printTasks, type TaskListFlags } from "../task-list.js";
+import { renderList, type Column } from "../format/output.js";
 import { capitalize, formatBytes } from "../format/units.js";
-import { naturalCompare, renderTasks } from "../task-table.js";
+import { naturalCompare } from "../task-table.js";
 
 /** `shoal node …`: docker node's commands over /v1/nodes. */
 
@@ -87,44 +88,19 @@ export const registerNodeCommands: CommandGroup = (program, cli) => {
       }),
     );
 
-  node
-    .command("inspect")
-    .description("Display detailed information on one or more nodes")
-    .argument("<node...>")
-    .option("-f, --format <format>", "Format output using a custom template ('json' or TEMPLATE)")
-    .option("--pretty", "Print the information in a human friendly format")
-    .action(
-      action(async (refs: string[], opts: { format?: string; pretty?: boolean }) => {
-        const client = await cli.client();
-        const nodes = await Promise.all(refs.map((r) => client.get<Node>(nodePath(r))));
-        cli.out(renderInspect(nodes, { format: opts.format, ...(opts.pretty || opts.format === "pretty" ? { pretty: prettyNode } : {}) }));
-      }),
-    );
+  addInspectCommand<Node>(node, cli, "node", nodePath, prettyNode);
 
-  node
-    .command("ps")
-    .description("List tasks running on one or more nodes, defaults to this machine's hostname")
-    .argument("[node...]")
-    .option("-f, --filter <filter>", "Filter output based on conditions provided (id, name, desired-state)", collect)
-    .option("--format <format>", "Pretty-print tasks using a template")
-    .option("-q, --quiet", "Only display task IDs")
-    .option("--no-trunc", "Do not truncate output")
-    .option("--no-resolve", "Do not map IDs to Names")
-    .action(
-      action(async (refs: string[], opts: { filter?: string[]; format?: string; quiet?: boolean; trunc: boolean; resolve: boolean }) => {
-        const filters = parseFilters(opts.filter ?? [], ["id", "name", "desired-state"]);
-        const client = await cli.client();
-        const wanted = await Promise.all((refs.length ? refs : [hostname()]).map((r) => client.get<Node>(nodePath(r))));
-        const [tasks, services, nodes] = await Promise.all([
-          client.get<Task[]>("/v1/tasks", { node: wanted.map((n) => n.id), ...filterQuery(filters, {}, ["id"]) }),
-          client.get<Service[]>("/v1/services"),
-          client.get<Node[]>("/v1/nodes"),
-        ]);
-        const ids = filters.get("id");
-        const shown = ids ? tasks.filter((t) => ids.some((id) => t.id.startsWith(id))) : tasks;
-        cli.out(renderTasks(shown, services, nodes, { noTrunc: !opts.trunc, noResolve: !opts.resolve, format: opts.format, quiet: opts.quiet, now: cli.now() }));
-      }),
-    );
+  const psFilters = ["id", "name", "desired-state"];
+  addTaskListOptions(
+    node.command("ps").description("List tasks running on one or more nodes, defaults to this machine's hostname").argument("[node...]"),
+    psFilters,
+  ).action(
+    action(async (refs: string[], flags: TaskListFlags) => {
+      const client = await cli.client();
+      const wanted = await Promise.all((refs.length ? refs : [hostname()]).map((r) => client.get<Node>(nodePath(r))));
+      await printTasks(cli, client, { node: wanted.map((n) => n.id) }, psFilters, flags);
+    }),
+  );
 
   node
     .command("update")

@@ -1,13 +1,12 @@
 import { Option, type Command } from "commander";
 import { readFile } from "node:fs/promises";
-import type { Node, Service, Task } from "../api-types.js";
-import { action, collect, removeEach, type Cli, type CommandGroup } from "../cli.js";
+import type { Service } from "../api-types.js";
+import { action, addInspectCommand, collect, removeEach, type Cli, type CommandGroup } from "../cli.js";
 import { retryOnStaleVersion, type ApiClient } from "../client.js";
-import { renderInspect } from "../format/output.js";
 import { UsageError } from "../format/units.js";
 import { applyServiceUpdate, buildServiceSpec, serviceOptionDefs } from "../service-flags.js";
 import { prettyService, renderServices } from "../service-views.js";
-import { renderTasks } from "../task-table.js";
+import { addTaskListOptions, printTasks, type TaskListFlags } from "../task-list.js";
 import { waitForService } from "../wait.js";
 import { filterQuery, parseFilters } from "../filters.js";
 
@@ -37,6 +36,13 @@ function addServiceOptions(cmd: Command, kind: "create" | "update") {
 async function maybeWait(cli: Cli, client: ApiClient, service: Service, kind: "create" | "update" | "scale" | "rollback", flags: WaitFlags) {
   if (flags.detach) return;
   await waitForService(cli, client, service.id, kind, service.updatedAt, Boolean(flags.quiet));
+}
+
+/** `service rollback` and `service update --rollback`: back to the previous spec. */
+async function rollback(cli: Cli, client: ApiClient, ref: string, flags: WaitFlags) {
+  const rolledBack = await client.call<Service>("POST", `${servicePath(ref)}/rollback`);
+  cli.out(`${ref}\n`);
+  await maybeWait(cli, client, rolledBack, "rollback", flags);
 }
 
 export const registerServiceCommands: CommandGroup = (program, cli) => {
@@ -81,46 +87,16 @@ export const registerServiceCommands: CommandGroup = (program, cli) => {
       }),
     );
 
-  service
-    .command("ps")
-    .description("List the tasks of one or more services")
-    .argument("<service...>")
-    .option("-f, --filter <filter>", "Filter output based on conditions provided (id, name, node, desired-state)", collect)
-    .option("--format <format>", "Pretty-print tasks using a template")
-    .option("-q, --quiet", "Only display task IDs")
-    .option("--no-trunc", "Do not truncate output")
-    .option("--no-resolve", "Do not map IDs to Names")
-    .action(
-      action(async (refs: string[], opts: { filter?: string[]; format?: string; quiet?: boolean; trunc: boolean; resolve: boolean }) => {
-        const filters = parseFilters(opts.filter ?? [], ["id", "name", "node", "desired-state"]);
-        const client = await cli.client();
-        const services = await Promise.all(refs.map((r) => client.get<Service>(servicePath(r))));
-        const [tasks, nodes] = await Promise.all([
-          client.get<Task[]>("/v1/tasks", { service: services.map((s) => s.id), ...filterQuery(filters, {}, ["id"]) }),
-          client.get<Node[]>("/v1/nodes"),
-        ]);
-        const ids = filters.get("id");
-        const shown = ids ? tasks.filter((t) => ids.some((id) => t.id.startsWith(id))) : tasks;
-        cli.out(
-          renderTasks(shown, services, nodes, { noTrunc: !opts.trunc, noResolve: !opts.resolve, format: opts.format, quiet: opts.quiet, now: cli.now() }),
-        );
-      }),
-    );
+  const psFilters = ["id", "name", "node", "desired-state"];
+  addTaskListOptions(service.command("ps").description("List the tasks of one or more services").argument("<service...>"), psFilters).action(
+    action(async (refs: string[], flags: TaskListFlags) => {
+      const client = await cli.client();
+      const services = await Promise.all(refs.map((r) => client.get<Service>(servicePath(r))));
+      await printTasks(cli, client, { service: services.map((s) => s.id) }, psFilters, flags);
+    }),
+  );
 
-  service
-    .command("inspect")
-    .description("Display detailed information on one or more services")
-    .argument("<service...>")
-    .option("-f, --format <format>", "Format output using a custom template ('json' or TEMPLATE)")
-    .option("--pretty", "Print the information in a human friendly format")
-    .action(
-      action(async (refs: string[], opts: { format?: string; pretty?: boolean }) => {
-        const client = await cli.client();
-        const services = await Promise.all(refs.map((r) => client.get<Service>(servicePath(r))));
-        const pretty = opts.pretty || opts.format === "pretty" ? (s: Service) => prettyService(s, cli.now()) : undefined;
-        cli.out(renderInspect(services, { format: opts.format, ...(pretty ? { pretty } : {}) }));
-      }),
-    );
+  addInspectCommand<Service>(service, cli, "service", servicePath, prettyService);
 
   service
     .command("scale")
@@ -156,11 +132,7 @@ export const registerServiceCommands: CommandGroup = (program, cli) => {
   update.action(
     action(async (ref: string, opts: Record<string, unknown>) => {
       const client = await cli.client();
-      if (opts.rollback) {
-        const rolledBack = await client.call<Service>("POST", `${servicePath(ref)}/rollback`);
-        cli.out(`${ref}\n`);
-        return maybeWait(cli, client, rolledBack, "rollback", opts);
-      }
+      if (opts.rollback) return rollback(cli, client, ref, opts);
       const updated = await retryOnStaleVersion(async () => {
         const current = await client.get<Service>(servicePath(ref));
         return client.call<Service>("PUT", servicePath(current.id), { query: { version: String(current.version) }, body: applyServiceUpdate(current.spec, opts) });
@@ -177,12 +149,7 @@ export const registerServiceCommands: CommandGroup = (program, cli) => {
     .option("-d, --detach", "Exit immediately instead of waiting for the service to converge")
     .option("-q, --quiet", "Suppress progress output")
     .action(
-      action(async (ref: string, opts: WaitFlags) => {
-        const client = await cli.client();
-        const rolledBack = await client.call<Service>("POST", `${servicePath(ref)}/rollback`);
-        cli.out(`${ref}\n`);
-        await maybeWait(cli, client, rolledBack, "rollback", opts);
-      }),
+      action(async (ref: string, opts: WaitFlags) => rollback(cli, await cli.client(), ref, opts)),
     );
 
   service
