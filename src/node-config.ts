@@ -1,7 +1,7 @@
-import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { cliConfigPath } from "./cli/config.js";
 import { loadWebhookSettings, type WebhookSettings } from "./webhooks/retry-schedule.js";
 
 const usage = `Usage: shoal-server [options]
@@ -78,7 +78,7 @@ export function loadNodeConfig(argv: string[], env: NodeJS.ProcessEnv): NodeConf
     dockerSocket: values["docker-socket"] ?? env.DOCKER_SOCKET ?? "/var/run/docker.sock",
     logFormat: values["log-format"] ?? env.SHOAL_LOG_FORMAT ?? "text",
     jwtKey: env.SHOAL_JWT_KEY,
-    cliConfigPath: env.SHOAL_CONFIG ?? join(env.XDG_CONFIG_HOME ?? join(homedir(), ".config"), "shoal", "config.json"),
+    cliConfigPath: cliConfigPath(env),
   });
   if (!parsed.success)
     throw new Error(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("\n"));

@@ -83,9 +83,12 @@ export async function startNodeServer(opts: {
   /** Listen address; default loopback. */
   host?: string;
   env?: Record<string, string>;
+  /** Write the CLI config (SHOAL_CONFIG in `env`) on first start, as `npm start` does. */
+  login?: boolean;
 }): Promise<Started> {
   const port = opts.port ?? (await freePort());
-  const args = [join(repoRoot, "src/node.ts"), "--port", String(port), "--state-dir", opts.stateDir, "--no-login", "--no-agent"];
+  const args = [join(repoRoot, "src/node.ts"), "--port", String(port), "--state-dir", opts.stateDir, "--no-agent"];
+  if (!opts.login) args.push("--no-login");
   if (opts.host) args.push("--host", opts.host);
   const child = spawn(bin("tsx"), args, {
     cwd: repoRoot,

@@ -1,0 +1,101 @@
+import type { Command } from "commander";
+import { ApiCallError, ApiClient } from "./client.js";
+import { cliConfigPath, readCliConfig, resolveTarget } from "./config.js";
+import { renderInspect } from "./format/output.js";
+import { UsageError } from "./format/units.js";
+
+/** What every command gets: output, the API client, the config path, the clock. */
+export interface Cli {
+  out(text: string): void;
+  err(text: string): void;
+  /** The API client for the resolved context; throws (exit 1) when not logged in. */
+  client(): Promise<ApiClient>;
+  configPath: string;
+  env: NodeJS.ProcessEnv;
+  now(): number;
+  stdoutIsTty: boolean;
+  readStdin(): Promise<string>;
+}
+
+/** A command group (`shoal service …`): one file under commands/, listed in commands/index.ts. */
+export type CommandGroup = (program: Command, cli: Cli) => void;
+
+export function createCli(program: Command, env: NodeJS.ProcessEnv): Cli {
+  const configPath = cliConfigPath(env);
+  let client: ApiClient | undefined;
+  return {
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+    configPath,
+    env,
+    now: () => Date.now(),
+    stdoutIsTty: Boolean(process.stdout.isTTY),
+    async client() {
+      if (client) return client;
+      const target = resolveTarget(await readCliConfig(configPath), env, program.opts<{ context?: string }>().context);
+      if (typeof target === "string") throw new Error(target);
+      client = new ApiClient(target);
+      return client;
+    },
+    async readStdin() {
+      const chunks: Buffer[] = [];
+      for await (const c of process.stdin) chunks.push(c as Buffer);
+      return Buffer.concat(chunks).toString("utf8");
+    },
+  };
+}
+
+/**
+ * Wraps an action: a UsageError from flag parsing becomes commander's usage
+ * error (message, the command's help hint, exit 2).
+ */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>) {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      const command = args.at(-1) as Command;
+      command.error(`error: ${err.message}`, { exitCode: 2, code: "shoal.usage" });
+    }
+  };
+}
+
+/** Collects a repeatable option's values. */
+export const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+
+/** `rm A B C`: removes each, prints the ones removed, and fails (exit 1) at the end with the API's messages for the others. */
+export async function removeEach(cli: Cli, refs: string[], remove: (ref: string) => Promise<unknown>): Promise<void> {
+  const errors: string[] = [];
+  for (const ref of refs) {
+    try {
+      await remove(ref);
+      cli.out(`${ref}\n`);
+    } catch (err) {
+      if (!(err instanceof ApiCallError)) throw err;
+      errors.push(err.message);
+    }
+  }
+  if (errors.length) throw new Error(errors.join("\n"));
+}
+
+/**
+ * `X inspect [--pretty] [-f FORMAT] REF...`: fetches each object at `pathOf(ref)`
+ * and prints docker inspect's JSON array, the template, or the pretty form.
+ */
+export function addInspectCommand<T>(parent: Command, cli: Cli, noun: string, pathOf: (ref: string) => string, pretty: (o: T, now: number) => string) {
+  parent
+    .command("inspect")
+    .description(`Display detailed information on one or more ${noun}s`)
+    .argument(`<${noun}...>`)
+    .option("-f, --format <format>", "Format output using a custom template ('json' or TEMPLATE)")
+    .option("--pretty", "Print the information in a human friendly format")
+    .action(
+      action(async (refs: string[], opts: { format?: string; pretty?: boolean }) => {
+        const client = await cli.client();
+        const objects = await Promise.all(refs.map((r) => client.get<T>(pathOf(r))));
+        const asPretty = opts.pretty || opts.format === "pretty";
+        cli.out(renderInspect(objects, { format: opts.format, ...(asPretty ? { pretty: (o: T) => pretty(o, cli.now()) } : {}) }));
+      }),
+    );
+}

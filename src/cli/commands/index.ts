@@ -1,0 +1,16 @@
+import type { CommandGroup } from "../cli.js";
+import { registerContextCommands } from "./context.js";
+import { registerNodeCommands } from "./node.js";
+import { registerServiceCommands } from "./service.js";
+import { registerSwarmCommands } from "./swarm.js";
+
+/**
+ * Every command group, in help order. A new group (stack, network, secret,
+ * config, webhook, events) is one file exporting a CommandGroup, listed here.
+ */
+export const commandGroups: CommandGroup[] = [
+  registerSwarmCommands,
+  registerNodeCommands,
+  registerServiceCommands,
+  registerContextCommands,
+];

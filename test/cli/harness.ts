@@ -1,0 +1,103 @@
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { expect } from "vitest";
+import { FakeAgent } from "../helpers/fake-agent.js";
+import { repoRoot, startNodeServer, tempDir, type Started } from "../helpers/processes.js";
+
+/** The real `shoal` bin (what `npx shoal` runs), as a child process. */
+export const shoalBin = join(repoRoot, "src/cli/bin.mjs");
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI with only the given SHOAL_* environment (none inherited from the test run). */
+export function runShoal(args: string[], env: Record<string, string>, input?: string): Promise<Run> {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("SHOAL_")));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [shoalBin, ...args], { cwd: repoRoot, env: { ...base, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("exit", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(input ?? "");
+  });
+}
+
+export interface CliCluster {
+  server: Started;
+  configPath: string;
+  agents: FakeAgent[];
+  shoal(...args: string[]): Promise<Run>;
+  /** Like shoal(), and expects exit 0 with nothing on stderr. */
+  ok(...args: string[]): Promise<string>;
+  adminToken(): string;
+  joinToken(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real control plane that logged the CLI in (its own SHOAL_CONFIG), with fake agents for `hosts`.
+ * Their tasks of images named `broken…` fail.
+ */
+export async function startCliCluster(hosts: string[]): Promise<CliCluster> {
+  const dir = tempDir("shoal-cli-");
+  const configPath = join(dir, "config.json");
+  const server = await startNodeServer({ stateDir: join(dir, "state"), login: true, env: { SHOAL_CONFIG: configPath } });
+  const shoal = (...args: string[]) => runShoal(args, { SHOAL_CONFIG: configPath });
+  const ok = async (...args: string[]) => {
+    const r = await shoal(...args);
+    expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: "" });
+    return r.stdout;
+  };
+  const joinToken = async () => (await ok("swarm", "join-token", "-q", "worker")).trim();
+  const token = await joinToken();
+  const agents = await Promise.all(hosts.map((h) => new FakeAgent(server.url, h, { fails: (image) => image.startsWith("broken") }).join(token)));
+  return {
+    server,
+    configPath,
+    agents,
+    shoal,
+    ok,
+    joinToken,
+    adminToken: () => (JSON.parse(readFileSync(configPath, "utf8")) as { contexts: Record<string, { token: string }> }).contexts.default!.token,
+    async stop() {
+      await Promise.all(agents.map((a) => a.stop()));
+      await server.stop();
+    },
+  };
+}
+
+/** Where each header of a table line starts. */
+export function headerStarts(header: string, names: string[]): number[] {
+  let from = 0;
+  return names.map((name) => {
+    const at = header.indexOf(name, from);
+    expect(at, `header ${name} in ${JSON.stringify(header)}`).toBeGreaterThanOrEqual(0);
+    from = at + name.length;
+    return at;
+  });
+}
+
+/**
+ * Checks docker's table layout: the header line is exactly `header` (when given), and in
+ * every row each column starts where its header does, after at least 3 spaces
+ * of padding (Go's tabwriter with docker's settings).
+ */
+export function expectTable(output: string, header: string | undefined, names: string[]): string[][] {
+  expect(output.endsWith("\n")).toBe(true);
+  const [first, ...rows] = output.slice(0, -1).split("\n");
+  // Widths follow the cells; where they vary with time (CURRENT STATE), only the alignment is checked.
+  if (header !== undefined) expect(first!.trimEnd()).toBe(header);
+  const starts = headerStarts(first!, names);
+  return rows.map((row) => {
+    const cells = starts.map((s, i) => row.slice(s, starts[i + 1] ?? row.length).trimEnd());
+    for (const s of starts.slice(1)) expect(row.slice(s - 3, s), `padding before column at ${s} in ${JSON.stringify(row)}`).toBe("   ");
+    return cells;
+  });
+}
