@@ -6,6 +6,7 @@ import { ApiError } from "./api/errors.js";
 import { jsonResponse } from "./api/openapi.js";
 import { renderReferencePage } from "./api/reference-page.js";
 import { newRouter } from "./api/router.js";
+import { hookRoutes } from "./api/routes/hooks.js";
 import { nodeRoutes } from "./api/routes/nodes.js";
 import { swarmRoutes } from "./api/routes/swarm.js";
 import { serviceRoutes } from "./api/routes/services.js";
@@ -64,6 +65,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", serviceRoutes(deps));
   app.route("/", taskRoutes(deps));
   app.route("/", tokenRoutes(deps));
+  app.route("/", hookRoutes(deps));
   app.route("/", dispatcherRoutes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

@@ -1,9 +1,11 @@
 import { and, asc, eq, gte, inArray, lt, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { ServiceSpec } from "../spec/service-spec.js";
 import type { Db } from "./client.js";
 import { requireChanged } from "./cas.js";
 import { bumpGeneration } from "./cluster.js";
 import { insertEvent } from "./events.js";
+import { deleteServiceHooksOf } from "./hooks.js";
 import { services, tasks } from "./schema/index.js";
 
 export type ServiceRow = typeof services.$inferSelect;
@@ -34,13 +36,17 @@ export async function insertService(db: Db, clusterId: string, row: ServiceRow):
   ]);
 }
 
-/** Replaces a service's spec if it is still at `current.version`; the old spec is kept for rollback. */
+/**
+ * Replaces a service's spec if it is still at `current.version`; the old spec is kept
+ * for rollback. `also`: statements to commit with it (e.g. what triggered the update).
+ */
 export async function updateServiceSpec(
   db: Db,
   clusterId: string,
   current: ServiceRow,
   spec: ServiceSpec,
   now: number,
+  also: BatchItem<"sqlite">[] = [],
 ): Promise<ServiceRow> {
   const [updated] = await db.batch([
     db
@@ -51,6 +57,7 @@ export async function updateServiceSpec(
     requireChanged(db),
     bumpGeneration(db, clusterId),
     insertEvent(db, now, "service", "update", current.id, { name: current.name }),
+    ...also,
   ]);
   return updated[0]!;
 }
@@ -73,11 +80,12 @@ export async function scaleServices(
   await db.batch([bumpGeneration(db, clusterId), ...statements]);
 }
 
-/** Removes a service; the orchestrator then removes its tasks. */
+/** Removes a service and its webhooks; the orchestrator then removes its tasks. */
 export async function deleteService(db: Db, clusterId: string, service: ServiceRow, now: number): Promise<void> {
   await db.batch([
     db.delete(services).where(eq(services.id, service.id)),
     requireChanged(db),
+    deleteServiceHooksOf(db, service.id),
     bumpGeneration(db, clusterId),
     insertEvent(db, now, "service", "remove", service.id, { name: service.name }),
   ]);

@@ -1,14 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { Db } from "../../db/client.js";
 import { isCasFailure, isUniqueViolation, retryOnConflict } from "../../db/cas.js";
 import {
   countServiceTasks,
   deleteService,
-  findServicesByRef,
   insertService,
   listServices,
   scaleServices,
-  updateServiceSpec,
   type ServiceRow,
   type ServiceTaskCounts,
 } from "../../db/services.js";
@@ -23,6 +20,7 @@ import { VersionQuery, bearer, errorResponses, jsonBody, jsonResponse, strictObj
 import { newRouter } from "../router.js";
 import { isoTime, repeated } from "../schemas.js";
 import { ServiceSpecSchema } from "../service-spec-schema.js";
+import { resolveService, updateService } from "../service-update.js";
 
 const ServiceSchema = z
   .object({
@@ -56,7 +54,7 @@ function toService(s: ServiceRow, counts: ServiceTaskCounts | undefined): z.infe
   };
 }
 
-const ServiceRefParam = z.object({
+export const ServiceRefParam = z.object({
   id: z
     .string()
     .min(1)
@@ -78,13 +76,6 @@ const ScaleSchema = strictObject({
     .refine((r) => Object.keys(r).length > 0, { message: "name at least one service" })
     .openapi({ description: "Service (id, prefix or name) → replicas", example: { web: 3, api: 5 } }),
 }).openapi("Scale");
-
-async function resolveService(db: Db, ref: string): Promise<ServiceRow> {
-  const matches = await findServicesByRef(db, ref);
-  if (matches.length === 0) throw notFound("service", ref);
-  if (matches.length > 1) throw new ApiError("conflict", `service reference ${ref} is ambiguous; give more of the id`);
-  return matches[0]!;
-}
 
 export function serviceRoutes(deps: AppDeps) {
   const app = newRouter();
@@ -182,19 +173,9 @@ export function serviceRoutes(deps: AppDeps) {
       const requested = c.req.valid("json");
       const current = await resolveService(deps.db, c.req.valid("param").id);
       if (current.version !== version) throw versionConflict("service", current.id, version);
-      if (requested.name !== current.name)
-        throw new ApiError("validation_failed", `services cannot be renamed (${current.name} → ${requested.name})`, [
-          { path: "body.name", message: `must stay ${current.name}` },
-        ]);
-      if (requested.mode !== current.mode)
-        throw new ApiError("validation_failed", `the mode of a service cannot change (${current.mode} → ${requested.mode})`, [
-          { path: "body.mode", message: `must stay ${current.mode}` },
-        ]);
-      const others = (await listServices(deps.db)).filter((s) => s.id !== current.id);
-      const spec = assignIngressPorts(requested, others.map((s) => s.spec), current.spec);
       let updated: ServiceRow;
       try {
-        updated = await updateServiceSpec(deps.db, deps.keys.clusterId, current, spec, now);
+        updated = await updateService(deps, current, requested, now);
       } catch (err) {
         if (isCasFailure(err)) throw versionConflict("service", current.id, version);
         throw err;

@@ -3,3 +3,4 @@ export * from "./events.js";
 export * from "./nodes.js";
 export * from "./tokens.js";
 export * from "./services.js";
+export * from "./hooks.js";
