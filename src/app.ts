@@ -7,6 +7,7 @@ import { jsonResponse } from "./api/openapi.js";
 import { renderReferencePage } from "./api/reference-page.js";
 import { newRouter } from "./api/router.js";
 import { hookRoutes } from "./api/routes/hooks.js";
+import { installRoutes } from "./api/routes/install.js";
 import { nodeRoutes } from "./api/routes/nodes.js";
 import { swarmRoutes } from "./api/routes/swarm.js";
 import { serviceRoutes } from "./api/routes/services.js";
@@ -66,6 +67,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", taskRoutes(deps));
   app.route("/", tokenRoutes(deps));
   app.route("/", hookRoutes(deps));
+  app.route("/", installRoutes(deps));
   app.route("/", dispatcherRoutes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
