@@ -18,6 +18,8 @@ type Template = {
 };
 
 let nodeCredential = "";
+let hookId = "";
+let hookToken = "";
 const admin = (t: TestApp) => t.tokens.admin;
 const templates: Record<string, Template> = {
   "PATCH /v1/swarm": { method: "PATCH", path: () => "/v1/swarm", query: { version: "1" }, body: { taskHistoryLimit: 3, heartbeatPeriodMs: 3000 }, token: admin },
@@ -60,6 +62,21 @@ const templates: Record<string, Template> = {
   "POST /v1/services/scale": { method: "POST", path: () => "/v1/services/scale", body: { services: { existing: 4 } }, token: admin },
   "POST /v1/tokens": { method: "POST", path: () => "/v1/tokens", body: { name: "x", scope: "read" }, token: admin },
   "DELETE /v1/tokens/{id}": { method: "DELETE", path: (id) => `/v1/tokens/${id}`, idParam: true, token: admin },
+  "POST /v1/services/{id}/hooks": {
+    method: "POST",
+    path: (id) => `/v1/services/${id === "__NODE__" ? "existing" : id}/hooks`,
+    idParam: true,
+    body: { name: "hub", action: "redeploy" },
+    token: admin,
+  },
+  "DELETE /v1/services/{id}/hooks/{hookId}": {
+    method: "DELETE",
+    path: (id) => `/v1/services/existing/hooks/${id === "__NODE__" ? hookId : id}`,
+    idParam: true,
+    token: admin,
+  },
+  // The token in the path is the credential; the bearer is ignored.
+  "POST /v1/hooks/{token}": { method: "POST", path: (id) => `/v1/hooks/${id === "__NODE__" ? hookToken : id}`, idParam: true, body: { tag: "2" }, token: admin },
   "POST /v1/agent/join": {
     method: "POST",
     path: () => "/v1/agent/join",
@@ -160,11 +177,14 @@ describe("fuzz templates", () => {
     nodeCredential = node.credential;
     await t.call("POST", "/v1/tokens", { token: t.tokens.admin, body: { name: "spare", scope: "read" } });
     await t.call("POST", "/v1/services", { token: t.tokens.admin, body: { name: "existing", task: { container: { image: "busybox:1" } } } });
+    ({ id: hookId, token: hookToken } = (await t.call("POST", "/v1/services/existing/hooks", { token: t.tokens.admin, body: {} })).body);
     const spare = (await t.client.execute("SELECT id FROM api_tokens WHERE name = 'spare'")).rows[0]!.id as string;
     const id =
       tpl.path === templates["POST rotate"]!.path
         ? "worker"
-        : tpl.path(node.id).includes("/tokens/")
+        : tpl.path(node.id).includes("/hooks")
+          ? "__NODE__"
+          : tpl.path(node.id).includes("/tokens/")
           ? spare
           : tpl.path(node.id).includes("/services/")
             ? "existing"
@@ -180,7 +200,7 @@ describe("fuzz: malformed requests", () => {
   let t: TestApp;
   let nodeId = "";
   const snapshot = async () => {
-    const tables = ["cluster", "nodes", "api_tokens", "events"];
+    const tables = ["cluster", "nodes", "api_tokens", "events", "service_hooks"];
     const out: Record<string, unknown> = {};
     for (const table of tables) out[table] = (await t.client.execute(`SELECT * FROM ${table} ORDER BY rowid`)).rows;
     return JSON.stringify(out);
@@ -194,6 +214,7 @@ describe("fuzz: malformed requests", () => {
     nodeId = node.id;
     nodeCredential = node.credential;
     await t.call("POST", "/v1/services", { token: t.tokens.admin, body: { name: "existing", task: { container: { image: "busybox:1" } } } });
+    ({ id: hookId, token: hookToken } = (await t.call("POST", "/v1/services/existing/hooks", { token: t.tokens.admin, body: {} })).body);
     // Let the reconcile the join asked for run now, so only the fuzzed requests could change anything.
     await t.call("GET", "/v1/swarm", { token: t.tokens.read });
     before = await snapshot();

@@ -196,13 +196,14 @@ export function hookRoutes(deps: AppDeps) {
       const now = deps.clock.now();
       const hook = await getServiceHookByTokenHash(deps.db, await hashHookToken(c.req.valid("param").token));
       if (!hook) throw new ApiError("not_found", "no webhook has this token (deleted, or never created)");
-      if (!(await countHookCall(deps.db, hook.id, now, hookWindowMs, hookCallsPerWindow)))
-        throw new ApiError("too_many_requests", `webhook ${hook.id} was called more than ${hookCallsPerWindow} times in ${hookWindowMs / 1000} s; retry later`);
       const trigger = parseHookTrigger({
         body: await readHookBody(c.req.raw),
         queryTag: c.req.valid("query").tag,
         githubEvent: c.req.header("x-github-event"),
       });
+      // Counted once understood: a malformed call changes nothing, not even the count.
+      if (!(await countHookCall(deps.db, hook.id, now, hookWindowMs, hookCallsPerWindow)))
+        throw new ApiError("too_many_requests", `webhook ${hook.id} was called more than ${hookCallsPerWindow} times in ${hookWindowMs / 1000} s; retry later`);
       if (trigger.kind === "ignore") return c.json({ hookId: hook.id, source: trigger.source, ignored: trigger.reason }, 200);
       const updated = await retryOnConflict(async () => {
         const [current] = await findServicesByRef(deps.db, hook.serviceId);
