@@ -1,0 +1,160 @@
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateJwtSecret, importClusterKeys } from "../../src/auth/keys.js";
+import { rootAdminToken } from "../../src/bootstrap.js";
+import { freePort, startNodeServer, tempDir, type Started } from "../helpers/processes.js";
+import { shoalContainers } from "./cluster.js";
+import { buildTestImage, ensureDockerInstalled, startCluster, TEST_IMAGE, type E2ECluster, type E2EHost } from "./hosts.js";
+
+/**
+ * The one-liner on a namespaced host with a real dockerd, as a user runs it:
+ * `curl -fsSL URL/install.sh | sh -s -- …` inside the host's network namespace,
+ * against a control plane on the bridge. The host has no systemd, so the agent runs
+ * under the installer's supervisor, on this machine's Node (the native path). The
+ * namespaces share this machine's filesystem: --prefix keeps the install in the
+ * cluster's directory (which the harness cleans up, processes included).
+ */
+describe("install.sh on a Docker host", () => {
+  let cluster: E2ECluster;
+  let host: E2EHost;
+  let controlPlane: Started;
+  let admin: string;
+  let joinToken: string;
+  let root: string;
+  let tamperer: Server | undefined;
+
+  const api = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(controlPlane.url + path, {
+      method,
+      headers: { authorization: `Bearer ${admin}`, ...(body ? { "content-type": "application/json" } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+      signal: AbortSignal.timeout(30_000),
+    });
+    return { status: res.status, body: (await res.json().catch(() => undefined)) as any };
+  };
+  const waitFor = async <T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await check();
+      if (value) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+
+  /** `curl … | sh -s -- ARGS` in the host's namespace; the join token goes by environment. */
+  const install = (args: string[], opts: { url?: string } = {}): Promise<{ code: number | null; output: string }> =>
+    new Promise((resolve, reject) => {
+      const pipeline = 'url=$1; shift; curl -fsSL "$url/install.sh" | sh -s -- "$@"';
+      const child = spawn(
+        "nsenter",
+        [`--net=/var/run/netns/${host.netns}`, "sh", "-c", pipeline, "sh", opts.url ?? controlPlane.url, ...args],
+        { env: { PATH: process.env.PATH!, SHOAL_JOIN_TOKEN: joinToken }, stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 },
+      );
+      let output = "";
+      child.stdout.on("data", (d) => (output += d));
+      child.stderr.on("data", (d) => (output += d));
+      child.on("error", reject);
+      child.on("close", (code) => resolve({ code, output }));
+    });
+  const options = () => ["--prefix", root, "--docker-socket", host.dockerSocket, "--insecure"];
+
+  /** The supervisor and agent processes of the install, by their command lines. */
+  const installed = () =>
+    readdirSync("/proc")
+      .filter((p) => /^\d+$/.test(p))
+      .flatMap((pid) => {
+        try {
+          const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+          if (/\) [ZX] /.test(stat)) return [];
+          const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+          return cmdline.includes(`${root}/opt/shoal-agent/`) ? [{ pid: Number(pid), cmdline }] : [];
+        } catch {
+          return [];
+        }
+      });
+  const files = () => ["opt/shoal-agent/shoal-agent.mjs", "opt/shoal-agent/supervise", "etc/shoal-agent/agent.env"].map((f) => join(root, f));
+
+  beforeAll(async () => {
+    await ensureDockerInstalled();
+    cluster = await startCluster({ hosts: 1, prefix: "inst" });
+    host = cluster.hosts[0]!;
+    await buildTestImage(cluster);
+    const jwtKey = generateJwtSecret();
+    admin = await rootAdminToken(await importClusterKeys(jwtKey));
+    controlPlane = await startNodeServer({ stateDir: tempDir("shoal-e2e-inst-"), jwtKey, host: cluster.controlPlaneIp });
+    joinToken = (await api("GET", "/v1/swarm/join-tokens")).body.worker;
+    root = join(cluster.dir, "root");
+  }, 240_000);
+  afterAll(async () => {
+    await new Promise((r) => (tamperer ? tamperer.close(r) : r(undefined)));
+    await controlPlane?.stop();
+    await cluster?.stop();
+  }, 120_000);
+
+  it("installs and starts an agent that joins and runs a task", async () => {
+    const res = await install(options());
+    expect(res.code, res.output).toBe(0);
+    expect(res.output).toMatch(/installed and started \(node runtime, supervisor/);
+    expect(res.output).not.toContain(joinToken);
+    expect(statSync(join(root, "etc/shoal-agent/agent.env")).mode & 0o777).toBe(0o600);
+    const node = await waitFor("the node ready", async () => {
+      const nodes = (await api("GET", "/v1/nodes")).body as any[];
+      return nodes.length === 1 && nodes[0].status.state === "ready" ? nodes[0] : undefined;
+    });
+    expect(node.description.hostname).toBe(host.name);
+    expect(node.status.addr).toBe(host.ip);
+    expect((await api("POST", "/v1/services", { name: "web", task: { container: { image: TEST_IMAGE, command: ["sleep", "3600"] } } })).status).toBe(201);
+    const [container] = await waitFor("a running container on the host", async () => {
+      const list = await shoalContainers(host);
+      return list.length === 1 && list[0]!.state === "running" ? list : undefined;
+    });
+    expect(container!.name).toMatch(/^web\.1\./);
+    expect(installed().map((p) => p.cmdline)).toEqual(
+      expect.arrayContaining([expect.stringContaining("opt/shoal-agent/supervise"), expect.stringContaining("opt/shoal-agent/shoal-agent.mjs run")]),
+    );
+  });
+
+  it("running it again changes nothing: same files, same processes", async () => {
+    const before = { procs: installed().map((p) => p.pid).sort(), mtimes: files().map((f) => statSync(f).mtimeMs) };
+    const res = await install(options());
+    expect(res.code, res.output).toBe(0);
+    expect(res.output).toMatch(/up to date and running/);
+    expect(installed().map((p) => p.pid).sort()).toEqual(before.procs);
+    expect(files().map((f) => statSync(f).mtimeMs)).toEqual(before.mtimes);
+    expect((await api("GET", "/v1/nodes")).body).toHaveLength(1);
+  });
+
+  it("refuses a tampered bundle and leaves the running install alone", async () => {
+    const original = await (await fetch(`${controlPlane.url}/v1/agent/bundle`)).text();
+    const port = await freePort();
+    tamperer = createServer((req, res) => {
+      if (req.url === "/install.sh") void fetch(`${controlPlane.url}/install.sh`).then(async (r) => res.end(await r.text()));
+      else if (req.url === "/v1/agent/bundle") res.end(`${original}\nprocess.exit(0);\n`);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => tamperer!.listen(port, cluster.controlPlaneIp, () => r()));
+    const before = { procs: installed().map((p) => p.pid).sort(), mtimes: files().map((f) => statSync(f).mtimeMs) };
+    const res = await install([...options(), "--url", `http://${cluster.controlPlaneIp}:${port}`], { url: `http://${cluster.controlPlaneIp}:${port}` });
+    expect(res.code).toBe(1);
+    expect(res.output).toMatch(/SHA-256 is [0-9a-f]{64}, not [0-9a-f]{64}: refusing to install it/);
+    expect(installed().map((p) => p.pid).sort()).toEqual(before.procs);
+    expect(files().map((f) => statSync(f).mtimeMs)).toEqual(before.mtimes);
+    expect(readFileSync(join(root, "opt/shoal-agent/shoal-agent.mjs"), "utf8")).toBe(original);
+  });
+
+  it("--uninstall stops the agent and removes everything it installed", async () => {
+    const res = await install([...options(), "--uninstall"]);
+    expect(res.code, res.output).toBe(0);
+    expect(res.output).toMatch(/removed/);
+    await waitFor("the agent and its supervisor gone", async () => installed().length === 0, 30_000);
+    for (const path of ["opt/shoal-agent", "etc/shoal-agent", "var/lib/shoal-agent", "var/log/shoal-agent.log", "run/shoal-agent.pid"])
+      expect(existsSync(join(root, path)), path).toBe(false);
+    // The task's container is the cluster's, not the installer's: it keeps running until the node is removed.
+    expect((await shoalContainers(host)).map((c) => c.state)).toEqual(["running"]);
+    await waitFor("the node down once its agent is gone", async () => ((await api("GET", "/v1/nodes")).body as any[])[0]?.status.state === "down", 30_000);
+  });
+});
