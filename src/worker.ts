@@ -8,7 +8,10 @@ import { importClusterKeys } from "./auth/keys.js";
 import { bootstrapCluster } from "./bootstrap.js";
 import { schema, type Db } from "./db/client.js";
 import { pollingNotifier } from "./dispatcher/notifier.js";
+import { cachedAgentBundle } from "./install/agent-bundle.js";
 import { reconcile } from "./reconcile.js";
+// agent/dist/shoal-agent.mjs as a string (wrangler.toml: built by [build], a Text module by [[rules]]).
+import agentBundleText from "../agent/dist/shoal-agent.mjs";
 
 /** Bindings and secrets (wrangler.toml, `wrangler secret put`). */
 export interface Env {
@@ -19,6 +22,8 @@ export interface Env {
   SHOAL_DB_AUTH_TOKEN?: string;
   /** The cluster's signing key (`npm run worker:secret` makes one and prints the admin token it implies). */
   SHOAL_JWT_KEY?: string;
+  /** The URL users and agents reach the Worker at, when not the request's (e.g. a proxy in front). */
+  SHOAL_PUBLIC_URL?: string;
 }
 
 function openDb(env: Env): Db {
@@ -48,6 +53,8 @@ function getSetup(env: Env) {
       clock: { now: () => Date.now() },
       logger,
       notifier: pollingNotifier,
+      publicUrl: env.SHOAL_PUBLIC_URL,
+      agentBundle: cachedAgentBundle(async () => agentBundleText),
     };
     await bootstrapCluster(deps.db, deps.keys, deps.clock.now());
     return { deps, app: createApp(deps) };
