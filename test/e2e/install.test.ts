@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateJwtSecret, importClusterKeys } from "../../src/auth/keys.js";
 import { rootAdminToken } from "../../src/bootstrap.js";
 import { freePort, startNodeServer, tempDir, type Started } from "../helpers/processes.js";
-import { shoalContainers } from "./cluster.js";
+import { apiClient, shoalContainers, waitFor } from "./cluster.js";
 import { buildTestImage, ensureDockerInstalled, startCluster, TEST_IMAGE, type E2ECluster, type E2EHost } from "./hosts.js";
 
 /**
@@ -21,29 +21,10 @@ describe("install.sh on a Docker host", () => {
   let cluster: E2ECluster;
   let host: E2EHost;
   let controlPlane: Started;
-  let admin: string;
+  let api: ReturnType<typeof apiClient>;
   let joinToken: string;
   let root: string;
   let tamperer: Server | undefined;
-
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(controlPlane.url + path, {
-      method,
-      headers: { authorization: `Bearer ${admin}`, ...(body ? { "content-type": "application/json" } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-      signal: AbortSignal.timeout(30_000),
-    });
-    return { status: res.status, body: (await res.json().catch(() => undefined)) as any };
-  };
-  const waitFor = async <T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await check();
-      if (value) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  };
 
   /** `curl … | sh -s -- ARGS` in the host's namespace; the join token goes by environment. */
   const install = (args: string[], opts: { url?: string } = {}): Promise<{ code: number | null; output: string }> =>
@@ -84,8 +65,8 @@ describe("install.sh on a Docker host", () => {
     host = cluster.hosts[0]!;
     await buildTestImage(cluster);
     const jwtKey = generateJwtSecret();
-    admin = await rootAdminToken(await importClusterKeys(jwtKey));
     controlPlane = await startNodeServer({ stateDir: tempDir("shoal-e2e-inst-"), jwtKey, host: cluster.controlPlaneIp });
+    api = apiClient(() => controlPlane.url, await rootAdminToken(await importClusterKeys(jwtKey)));
     joinToken = (await api("GET", "/v1/swarm/join-tokens")).body.worker;
     root = join(cluster.dir, "root");
   }, 240_000);
