@@ -109,6 +109,21 @@ describe("install.sh on a Docker host", () => {
     expect((await api("GET", "/v1/nodes")).body).toHaveLength(1);
   });
 
+  it("a changed setting upgrades in place: the agent restarts, keeps its node and adopts its task", async () => {
+    const before = { procs: installed().map((p) => p.pid).sort(), containers: await shoalContainers(host) };
+    const res = await install([...options(), "--addr", host.ip]);
+    expect(res.code, res.output).toBe(0);
+    expect(res.output).toMatch(/upgraded and restarted/);
+    expect(readFileSync(join(root, "etc/shoal-agent/agent.env"), "utf8")).toContain(`\nSHOAL_AGENT_ADDR=${host.ip}\n`);
+    const after = installed().map((p) => p.pid);
+    expect(after.filter((pid) => before.procs.includes(pid))).toEqual([]);
+    await waitFor("the agent back, on the same node", async () => {
+      const nodes = (await api("GET", "/v1/nodes")).body as any[];
+      return nodes.length === 1 && nodes[0].status.state === "ready" && installed().length === 2;
+    });
+    expect(await shoalContainers(host)).toEqual(before.containers);
+  });
+
   it("refuses a tampered bundle and leaves the running install alone", async () => {
     const original = await (await fetch(`${controlPlane.url}/v1/agent/bundle`)).text();
     const port = await freePort();
