@@ -1,7 +1,7 @@
-import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateJwtSecret, importClusterKeys } from "../../src/auth/keys.js";
 import { rootAdminToken } from "../../src/bootstrap.js";
@@ -17,6 +17,31 @@ import { buildTestImage, ensureDockerInstalled, startCluster, TEST_IMAGE, type E
  * namespaces share this machine's filesystem: --prefix keeps the install in the
  * cluster's directory (which the harness cleans up, processes included).
  */
+/**
+ * A "node" image for the container runtime, made from this machine's Node binary and
+ * the libraries it links (no registry is reachable to pull node:20-alpine).
+ */
+async function importNodeImage(host: E2EHost, work: string): Promise<string> {
+  const image = "shoal-test/node:20";
+  const libs = execFileSync("ldd", [process.execPath], { encoding: "utf8" })
+    .split("\n")
+    .map((l) => /(\/\S+) \(0x/.exec(l)?.[1])
+    .filter((p): p is string => Boolean(p));
+  const rootfs = join(work, "rootfs");
+  for (const file of [process.execPath, ...libs]) {
+    mkdirSync(join(rootfs, dirname(file)), { recursive: true });
+    copyFileSync(file, join(rootfs, file));
+  }
+  chmodSync(join(rootfs, process.execPath), 0o755);
+  mkdirSync(join(rootfs, "tmp"), { recursive: true });
+  mkdirSync(join(rootfs, "etc"), { recursive: true });
+  writeFileSync(join(rootfs, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\n");
+  execFileSync("tar", ["-C", rootfs, "-cf", join(work, "rootfs.tar"), "."]);
+  await host.docker(["import", "--change", `ENV PATH=${dirname(process.execPath)}`, join(work, "rootfs.tar"), image], { timeoutMs: 300_000 });
+  rmSync(work, { recursive: true, force: true });
+  return image;
+}
+
 describe("install.sh on a Docker host", () => {
   let cluster: E2ECluster;
   let host: E2EHost;
@@ -152,5 +177,29 @@ describe("install.sh on a Docker host", () => {
     // The task's container is the cluster's, not the installer's: it keeps running until the node is removed.
     expect((await shoalContainers(host)).map((c) => c.state)).toEqual(["running"]);
     await waitFor("the node down once its agent is gone", async () => ((await api("GET", "/v1/nodes")).body as any[])[0]?.status.state === "down", 30_000);
+  });
+
+  it("--runtime container: the agent runs in a Node image with the Docker socket mounted; uninstall removes that container", async () => {
+    const image = await importNodeImage(host, join(cluster.dir, "node-image"));
+    const res = await install([...options(), "--runtime", "container", "--image", image]);
+    expect(res.code, res.output).toBe(0);
+    expect(res.output).toMatch(/installed and started \(container runtime, supervisor/);
+    const agentContainer = async () => (await host.docker(["ps", "-a", "--filter", "name=^shoal-agent$", "--format", "{{.Image}} {{.State}}"])).trim();
+    await waitFor("the agent's container running", async () => (await agentContainer()) === `${image} running`);
+    // Same machine, so the same node; it was down meanwhile, so its task was replaced: the new agent runs that.
+    await waitFor("the node ready again", async () => {
+      const nodes = (await api("GET", "/v1/nodes")).body as any[];
+      return nodes.length === 1 && nodes[0].status.state === "ready";
+    });
+    await waitFor("the service's task running", async () => {
+      const tasks = (await api("GET", "/v1/tasks?service=web&desired-state=running")).body as any[];
+      return tasks.length === 1 && tasks[0].status.state === "running";
+    });
+    // And stops the replaced task's container, which the uninstall had left running.
+    await waitFor("one running task container", async () => (await shoalContainers(host)).filter((x) => x.state === "running").length === 1, 30_000);
+    const removed = await install([...options(), "--uninstall"]);
+    expect(removed.code, removed.output).toBe(0);
+    await waitFor("the agent's container gone", async () => (await agentContainer()) === "", 30_000);
+    await waitFor("the supervisor gone", async () => installed().length === 0, 30_000);
   });
 });
