@@ -156,13 +156,15 @@ USAGE
   hostport=\${url#*://}
   host=\${hostport%%[:/]*}
   case $hostport in \\[::1\\]*) host=::1 ;; esac
+  loopback=0
+  case $host in
+    localhost|::1) loopback=1 ;;
+    127.*) case $host in *[!0-9.]*) ;; *) loopback=1 ;; esac ;;
+  esac
   case $url in
     https://*) proto='=https' ;;
     http://*)
-      case $host in
-        localhost|::1|127.[0-9]*.[0-9]*.[0-9]*) ;;
-        *) [ "$insecure" = 1 ] || die "refusing $url: not https (pass --insecure to allow plain http)" ;;
-      esac
+      [ "$loopback" = 1 ] || [ "$insecure" = 1 ] || die "refusing $url: not https (pass --insecure to allow plain http)"
       proto='=http,https' ;;
     *) die "the control plane URL must start with https:// (got $url)" ;;
   esac

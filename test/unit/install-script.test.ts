@@ -208,6 +208,8 @@ describe("what it refuses", () => {
     ["http://[::1]:1", [], true],
     ["http://10.1.2.3:1", [], false],
     ["http://127.evil.example:1", [], false],
+    ["http://127.0.0.1.evil.example:1", [], false],
+    ["http://127.0.0.1", [], true],
     ["http://localhost.evil.example:1", [], false],
     ["http://10.1.2.3:1", ["--insecure"], true],
     ["ftp://shoal.example", ["--insecure"], false],
