@@ -7,6 +7,8 @@ import { jsonResponse } from "./api/openapi.js";
 import { renderReferencePage } from "./api/reference-page.js";
 import { newRouter } from "./api/router.js";
 import { eventRoutes } from "./api/routes/events.js";
+import { hookRoutes } from "./api/routes/hooks.js";
+import { installRoutes } from "./api/routes/install.js";
 import { nodeRoutes } from "./api/routes/nodes.js";
 import { swarmRoutes } from "./api/routes/swarm.js";
 import { serviceRoutes } from "./api/routes/services.js";
@@ -70,6 +72,8 @@ export function createApp(deps: AppDeps) {
   app.route("/", tokenRoutes(deps));
   app.route("/", eventRoutes(deps));
   app.route("/", webhookRoutes(deps));
+  app.route("/", hookRoutes(deps));
+  app.route("/", installRoutes(deps));
   app.route("/", dispatcherRoutes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

@@ -18,6 +18,7 @@ import { schema } from "./db/client.js";
 import { beginLivenessGrace } from "./db/cluster.js";
 import { downAfterMs, effectiveHeartbeatPeriodMs } from "./dispatcher/liveness.js";
 import { createLocalNotifier } from "./dispatcher/notifier.js";
+import { cachedAgentBundle } from "./install/agent-bundle.js";
 import { createLogger } from "./logger.js";
 import { loadNodeConfig, usage, type NodeConfig } from "./node-config.js";
 import { reconcile } from "./reconcile.js";
@@ -74,7 +75,16 @@ async function main(): Promise<void> {
   const db = drizzle(client, { schema });
   await migrate(db, { migrationsFolder });
 
-  const deps: AppDeps = { db, keys, clock: { now: () => Date.now() }, logger, notifier: createLocalNotifier() };
+  const deps: AppDeps = {
+    db,
+    keys,
+    clock: { now: () => Date.now() },
+    logger,
+    notifier: createLocalNotifier(),
+    publicUrl: config.publicUrl,
+    // Built from agent/ on the first install request, in memory: always the agent of this checkout.
+    agentBundle: cachedAgentBundle(async () => (await import("../agent/scripts/build.js")).bundleAgent()),
+  };
   const { created } = await bootstrapCluster(db, keys, deps.clock.now());
   const cluster = await requireCluster(deps);
   // Agents could not call in while the control plane was down: as Swarm does after a
@@ -116,7 +126,11 @@ async function main(): Promise<void> {
       lines.push(`This machine's Docker engine (${cfg.dockerSocket}) joins as a worker (--no-agent to skip).`);
     }
     lines.push(
-      "To add another Docker host as a worker, run on it, in a clone of shoal (give --public-url so it can reach this one):",
+      "To add another Docker host as a worker, run on it (give --public-url so it can reach this one; plain http needs --insecure):",
+      "",
+      `    curl -fsSL ${url}/install.sh | sudo SHOAL_JOIN_TOKEN=${joinToken} sh`,
+      "",
+      "or, in a clone of shoal:",
       "",
       `    SHOAL_JOIN_TOKEN=${joinToken} node agent/bin/shoal-agent.mjs join --url ${url}`,
       "",

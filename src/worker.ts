@@ -8,11 +8,14 @@ import { importClusterKeys } from "./auth/keys.js";
 import { bootstrapCluster } from "./bootstrap.js";
 import { schema, type Db } from "./db/client.js";
 import { pollingNotifier } from "./dispatcher/notifier.js";
+import { cachedAgentBundle } from "./install/agent-bundle.js";
 import { reconcile } from "./reconcile.js";
 import { runDeliveryPass } from "./webhooks/deliver.js";
 import { fetchSender } from "./webhooks/fetch-sender.js";
 import { loadWebhookSettings } from "./webhooks/retry-schedule.js";
 import { createDeliveryRunner, type DeliveryRunner } from "./webhooks/runner.js";
+// agent/dist/shoal-agent.mjs as a string (wrangler.toml: built by [build], a Text module by [[rules]]).
+import agentBundleText from "../agent/dist/shoal-agent.mjs";
 
 /** Bindings and secrets (wrangler.toml, `wrangler secret put`). */
 export interface Env {
@@ -26,6 +29,8 @@ export interface Env {
   /** Webhook retry delays in ms, comma-separated, and the per-attempt timeout (see the README). */
   SHOAL_WEBHOOK_RETRY_MS?: string;
   SHOAL_WEBHOOK_TIMEOUT_MS?: string;
+  /** The URL users and agents reach the Worker at, when not the request's (e.g. a proxy in front). */
+  SHOAL_PUBLIC_URL?: string;
 }
 
 function openDb(env: Env): Db {
@@ -55,6 +60,8 @@ function getSetup(env: Env) {
       clock: { now: () => Date.now() },
       logger,
       notifier: pollingNotifier,
+      publicUrl: env.SHOAL_PUBLIC_URL,
+      agentBundle: cachedAgentBundle(async () => agentBundleText),
     };
     await bootstrapCluster(deps.db, deps.keys, deps.clock.now());
     const settings = loadWebhookSettings(env);

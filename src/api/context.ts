@@ -4,6 +4,7 @@ import type { Db } from "../db/client.js";
 import type { ClusterRow } from "../db/cluster.js";
 import type { NodeRow } from "../db/nodes.js";
 import type { AssignmentNotifier } from "../dispatcher/notifier.js";
+import type { AgentBundle } from "../install/agent-bundle.js";
 
 export interface Clock {
   now(): number;
@@ -22,6 +23,10 @@ export interface AppDeps {
   clock: Clock;
   logger: Logger;
   notifier: AssignmentNotifier;
+  /** The URL users and agents reach the control plane at; default: the request's origin. */
+  publicUrl?: string;
+  /** The agent as one file, served to the install script; undefined where the deployment has none. */
+  agentBundle?: () => Promise<AgentBundle | undefined>;
 }
 
 /** Request-scoped values set by the access middleware. */

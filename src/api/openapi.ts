@@ -19,6 +19,9 @@ const problem = (description: string) => ({
   content: { "application/problem+json": { schema: ProblemSchema } },
 });
 
+/** A caller over its rate limit. */
+export const tooManyRequestsResponse = { 429: problem("Too many calls; retry after the window given in the detail") } as const;
+
 /** The error answers every authenticated route may give. */
 export const errorResponses = {
   400: problem("Malformed JSON or invalid input; `errors` names each field"),

@@ -1,5 +1,7 @@
 import { isCasFailure, isUniqueViolation, retryOnConflict } from "../db/cas.js";
-import { deleteService, insertService, listServices, rollbackService, updateServiceSpec, type ServiceRow } from "../db/services.js";
+import type { BatchItem } from "drizzle-orm/batch";
+import type { Db } from "../db/client.js";
+import { deleteService, findServicesByRef, insertService, listServices, rollbackService, updateServiceSpec, type ServiceRow } from "../db/services.js";
 import { newId } from "../ids.js";
 import type { ServiceSpec } from "../spec/service-spec.js";
 import type { AppDeps } from "./context.js";
@@ -13,6 +15,14 @@ import { assignIngressPorts } from "./ingress-ports.js";
  */
 
 type Deps = Pick<AppDeps, "db" | "keys">;
+
+/** A service by what a user typed (id, unique id prefix or name); 404 / 409 otherwise. */
+export async function resolveService(db: Db, ref: string): Promise<ServiceRow> {
+  const matches = await findServicesByRef(db, ref);
+  if (matches.length === 0) throw notFound("service", ref);
+  if (matches.length > 1) throw new ApiError("conflict", `service reference ${ref} is ambiguous; give more of the id`);
+  return matches[0]!;
+}
 
 export async function createService(deps: Deps, requested: ServiceSpec, now: number): Promise<ServiceRow> {
   return retryOnConflict(async () => {
@@ -37,8 +47,13 @@ export async function specReplacing(deps: Deps, current: ServiceRow, requested: 
   return assignIngressPorts(requested, others.map((s) => s.spec), current.spec);
 }
 
-/** Replaces the spec of `current` as read; a concurrent change gets 409. The name and mode cannot change. */
-export async function replaceServiceSpec(deps: Deps, current: ServiceRow, requested: ServiceSpec, now: number): Promise<ServiceRow> {
+/**
+ * Writes a new spec for `current` as read: the name and mode must stay, ingress
+ * ports keep or get their numbers. `also`: statements to commit with it. A
+ * concurrent change makes it throw a CAS failure (isCasFailure), for callers
+ * that re-read and retry; replaceServiceSpec answers 409 instead.
+ */
+export async function writeServiceSpec(deps: Deps, current: ServiceRow, requested: ServiceSpec, now: number, also: BatchItem<"sqlite">[] = []): Promise<ServiceRow> {
   if (requested.name !== current.name)
     throw new ApiError("validation_failed", `services cannot be renamed (${current.name} → ${requested.name})`, [
       { path: "body.name", message: `must stay ${current.name}` },
@@ -48,8 +63,13 @@ export async function replaceServiceSpec(deps: Deps, current: ServiceRow, reques
       { path: "body.mode", message: `must stay ${current.mode}` },
     ]);
   const spec = await specReplacing(deps, current, requested);
+  return updateServiceSpec(deps.db, deps.keys.clusterId, current, spec, now, also);
+}
+
+/** Replaces the spec of `current` as read; a concurrent change gets 409. */
+export async function replaceServiceSpec(deps: Deps, current: ServiceRow, requested: ServiceSpec, now: number): Promise<ServiceRow> {
   try {
-    return await updateServiceSpec(deps.db, deps.keys.clusterId, current, spec, now);
+    return await writeServiceSpec(deps, current, requested, now);
   } catch (err) {
     if (isCasFailure(err)) throw versionConflict("service", current.id, current.version);
     throw err;

@@ -1,10 +1,12 @@
 import { and, asc, eq, gte, inArray, lt, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { manualRollbackStatus, statusAfterUpdate } from "../orchestrator/rollout.js";
 import type { ServiceSpec } from "../spec/service-spec.js";
 import type { Db } from "./client.js";
 import { requireChanged } from "./cas.js";
 import { bumpGeneration } from "./cluster.js";
 import { insertEvent } from "./events.js";
+import { deleteServiceHooksOf } from "./hooks.js";
 import { services, tasks } from "./schema/index.js";
 
 export type ServiceRow = typeof services.$inferSelect;
@@ -36,8 +38,9 @@ export async function insertService(db: Db, clusterId: string, row: ServiceRow):
 }
 
 /**
- * Replaces a service's spec if it is still at `current.version`; the old spec
- * is kept for rollback. A change to what the tasks run starts a rolling update.
+ * Replaces a service's spec if it is still at `current.version`; the old spec is kept
+ * for rollback. A change to what the tasks run starts a rolling update. `also`:
+ * statements to commit with it (e.g. what triggered the update).
  */
 export async function updateServiceSpec(
   db: Db,
@@ -45,9 +48,10 @@ export async function updateServiceSpec(
   current: ServiceRow,
   spec: ServiceSpec,
   now: number,
+  also: BatchItem<"sqlite">[] = [],
 ): Promise<ServiceRow> {
   const updateStatus = statusAfterUpdate(current.spec, spec, current.updateStatus, now);
-  return replaceSpec(db, clusterId, current, { spec, previousSpec: current.spec, updateStatus }, now, "update");
+  return replaceSpec(db, clusterId, current, { spec, previousSpec: current.spec, updateStatus }, now, "update", also);
 }
 
 /** docker service rollback: back to the previous spec (which keeps this one as its previous), rolled out with rollback_config. */
@@ -63,6 +67,7 @@ async function replaceSpec(
   set: Pick<ServiceRow, "spec" | "previousSpec" | "updateStatus">,
   now: number,
   action: string,
+  also: BatchItem<"sqlite">[] = [],
 ): Promise<ServiceRow> {
   const [updated] = await db.batch([
     db
@@ -73,6 +78,7 @@ async function replaceSpec(
     requireChanged(db),
     bumpGeneration(db, clusterId),
     insertEvent(db, now, "service", action, current.id, { name: current.name }),
+    ...also,
   ]);
   return updated[0]!;
 }
@@ -95,11 +101,12 @@ export async function scaleServices(
   await db.batch([bumpGeneration(db, clusterId), ...statements]);
 }
 
-/** Removes a service; the orchestrator then removes its tasks. */
+/** Removes a service and its webhooks; the orchestrator then removes its tasks. */
 export async function deleteService(db: Db, clusterId: string, service: ServiceRow, now: number): Promise<void> {
   await db.batch([
     db.delete(services).where(eq(services.id, service.id)),
     requireChanged(db),
+    deleteServiceHooksOf(db, service.id),
     bumpGeneration(db, clusterId),
     insertEvent(db, now, "service", "remove", service.id, { name: service.name }),
   ]);

@@ -22,13 +22,15 @@ interface RouteCase {
   method: string;
   path: string;
   allowed: Credential[];
-  request: (ctx: { nodeId: string; taskId: string; webhookId: string }) => { path: string; body?: unknown };
+  request: (ctx: { nodeId: string; taskId: string; webhookId: string; hookId: string; hookToken: string }) => { path: string; body?: unknown };
 }
 
 const routes: RouteCase[] = [
   { method: "GET", path: "/healthz", allowed: credentials, request: () => ({ path: "/healthz" }) },
   { method: "GET", path: "/openapi.json", allowed: credentials, request: () => ({ path: "/openapi.json" }) },
   { method: "GET", path: "/docs", allowed: credentials, request: () => ({ path: "/docs" }) },
+  { method: "GET", path: "/install.sh", allowed: credentials, request: () => ({ path: "/install.sh" }) },
+  { method: "GET", path: "/v1/agent/bundle", allowed: credentials, request: () => ({ path: "/v1/agent/bundle" }) },
   { method: "GET", path: "/v1/swarm", allowed: ["read", "admin"], request: () => ({ path: "/v1/swarm" }) },
   { method: "PATCH", path: "/v1/swarm", allowed: ["admin"], request: () => ({ path: "/v1/swarm?version=1", body: { taskHistoryLimit: 3 } }) },
   { method: "GET", path: "/v1/swarm/join-tokens", allowed: ["admin"], request: () => ({ path: "/v1/swarm/join-tokens" }) },
@@ -64,6 +66,16 @@ const routes: RouteCase[] = [
   { method: "DELETE", path: "/v1/services/{id}", allowed: ["admin"], request: () => ({ path: "/v1/services/web" }) },
   { method: "POST", path: "/v1/services/{id}/rollback", allowed: ["admin"], request: () => ({ path: "/v1/services/api/rollback" }) },
   { method: "POST", path: "/v1/services/scale", allowed: ["admin"], request: () => ({ path: "/v1/services/scale", body: { services: { web: 3 } } }) },
+  { method: "POST", path: "/v1/services/{id}/hooks", allowed: ["admin"], request: () => ({ path: "/v1/services/web/hooks", body: { name: "hub" } }) },
+  { method: "GET", path: "/v1/services/{id}/hooks", allowed: ["admin"], request: () => ({ path: "/v1/services/web/hooks" }) },
+  {
+    method: "DELETE",
+    path: "/v1/services/{id}/hooks/{hookId}",
+    allowed: ["admin"],
+    request: ({ hookId }) => ({ path: `/v1/services/web/hooks/${hookId}` }),
+  },
+  // The token in the path is the credential: any bearer (or none) is ignored.
+  { method: "POST", path: "/v1/hooks/{token}", allowed: credentials, request: ({ hookToken }) => ({ path: `/v1/hooks/${hookToken}`, body: { tag: "2" } }) },
   { method: "GET", path: "/v1/tasks", allowed: ["read", "admin"], request: () => ({ path: "/v1/tasks" }) },
   { method: "GET", path: "/v1/tasks/{id}", allowed: ["read", "admin"], request: ({ taskId }) => ({ path: `/v1/tasks/${taskId}` }) },
   {
@@ -137,6 +149,7 @@ describe("auth matrix: every credential kind against every route", () => {
     let nodeId: string;
     let taskId: string;
     let webhookId: string;
+    let hook: { id: string; token: string };
     beforeAll(async () => {
       t = await createTestApp();
       const node = await joinNode(t);
@@ -148,6 +161,7 @@ describe("auth matrix: every credential kind against every route", () => {
       await t.call("POST", "/v1/services/scale", { token: t.tokens.admin, body: { services: { api: 2 } } });
       webhookId = (await t.call("POST", "/v1/webhooks", { token: t.tokens.admin, body: { url: "https://hooks.example.com/matrix" } })).body.id;
       await t.call("PUT", "/v1/stacks/shop", { token: t.tokens.admin, body: { files: ["services:\n  db:\n    image: busybox:1\n"] } });
+      hook = (await t.call("POST", "/v1/services/web/hooks", { token: t.tokens.admin, body: {} })).body;
       await t.call("POST", "/v1/tokens", { token: t.tokens.admin, body: { name: "spare", scope: "read" } });
       await t.client.execute("UPDATE api_tokens SET id = 'tok_spare' WHERE name = 'spare'");
       const revoked = await t.call("POST", "/v1/tokens", { token: t.tokens.admin, body: { name: "gone", scope: "admin" } });
@@ -169,7 +183,7 @@ describe("auth matrix: every credential kind against every route", () => {
     afterAll(() => t.close());
 
     it.each(credentials)("%s", async (credential) => {
-      const { path, body } = route.request({ nodeId, taskId, webhookId });
+      const { path, body } = route.request({ nodeId, taskId, webhookId, hookId: hook.id, hookToken: hook.token });
       const eventCount = async () => (await t.client.execute("SELECT count(*) AS n FROM events")).rows[0]!.n;
       const eventsBefore = await eventCount();
       const res = await t.call(route.method, path, { token: tokens[credential], body });

@@ -20,6 +20,8 @@ type Template = {
 let nodeCredential = "";
 let webhookId = "";
 const webhookPath = (id: string, rest = "") => `/v1/webhooks/${id === "__NODE__" ? webhookId : id}${rest}`;
+let hookId = "";
+let hookToken = "";
 const admin = (t: TestApp) => t.tokens.admin;
 const templates: Record<string, Template> = {
   "PATCH /v1/swarm": { method: "PATCH", path: () => "/v1/swarm", query: { version: "1" }, body: { taskHistoryLimit: 3, heartbeatPeriodMs: 3000 }, token: admin },
@@ -107,6 +109,21 @@ const templates: Record<string, Template> = {
     query: { state: "pending", limit: "10" },
     token: admin,
   },
+  "POST /v1/services/{id}/hooks": {
+    method: "POST",
+    path: (id) => `/v1/services/${id === "__NODE__" ? "existing" : id}/hooks`,
+    idParam: true,
+    body: { name: "hub", action: "redeploy" },
+    token: admin,
+  },
+  "DELETE /v1/services/{id}/hooks/{hookId}": {
+    method: "DELETE",
+    path: (id) => `/v1/services/existing/hooks/${id === "__NODE__" ? hookId : id}`,
+    idParam: true,
+    token: admin,
+  },
+  // The token in the path is the credential; the bearer is ignored.
+  "POST /v1/hooks/{token}": { method: "POST", path: (id) => `/v1/hooks/${id === "__NODE__" ? hookToken : id}`, idParam: true, body: { tag: "2" }, token: admin },
   "POST /v1/agent/join": {
     method: "POST",
     path: () => "/v1/agent/join",
@@ -209,6 +226,7 @@ describe("fuzz templates", () => {
     await t.call("POST", "/v1/services", { token: t.tokens.admin, body: { name: "existing", task: { container: { image: "busybox:1" } } } });
     // A previous spec, for rollback.
     await t.call("POST", "/v1/services/scale", { token: t.tokens.admin, body: { services: { existing: 1 } } });
+    ({ id: hookId, token: hookToken } = (await t.call("POST", "/v1/services/existing/hooks", { token: t.tokens.admin, body: {} })).body);
     const spare = (await t.client.execute("SELECT id FROM api_tokens WHERE name = 'spare'")).rows[0]!.id as string;
     webhookId = (await t.call("POST", "/v1/webhooks", { token: t.tokens.admin, body: { url: "https://hooks.example.com/x" } })).body.id;
     const id =
@@ -216,6 +234,8 @@ describe("fuzz templates", () => {
         ? "worker"
         : tpl.path(node.id).includes("/webhooks/")
           ? webhookId
+          : tpl.path(node.id).includes("/hooks")
+          ? "__NODE__"
           : tpl.path(node.id).includes("/tokens/")
           ? spare
           : tpl.path(node.id).includes("/services/")
@@ -232,7 +252,7 @@ describe("fuzz: malformed requests", () => {
   let t: TestApp;
   let nodeId = "";
   const snapshot = async () => {
-    const tables = ["cluster", "nodes", "api_tokens", "events", "webhooks", "webhook_deliveries"];
+    const tables = ["cluster", "nodes", "api_tokens", "events", "webhooks", "webhook_deliveries", "service_hooks"];
     const out: Record<string, unknown> = {};
     for (const table of tables) out[table] = (await t.client.execute(`SELECT * FROM ${table} ORDER BY rowid`)).rows;
     return JSON.stringify(out);
@@ -249,6 +269,7 @@ describe("fuzz: malformed requests", () => {
     // A previous spec, for rollback.
     await t.call("POST", "/v1/services/scale", { token: t.tokens.admin, body: { services: { existing: 1 } } });
     webhookId = (await t.call("POST", "/v1/webhooks", { token: t.tokens.admin, body: { url: "https://hooks.example.com/x" } })).body.id;
+    ({ id: hookId, token: hookToken } = (await t.call("POST", "/v1/services/existing/hooks", { token: t.tokens.admin, body: {} })).body);
     // Let the reconcile the join asked for run now, so only the fuzzed requests could change anything.
     await t.call("GET", "/v1/swarm", { token: t.tokens.read });
     before = await snapshot();

@@ -26,6 +26,31 @@ export interface AgentProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
+/** An API client with the admin token; `baseUrl` is read at each call (the control plane may restart). */
+export function apiClient(baseUrl: () => string, admin: string) {
+  return async <T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> => {
+    const res = await fetch(baseUrl() + path, {
+      method,
+      headers: { authorization: `Bearer ${admin}`, ...(body ? { "content-type": "application/json" } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+      signal: AbortSignal.timeout(30_000),
+    });
+    return { status: res.status, body: (await res.json().catch(() => undefined)) as T };
+  };
+}
+
+/** Polls `check` until it returns truthy or `timeoutMs` passes; returns the last value. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false | null>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined | false | null;
+  for (;;) {
+    last = await check();
+    if (last) return last;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /**
  * `agentsInHosts`: run each agent inside its host's network namespace, reaching the
  * control plane over the bridge, so that cutting a host's link partitions its agent
@@ -45,15 +70,7 @@ export async function startShoalCluster(opts: { hosts: number; prefix: string; a
   const port = new URL(controlPlane.url).port;
   const agents = new Map<string, AgentProcess>();
 
-  const api = async <T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> => {
-    const res = await fetch(controlPlane.url + path, {
-      method,
-      headers: { authorization: `Bearer ${admin}`, ...(body ? { "content-type": "application/json" } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-      signal: AbortSignal.timeout(30_000),
-    });
-    return { status: res.status, body: (await res.json().catch(() => undefined)) as T };
-  };
+  const api = apiClient(() => controlPlane.url, admin);
   const joinToken = (await api("GET", "/v1/swarm/join-tokens")).body.worker as string;
 
   async function startAgent(host: E2EHost): Promise<AgentProcess> {
@@ -94,17 +111,6 @@ export async function startShoalCluster(opts: { hosts: number; prefix: string; a
     };
     agents.set(host.name, agent);
     return agent;
-  }
-
-  async function waitFor<T>(what: string, check: () => Promise<T | undefined | false | null>, timeoutMs = 60_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let last: T | undefined | false | null;
-    for (;;) {
-      last = await check();
-      if (last) return last;
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(last)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
   }
 
   for (const h of hosts.hosts) await startAgent(h);

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateJwtSecret, importClusterKeys } from "../../src/auth/keys.js";
 import { rootAdminToken } from "../../src/bootstrap.js";
@@ -22,7 +23,11 @@ function normalizer() {
       if (/^[\w-]+\.[\w-]+\.[\w-]+$/.test(v)) return "<jwt>";
       if (/^\d{4}-\d\d-\d\dT[\d:.]+Z$/.test(v)) return "<time>";
       // Task ids come in random order: they all read the same. Others are numbered as they first appear.
-      return v.replace(/\btask_[a-v0-9]{20}\b/g, "<task>").replace(/\b(node|tok|svc)_[a-v0-9]{20}\b/g, (id) => {
+      return v
+        .replace(/^https?:\/\/[^/]+(?=\/v1\/hooks\/)/, "<origin>")
+        .replace(/\bshk_[\w-]{43}\b/g, "<hook-token>")
+        .replace(/\btask_[a-v0-9]{20}\b/g, "<task>")
+        .replace(/\b(node|tok|svc|hook)_[a-v0-9]{20}\b/g, (id) => {
         if (!ids.has(id)) ids.set(id, `<${id.split("_")[0]}#${ids.size + 1}>`);
         return ids.get(id)!;
       });
@@ -101,6 +106,15 @@ async function scenario(baseUrl: string, adminToken: string): Promise<Step[]> {
   const web = await call("service", "GET", "/v1/services/web", admin);
   await call("update service", "PUT", "/v1/services/web?version=2", { ...admin, body: { ...web.spec, task: { ...web.spec.task, container: { image: "busybox:2" } } } });
   await call("services", "GET", "/v1/services", admin);
+  const hook = await call("create webhook", "POST", "/v1/services/web/hooks", { ...admin, body: { name: "hub" } });
+  await call("webhooks", "GET", "/v1/services/web/hooks", admin);
+  await call("trigger webhook", "POST", `/v1/hooks/${hook.token}`, { body: { push_data: { tag: "3" }, repository: { repo_name: "library/busybox" } } });
+  await call("trigger webhook, other repository", "POST", `/v1/hooks/${hook.token}`, { body: { push_data: { tag: "3" }, repository: { repo_name: "acme/x" } } });
+  await call("trigger webhook, GitHub ping", "POST", `/v1/hooks/${hook.token}`, { body: { zen: "hi" } });
+  await call("trigger unknown webhook", "POST", "/v1/hooks/shk_nope", {});
+  await call("service after webhook", "GET", "/v1/services/web", admin);
+  await call("delete webhook", "DELETE", `/v1/services/web/hooks/${hook.id}`, admin);
+  await call("trigger deleted webhook", "POST", `/v1/hooks/${hook.token}`, {});
   await call("remove service", "DELETE", "/v1/services/mon", admin);
   await call("tasks after", "GET", "/v1/tasks", admin);
   await call("nodes", "GET", "/v1/nodes", admin);
@@ -148,6 +162,19 @@ describe("Node and Workers give the same answers", () => {
     // Sanity: the scenario exercised successes and each kind of refusal.
     const statuses = new Set(onNode.map((s) => s.status));
     for (const s of [200, 201, 204, 400, 401, 403, 404, 405, 409, 413, 415]) expect(statuses).toContain(s);
+  });
+
+  it("both serve the same agent bundle, and an installer that checks its SHA-256", async () => {
+    const nodeBundle = await (await fetch(`${node.url}/v1/agent/bundle`)).text();
+    const workerBundle = await (await fetch(`${worker.url}/v1/agent/bundle`)).text();
+    expect(nodeBundle.length).toBeGreaterThan(100_000);
+    expect(workerBundle).toBe(nodeBundle);
+    const sha = createHash("sha256").update(nodeBundle).digest("hex");
+    for (const s of [node, worker]) {
+      const script = await (await fetch(`${s.url}/install.sh`)).text();
+      expect(script).toContain(`\n  bundle_sha256=${sha}\n`);
+      expect(script).toContain(`\n  url='${s.url}'\n`);
+    }
   });
 
   it("the Worker's scheduled handler (the safety-net reconcile) runs", async () => {

@@ -1,9 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { Db } from "../../db/client.js";
 import { retryOnConflict } from "../../db/cas.js";
 import {
   countServiceTasks,
-  findServicesByRef,
   listServices,
   scaleServices,
   type ServiceRow,
@@ -13,13 +11,13 @@ import { reconcileTasks } from "../../orchestrator/reconcile-tasks.js";
 import { updateStates } from "../../spec/service-spec.js";
 import { access } from "../access.js";
 import type { AppDeps } from "../context.js";
-import { ApiError, notFound, versionConflict } from "../errors.js";
+import { ApiError, versionConflict } from "../errors.js";
 import { labelMatches } from "../node-filters.js";
 import { OptionalVersionQuery, VersionQuery, bearer, errorResponses, jsonBody, jsonResponse, strictObject } from "../openapi.js";
 import { newRouter } from "../router.js";
 import { isoTime, repeated } from "../schemas.js";
 import { ServiceSpecSchema } from "../service-spec-schema.js";
-import { createService, removeService, replaceServiceSpec, rollBackService } from "../service-writes.js";
+import { createService, removeService, replaceServiceSpec, resolveService, rollBackService } from "../service-writes.js";
 
 const UpdateStatusSchema = z
   .object({
@@ -73,7 +71,7 @@ export function toService(s: ServiceRow, counts: ServiceTaskCounts | undefined):
   };
 }
 
-const ServiceRefParam = z.object({
+export const ServiceRefParam = z.object({
   id: z
     .string()
     .min(1)
@@ -95,13 +93,6 @@ const ScaleSchema = strictObject({
     .refine((r) => Object.keys(r).length > 0, { message: "name at least one service" })
     .openapi({ description: "Service (id, prefix or name) → replicas", example: { web: 3, api: 5 } }),
 }).openapi("Scale");
-
-async function resolveService(db: Db, ref: string): Promise<ServiceRow> {
-  const matches = await findServicesByRef(db, ref);
-  if (matches.length === 0) throw notFound("service", ref);
-  if (matches.length > 1) throw new ApiError("conflict", `service reference ${ref} is ambiguous; give more of the id`);
-  return matches[0]!;
-}
 
 export function serviceRoutes(deps: AppDeps) {
   const app = newRouter();

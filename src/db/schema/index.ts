@@ -5,3 +5,4 @@ export * from "./tokens.js";
 export * from "./services.js";
 export * from "./webhooks.js";
 export * from "./stacks.js";
+export * from "./hooks.js";
