@@ -109,6 +109,14 @@ services:
       ["app_web", "unchanged"],
     ]);
     expect(await services()).toEqual(["app_web"]);
+    const events = await t.call("GET", "/v1/events?type=stack", admin());
+    expect(events.body.events.map((e: any) => [e.action, e.actor.id, e.actor.attributes])).toEqual([
+      ["deploy", "app", { created: "2" }],
+      ["deploy", "app", { unchanged: "2" }],
+      ["deploy", "app", { updated: "1", unchanged: "1" }],
+      ["deploy", "app", { unchanged: "1" }],
+      ["deploy", "app", { removed: "1", unchanged: "1" }],
+    ]);
   });
 
   it("keeps an auto-assigned ingress port across redeploys (unchanged)", async () => {
@@ -134,6 +142,8 @@ services:
     expect((await t.call("DELETE", "/v1/stacks/a", admin())).status).toBe(404);
     expect((await t.call("GET", "/v1/stacks/a/services", admin())).status).toBe(404);
     expect((await t.call("GET", "/v1/stacks", admin())).body).toEqual([{ name: "b", services: 2 }]);
+    const removed = await t.call("GET", "/v1/events?event=stack.remove", admin());
+    expect(removed.body.events).toHaveLength(1);
   });
 
   it("refuses an invalid file with every path, and writes nothing", async () => {

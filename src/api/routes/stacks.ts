@@ -159,7 +159,9 @@ export function stackRoutes(deps: AppDeps) {
           results.push({ name: current.name, id: current.id, action: "updated" });
         }
       }
-      await replaceStackResources(deps.db, stack, loaded.resources, now);
+      const summary: Record<string, string> = {};
+      for (const { action } of results) summary[action] = String(Number(summary[action] ?? 0) + 1);
+      await replaceStackResources(deps.db, stack, loaded.resources, now, summary);
       await reconcileTasks(deps, now);
       return c.json({ stack, services: results, resources: loaded.resources, warnings: loaded.warnings }, 200);
     },
@@ -239,7 +241,7 @@ export function stackRoutes(deps: AppDeps) {
       const now = c.get("now");
       const { name } = c.req.valid("param");
       for (const service of await stackServices(name)) await removeService(deps, service, now);
-      await deleteStackResources(deps.db, name);
+      await deleteStackResources(deps.db, name, now);
       await reconcileTasks(deps, now);
       return c.body(null, 204);
     },
