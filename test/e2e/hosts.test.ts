@@ -78,7 +78,9 @@ describe("namespaced Docker hosts", () => {
     console.log(`engine restarted in ${Date.now() - restarted} ms`);
     expect((await h.docker(["inspect", "-f", "{{.State.Status}}", "web"])).trim()).toBe("exited");
     await h.docker(["start", "web"]);
-    expect((await get(url(h))).body.trim()).toBe(h.name); // the container's files survived
+    // The restarted engine sets its networking up again as the container starts: poll until it answers.
+    const served = async () => (await get(url(h), 1_000).catch(() => ({ body: "" }))).body.trim();
+    await expect.poll(served, { timeout: 15_000, interval: 250 }).toBe(h.name); // the container's files survived
   });
 
   it("partitions a host with linkDown and heals it with linkUp", async () => {
