@@ -2,6 +2,7 @@ import type { CommandGroup } from "../cli.js";
 import { registerContextCommands } from "./context.js";
 import { registerNodeCommands } from "./node.js";
 import { registerServiceCommands } from "./service.js";
+import { registerStackCommands } from "./stack.js";
 import { registerSwarmCommands } from "./swarm.js";
 
 /**
@@ -12,5 +13,6 @@ export const commandGroups: CommandGroup[] = [
   registerSwarmCommands,
   registerNodeCommands,
   registerServiceCommands,
+  registerStackCommands,
   registerContextCommands,
 ];
