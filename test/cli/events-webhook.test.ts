@@ -80,6 +80,10 @@ describe("shoal webhook", () => {
     expect(inspected.secret).toBeUndefined();
     expect(await c.ok("webhook", "inspect", "--pretty", id)).toContain("Events:          service.*\n");
     expect(await c.ok("webhook", "inspect", "-f", "{{.URL}}", id)).toBe(`${receiver.url("/in")}\n`);
+    const other = JSON.parse(await c.ok("webhook", "create", "--format", "json", "--url", receiver.url("/other"), "--allow-private"));
+    expect(other).toMatchObject({ name: `127.0.0.1:${receiver.port}`, events: [], secret: expect.stringMatching(/^whsec_/) });
+    expect(await c.ok("webhook", "rm", other.id)).toBe(`${other.id}\n`);
+    expect(await c.shoal("webhook", "create", "--format", "yaml", "--url", receiver.url("/x"))).toMatchObject({ code: 2 });
   });
 
   it("deliveries lists what was sent; update changes and disables it", async () => {

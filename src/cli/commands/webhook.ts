@@ -1,3 +1,4 @@
+import { Option } from "commander";
 import { action, addInspectCommand, collect, removeEach, type Cli, type CommandGroup } from "../cli.js";
 import { retryOnStaleVersion } from "../client.js";
 import { filterQuery, parseFilters } from "../filters.js";
@@ -93,7 +94,7 @@ export const registerWebhookCommands: CommandGroup = (program, cli) => {
     .option("--event <pattern>", "Event name or pattern to send (task.failed, service.*, failed); all events when none", collect)
     .option("--allow-private", "Allow loopback and private addresses")
     .option("--name <name>", "Webhook name (default: the URL's host)")
-    .option("--format <format>", "'json': print the whole answer, secret included")
+    .addOption(new Option("--format <format>", "Print the whole answer, secret included").choices(["json"]))
     .action(
       action(async (opts: { url: string; event?: string[]; allowPrivate?: boolean; name?: string; format?: string }) => {
         const body = { url: opts.url, ...(opts.event ? { events: opts.event } : {}), ...(opts.allowPrivate ? { allowPrivate: true } : {}), ...(opts.name ? { name: opts.name } : {}) };
