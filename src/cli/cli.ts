@@ -64,13 +64,16 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>) {
 /** Collects a repeatable option's values. */
 export const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
-/** `rm A B C`: removes each, prints the ones removed, and fails (exit 1) at the end with the API's messages for the others. */
-export async function removeEach(cli: Cli, refs: string[], remove: (ref: string) => Promise<unknown>): Promise<void> {
+/**
+ * `rm A B C`: removes each, prints the ones removed (unless `echo` is false: `remove` prints),
+ * and fails (exit 1) at the end with the API's messages for the others.
+ */
+export async function removeEach(cli: Cli, refs: string[], remove: (ref: string) => Promise<unknown>, echo = true): Promise<void> {
   const errors: string[] = [];
   for (const ref of refs) {
     try {
       await remove(ref);
-      cli.out(`${ref}\n`);
+      if (echo) cli.out(`${ref}\n`);
     } catch (err) {
       if (!(err instanceof ApiCallError)) throw err;
       errors.push(err.message);

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { createCli } from "./cli.js";
+import { ApiCallError } from "./client.js";
 import { commandGroups } from "./commands/index.js";
 
 /**
@@ -43,6 +44,8 @@ try {
     process.exitCode = ok ? 0 : 2;
   } else {
     process.stderr.write(`Error: ${err instanceof Error ? err.message : String(err)}\n`);
+    // The detail names every field on one line; several read better one per line.
+    if (err instanceof ApiCallError && err.errors.length > 1) process.stderr.write(err.errors.map((e) => `${e.path}: ${e.message}\n`).join(""));
     process.exitCode = 1;
   }
 }

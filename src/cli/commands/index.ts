@@ -1,8 +1,11 @@
 import type { CommandGroup } from "../cli.js";
 import { registerContextCommands } from "./context.js";
+import { registerEventsCommands } from "./events.js";
 import { registerNodeCommands } from "./node.js";
 import { registerServiceCommands } from "./service.js";
+import { registerStackCommands } from "./stack.js";
 import { registerSwarmCommands } from "./swarm.js";
+import { registerWebhookCommands } from "./webhook.js";
 
 /**
  * Every command group, in help order. A new group (stack, network, secret,
@@ -12,5 +15,8 @@ export const commandGroups: CommandGroup[] = [
   registerSwarmCommands,
   registerNodeCommands,
   registerServiceCommands,
+  registerStackCommands,
+  registerWebhookCommands,
+  registerEventsCommands,
   registerContextCommands,
 ];

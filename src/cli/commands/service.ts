@@ -9,6 +9,7 @@ import { prettyService, renderServices } from "../service-views.js";
 import { addTaskListOptions, printTasks, type TaskListFlags } from "../task-list.js";
 import { waitForService } from "../wait.js";
 import { filterQuery, parseFilters } from "../filters.js";
+import { addServiceHookCommands } from "./service-hook.js";
 
 /** `shoal service …`: docker service's commands over /v1/services and /v1/tasks. */
 
@@ -163,4 +164,6 @@ export const registerServiceCommands: CommandGroup = (program, cli) => {
         await removeEach(cli, refs, (r) => client.call("DELETE", servicePath(r)));
       }),
     );
+
+  addServiceHookCommands(service, cli);
 };

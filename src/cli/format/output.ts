@@ -57,7 +57,7 @@ export interface ListOptions {
 }
 
 /** docker replaces these escapes in --format before parsing. */
-const unescape = (f: string) => f.replaceAll("\\t", "\t").replaceAll("\\n", "\n");
+export const unescape = (f: string) => f.replaceAll("\\t", "\t").replaceAll("\\n", "\n");
 
 export function renderList<R>(rows: R[], columns: Column<R>[], opts: ListOptions): string {
   const record = (row: R) => Object.fromEntries(columns.map((c) => [c.field, c.value(row)]));

@@ -1,0 +1,39 @@
+import { parseDocument } from "yaml";
+import { interpolate } from "../stack/interpolate.js";
+
+/**
+ * What `stack deploy` reads from the compose files before sending them: the
+ * `env_file` paths their services name, interpolated as the API will
+ * interpolate them, so the contents go along by that path. Pure; a file that
+ * does not parse names none (the API reports what is wrong with it).
+ */
+export function envFilePaths(files: string[], env: Record<string, string>): string[] {
+  const paths = new Set<string>();
+  for (const text of files) {
+    const doc = parseDocument(text);
+    if (doc.errors.length) continue;
+    const services = (doc.toJS({ maxAliasCount: 1000 }) as { services?: unknown } | null)?.services;
+    if (!services || typeof services !== "object") continue;
+    for (const service of Object.values(services)) {
+      const given = (service as { env_file?: unknown } | null)?.env_file;
+      for (const path of typeof given === "string" ? [given] : Array.isArray(given) ? given : [])
+        if (typeof path === "string") paths.add(String(interpolate(path, env, "", [], new Set())));
+    }
+  }
+  return [...paths];
+}
+
+/** The API takes names up to 255 and values up to 32 KiB characters. */
+const maxNameLength = 255;
+const maxValueLength = 32 * 1024;
+
+/**
+ * The environment sent for interpolation: string values the API accepts. A
+ * longer one is left out; a file using it gets the API's unset-variable warning.
+ */
+export function deployEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env))
+    if (typeof value === "string" && name.length <= maxNameLength && value.length <= maxValueLength) out[name] = value;
+  return out;
+}
