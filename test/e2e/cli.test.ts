@@ -1,6 +1,9 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runShoal } from "../cli/harness.js";
-import { startShoalCluster, type ShoalCluster } from "./cluster.js";
+import { tempDir } from "../helpers/processes.js";
+import { shoalContainers, startShoalCluster, type ShoalCluster } from "./cluster.js";
 import { TEST_IMAGE, tagTestImage } from "./hosts.js";
 
 /** The real CLI binary against a cluster of real engines: docker's progress display while tasks converge. */
@@ -46,5 +49,44 @@ describe("shoal CLI on real engines", () => {
     const rows = ps.stdout.trim().split("\n");
     expect(rows).toHaveLength(4);
     expect(rows.every((l) => l.startsWith(`${v2} Running`))).toBe(true);
+  });
+
+  it("stack deploy --detach=false runs a compose file on the engines; stack rm cleans up", async () => {
+    const dir = tempDir("shoal-e2e-stack-");
+    const file = join(dir, "compose.yml");
+    writeFileSync(
+      file,
+      [
+        "services:",
+        "  db:",
+        "    image: ${IMAGE}",
+        '    command: ["sleep", "3600"]',
+        "    healthcheck: { test: [CMD, 'true'], interval: 1s, retries: 1 }",
+        "  web:",
+        "    image: ${IMAGE}",
+        '    command: ["sleep", "3600"]',
+        "    depends_on: [db]",
+        "    deploy: { replicas: 2 }",
+        "",
+      ].join("\n"),
+    );
+    const deploy = await runShoal(["stack", "deploy", "--detach=false", "-c", file, "demo"], {
+      SHOAL_URL: c.controlPlane.url,
+      SHOAL_TOKEN: c.admin,
+      IMAGE: TEST_IMAGE,
+    });
+    expect(deploy).toMatchObject({ code: 0, stderr: "" });
+    expect(deploy.stdout).toContain("Creating service demo_db");
+    expect(deploy.stdout).toContain("Creating service demo_web");
+    const ps = await shoal("stack", "ps", "-f", "desired-state=running", "--format", "{{.Name}} {{.CurrentState}}", "demo");
+    const rows = ps.stdout.trim().split("\n").sort();
+    expect(rows.map((r) => r.split(" ")[0])).toEqual(["demo_db.1", "demo_web.1", "demo_web.2"]);
+    expect(rows.every((r) => / Running /.test(r))).toBe(true);
+    const containers = (await Promise.all(c.hosts.hosts.map((h) => shoalContainers(h)))).flat().filter((x) => x.name.startsWith("demo_"));
+    expect(containers).toHaveLength(3);
+    expect((await shoal("stack", "rm", "demo")).code).toBe(0);
+    await c.waitFor("stack containers gone", async () =>
+      (await Promise.all(c.hosts.hosts.map((h) => shoalContainers(h, true)))).flat().every((x) => !x.name.startsWith("demo_")),
+    );
   });
 });
