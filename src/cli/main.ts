@@ -26,6 +26,12 @@ const program = new Command("shoal")
     },
   });
 
+// A reader that went away (`shoal events | head -1`) ends the command, as for any Unix tool.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code !== "EPIPE") throw err;
+  process.exit(0);
+});
+
 const cli = createCli(program, process.env);
 for (const register of commandGroups) register(program, cli);
 

@@ -60,6 +60,22 @@ describe("shoal events", () => {
     expect(await exited).toBe(0);
     expect(stderr).toBe("");
   });
+
+  it("a reader that goes away ends it quietly (shoal events | head -1)", async () => {
+    const child = spawn(process.execPath, [shoalBin, "events", "--since", "1h", "-f", "type=service"], {
+      cwd: repoRoot,
+      env: { ...process.env, SHOAL_CONFIG: c.configPath },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    await new Promise((resolve) => child.stdout.once("data", resolve));
+    child.stdout.destroy();
+    await c.ok("service", "update", "-d", "--env-add", "PIPE=1", "web");
+    expect(await exited).toBe(0);
+    expect(stderr).toBe("");
+  });
 });
 
 describe("shoal webhook", () => {

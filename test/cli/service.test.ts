@@ -173,8 +173,15 @@ describe("shoal service", () => {
       code: 2,
       stderr: 'error: invalid argument for --limit-memory: "lots" is not a memory size: write it like 512M, 1G or 1048576 (bytes)\nSee \'shoal service update --help\'.\n',
     });
-    const noName = await c.shoal("service", "create", "busybox:1");
-    expect(noName.code).toBe(2);
+    const noFlag = await c.shoal("service", "create", "--replicas", "busybox:1");
+    expect(noFlag.code).toBe(2);
+  });
+
+  it("create without --name names the service as docker does, adjective_surname", async () => {
+    const id = (await c.ok("service", "create", "-d", "--replicas", "0", "busybox:1")).trim();
+    const [svc] = JSON.parse(await c.ok("service", "inspect", id));
+    expect(svc.spec.name).toMatch(/^[a-z]+_[a-z]+$/);
+    await c.ok("service", "rm", id);
   });
 
   it("rm removes each service it can, prints them, and exits 1 naming the ones it could not", async () => {

@@ -1,5 +1,6 @@
 import { Option, type Command } from "commander";
 import { readFile } from "node:fs/promises";
+import { generateServiceName } from "../names.js";
 import type { Service } from "../api-types.js";
 import { action, addInspectCommand, collect, removeEach, type Cli, type CommandGroup } from "../cli.js";
 import { retryOnStaleVersion, type ApiClient } from "../client.js";
@@ -55,7 +56,7 @@ export const registerServiceCommands: CommandGroup = (program, cli) => {
     .usage("[OPTIONS] IMAGE [COMMAND] [ARG...]")
     .argument("<image>", "the image to run")
     .argument("[args...]", "the command and its arguments (replace the image's CMD)")
-    .option("--name <name>", "Service name")
+    .option("--name <name>", "Service name (default: a generated one, as docker's)")
     .addOption(new Option("--mode <mode>", "Service mode").choices(["replicated", "global", "replicated-job", "global-job"]))
     .option("--env-file <file>", "Read in a file of environment variables", collect)
     .passThroughOptions();
@@ -63,8 +64,7 @@ export const registerServiceCommands: CommandGroup = (program, cli) => {
   create.action(
     action(async (image: string, args: string[], opts: Record<string, unknown>) => {
       const envFiles = await Promise.all(((opts.envFile as string[] | undefined) ?? []).map((f) => readFile(f, "utf8")));
-      const spec = buildServiceSpec(image, args, opts, envFiles);
-      if (typeof spec.name !== "string") throw new UsageError("--name is required: shoal services are named");
+      const spec = buildServiceSpec(image, args, { ...opts, name: opts.name ?? generateServiceName() }, envFiles);
       const client = await cli.client();
       const created = await client.call<Service>("POST", "/v1/services", { body: spec });
       cli.out(`${created.id}\n`);
