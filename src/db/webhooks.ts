@@ -71,9 +71,13 @@ export async function listDueDeliveries(db: Db, now: number, limit: number): Pro
     .limit(limit);
 }
 
-/** When the next pending delivery is due; null when none is. */
+/** When the next pending delivery of an active subscription is due (as listDueDeliveries picks them); null when none is. */
 export async function nextDeliveryDueAt(db: Db): Promise<number | null> {
-  const [row] = await db.select({ at: min(webhookDeliveries.nextAttemptAt) }).from(webhookDeliveries).where(eq(webhookDeliveries.state, "pending"));
+  const [row] = await db
+    .select({ at: min(webhookDeliveries.nextAttemptAt) })
+    .from(webhookDeliveries)
+    .innerJoin(webhooks, eq(webhooks.id, webhookDeliveries.webhookId))
+    .where(and(eq(webhookDeliveries.state, "pending"), eq(webhooks.state, "active")));
   return row?.at ?? null;
 }
 

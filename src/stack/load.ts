@@ -100,7 +100,14 @@ function parseFile(text: string, label: string, errors: StackIssue[]): Record<st
     errors.push({ path: label, message: `not valid YAML${line ? ` (line ${line.line}, column ${line.col})` : ""}: ${problem.code.toLowerCase().replaceAll("_", " ")}` });
     return undefined;
   }
-  const value: unknown = doc.toJS({ maxAliasCount: 1000 });
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 1000 });
+  } catch (err) {
+    // The alias limit ("billion laughs"): the only way a parsed document fails to convert.
+    errors.push({ path: label, message: `not accepted as YAML: ${err instanceof Error ? err.message : String(err)}` });
+    return undefined;
+  }
   if (!value || typeof value !== "object" || Array.isArray(value)) {
     errors.push({ path: label, message: "a compose file is a mapping with services: at the top" });
     return undefined;

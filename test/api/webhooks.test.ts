@@ -130,6 +130,18 @@ describe("webhook delivery (in process, real HTTP)", () => {
     expect(receiver.at("/gone")).toHaveLength(1);
   });
 
+  it("a disabled subscription's pending deliveries do not keep the deliverer waking", async () => {
+    receiver.respond("/paused", [500]);
+    const sub = await subscribe({ url: receiver.url("/paused"), allowPrivate: true, events: ["node.join"] });
+    await joinNode(t);
+    expect(await runDeliveryPass(deliverer())).toBeGreaterThan(t.clock.now());
+    const patched = await t.call("PATCH", `/v1/webhooks/${sub.body.id}?version=1`, { ...admin(), body: { enabled: false } });
+    expect(patched.status).toBe(200);
+    t.clock.advance(60_000);
+    expect(await runDeliveryPass(deliverer())).toBeNull();
+    expect((await deliveries(sub.body.id))[0]).toMatchObject({ state: "pending", attempts: 1 });
+  });
+
   it("sends nothing to a name that resolves to loopback unless allowed, and says why in the log", async () => {
     const hook = await subscribe({ url: `http://localhost:${receiver.port}/local`, events: ["node.join"] });
     expect(hook.status).toBe(201);

@@ -232,6 +232,14 @@ describe("compose corpus: invalid files", () => {
     if (!result.ok) expect(result.errors).toEqual(errors);
   });
 
+  it("refuses an alias bomb as a compose error, not a crash", () => {
+    const levels = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];
+    for (let i = 1; i < 8; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(", ")}]`);
+    const result = loadStack({ stack: "s", files: [`x-bomb:\n  ${levels.join("\n  ")}\nservices:\n  web:\n    image: busybox\n`], env: {} });
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.errors).toEqual([{ path: "file", message: expect.stringMatching(/^not accepted as YAML: .*alias/i) }]);
+  });
+
   it("names the file when several are merged", () => {
     const result = load(["valid/override.yml", "invalid/typo-replocas.yml"]);
     expect(result.ok || result.errors).toEqual([{ path: "services.web.deploy.replocas", message: "unknown key; did you mean replicas? (file 2)" }]);
