@@ -155,7 +155,8 @@ USAGE
   url=\${url%/}
   hostport=\${url#*://}
   host=\${hostport%%[:/]*}
-  case $hostport in \\[::1\\]*) host=::1 ;; esac
+  case \${hostport%%/*} in *@*) die "refusing $url: user info (user@host) in the control plane URL is not supported" ;; esac
+  case $hostport in \\[::1\\]|\\[::1\\]:*|\\[::1\\]/*) host=::1 ;; esac
   loopback=0
   case $host in
     localhost|::1) loopback=1 ;;
@@ -172,7 +173,8 @@ USAGE
   if [ -z "$token" ]; then token=$(sed -n 's/^SHOAL_JOIN_TOKEN=//p' "$env_file" 2>/dev/null || :); fi
   [ -n "$token" ] || die "give the join token (GET /v1/swarm/join-tokens): --token TOKEN, or SHOAL_JOIN_TOKEN in the environment"
   # The env file is read by systemd, docker --env-file and sh alike: only characters all three take as they are.
-  for value in "$url" "$token" "$docker_socket" "$addr" "$machine_id" "$prefix"; do
+  # The image also goes into the unit's and the supervisor's command lines.
+  for value in "$url" "$token" "$docker_socket" "$addr" "$machine_id" "$prefix" "$image"; do
     case $value in *[!]A-Za-z0-9_./:@%+=,[-]*) die "unexpected characters in an option value (a token, URL, path or id)" ;; esac
   done
 

@@ -212,6 +212,9 @@ describe("what it refuses", () => {
     ["http://127.0.0.1.evil.example:1", [], false],
     ["http://127.0.0.1", [], true],
     ["http://localhost.evil.example:1", [], false],
+    ["http://[::1]@10.1.2.3:1", [], false],
+    ["http://[::1].evil.example:1", [], false],
+    ["http://127.0.0.1@10.1.2.3:1", [], false],
     ["http://10.1.2.3:1", ["--insecure"], true],
     ["ftp://shoal.example", ["--insecure"], false],
   ] as const)("the URL %s %j: allowed=%s", async (target, flags, allowed) => {
@@ -236,6 +239,8 @@ describe("what it refuses", () => {
     expect((await runScript(script(), ["--stage", stage, "--token", token, "--tokn", "x"])).output).toMatch(/unknown option --tokn/);
     expect((await runScript(script(), ["--stage", stage, "--token"])).output).toMatch(/--token needs a value/);
     expect((await runScript(script(), ["--stage", stage, "--token", token, "--runtime", "podman"])).output).toMatch(/--runtime must be/);
+    // The image goes into generated command lines: nothing that could split or chain them.
+    expect((await runScript(script(), ["--stage", stage, "--token", token, "--image", "node:20; touch /tmp/x"])).output).toMatch(/unexpected characters/);
     expect(existsSync(stage)).toBe(false);
   });
 
