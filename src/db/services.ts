@@ -15,6 +15,12 @@ export async function listServices(db: Db): Promise<ServiceRow[]> {
   return db.select().from(services).orderBy(asc(services.name));
 }
 
+/** A service by its id, exactly. */
+export async function getService(db: Db, id: string): Promise<ServiceRow | undefined> {
+  const [row] = await db.select().from(services).where(eq(services.id, id));
+  return row;
+}
+
 /** A service by what a user typed: the full id, else the name, else an id prefix (more than one = ambiguous). */
 export async function findServicesByRef(db: Db, ref: string): Promise<ServiceRow[]> {
   const byId = await db.select().from(services).where(eq(services.id, ref));

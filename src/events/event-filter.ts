@@ -1,4 +1,5 @@
 import type { events } from "../db/schema/index.js";
+import { parseDurationMs } from "../stack/units.js";
 
 export type EventRow = typeof events.$inferSelect;
 
@@ -78,9 +79,6 @@ export function matchesEventFilter(e: EventRow, f: EventFilter): boolean {
   return true;
 }
 
-const durationUnitsMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const durationRegex = /^(\d+(\.\d+)?(ms|s|m|h))+$/;
-
 /**
  * docker's `--since`/`--until` values: an RFC 3339 time, Unix seconds
  * (fractions allowed), or a Go duration before `now` (`10m`, `1h30m`).
@@ -88,11 +86,8 @@ const durationRegex = /^(\d+(\.\d+)?(ms|s|m|h))+$/;
  */
 export function parseEventTime(value: string, now: number): number | undefined {
   if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
-  if (durationRegex.test(value)) {
-    let ms = 0;
-    for (const [, n, , unit] of value.matchAll(/(\d+(\.\d+)?)(ms|s|m|h)/g)) ms += Number(n) * durationUnitsMs[unit!]!;
-    return Math.round(now - ms);
-  }
+  const ago = parseDurationMs(value);
+  if (ago !== undefined) return now - ago;
   if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value)) {
     const ms = Date.parse(value);
     return Number.isNaN(ms) ? undefined : ms;

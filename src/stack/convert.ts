@@ -1,7 +1,7 @@
 import type { z } from "@hono/zod-openapi";
 import type { ServiceSpecSchema } from "../api/service-spec-schema.js";
 import type { StackIssue } from "./issues.js";
-import { entriesToMapping } from "./merge.js";
+import { entriesToMapping, isMapping } from "./merge.js";
 import { splitShellWords } from "./shell-words.js";
 import { parseBytes, parseDurationMs, parseNanoCpus } from "./units.js";
 
@@ -54,7 +54,6 @@ export interface ConvertResult {
 }
 
 type Doc = Record<string, unknown>;
-const isMapping = (v: unknown): v is Doc => !!v && typeof v === "object" && !Array.isArray(v);
 const mapping = (v: unknown): Doc => (isMapping(v) ? v : {});
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === "string" ? [v] : []);
 const scalarText = (v: unknown) => (v === null || v === undefined ? "" : String(v));

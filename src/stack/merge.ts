@@ -9,7 +9,7 @@
 
 type Doc = Record<string, unknown>;
 
-const isMapping = (v: unknown): v is Doc => !!v && typeof v === "object" && !Array.isArray(v);
+export const isMapping = (v: unknown): v is Doc => !!v && typeof v === "object" && !Array.isArray(v);
 const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
 
 /** `["A=1", "B"]` → `{A: "1", B: null}`; a mapping stays as it is. */

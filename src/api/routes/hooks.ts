@@ -4,7 +4,7 @@ import { retryOnConflict } from "../../db/cas.js";
 import { insertEvent } from "../../db/events.js";
 import { countHookCall, deleteServiceHook, getServiceHookByTokenHash, insertServiceHook, listServiceHooks, markHookTriggered, type ServiceHookRow } from "../../db/hooks.js";
 import { hookActions } from "../../db/schema/index.js";
-import { findServicesByRef } from "../../db/services.js";
+import { getService } from "../../db/services.js";
 import { hookSources, parseHookTrigger, planRedeploy } from "../../hooks/trigger.js";
 import { newId } from "../../ids.js";
 import { reconcileTasks } from "../../orchestrator/reconcile-tasks.js";
@@ -206,7 +206,7 @@ export function hookRoutes(deps: AppDeps) {
         throw new ApiError("too_many_requests", `webhook ${hook.id} was called more than ${hookCallsPerWindow} times in ${hookWindowMs / 1000} s; retry later`);
       if (trigger.kind === "ignore") return c.json({ hookId: hook.id, source: trigger.source, ignored: trigger.reason }, 200);
       const updated = await retryOnConflict(async () => {
-        const [current] = await findServicesByRef(deps.db, hook.serviceId);
+        const current = await getService(deps.db, hook.serviceId);
         if (!current) throw notFound("service", hook.serviceId);
         const spec = planRedeploy(current.spec, trigger);
         const attributes = {

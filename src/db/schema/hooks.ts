@@ -1,7 +1,6 @@
 import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 export const hookActions = ["redeploy"] as const;
-export type HookAction = (typeof hookActions)[number];
 
 /**
  * Inbound webhook triggers: each names one service and one action. Only the

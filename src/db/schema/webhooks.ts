@@ -1,7 +1,6 @@
 import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const webhookStates = ["active", "disabled"] as const;
-export type WebhookState = (typeof webhookStates)[number];
 export const deliveryStates = ["pending", "succeeded", "failed"] as const;
 export type DeliveryState = (typeof deliveryStates)[number];
 
