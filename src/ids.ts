@@ -1,7 +1,7 @@
 const alphabet = "0123456789abcdefghijklmnopqrstuv";
 
 /** Random base32 string; 20 characters carry 100 bits. */
-export function randomBase32(length = 20): string {
+function randomBase32(length = 20): string {
   const bytes = crypto.getRandomValues(new Uint8Array(length));
   let out = "";
   for (const b of bytes) out += alphabet[b & 31];

@@ -18,7 +18,7 @@ export interface NodeDescription {
   addr: string;
 }
 
-export interface AssignmentsAnswer {
+interface AssignmentsAnswer {
   nodeId: string;
   heartbeatPeriodMs: number;
   generation: number;

@@ -1,7 +1,7 @@
 import type { PortConfig, ServiceSpec } from "../spec/service-spec.js";
 import { ApiError } from "./errors.js";
 
-export const ingressPortRange = { min: 30000, max: 32767 } as const;
+const ingressPortRange = { min: 30000, max: 32767 } as const;
 
 const key = (p: PortConfig) => `${p.protocol}/${p.publishedPort}`;
 

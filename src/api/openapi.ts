@@ -1,7 +1,7 @@
 import { z, type RouteConfig } from "@hono/zod-openapi";
 import { errorStatus } from "./errors.js";
 
-export const ProblemSchema = z
+const ProblemSchema = z
   .object({
     type: z.string().openapi({ example: "urn:shoal:problem:validation_failed" }),
     title: z.string(),

@@ -15,7 +15,7 @@ export interface ApiEvent {
 export const nanoTime = (iso: string) => new Date(iso).toISOString().replace(/\.(\d{3})Z$/, ".$1000000Z");
 
 /** docker's events message: what --format json prints and templates read ({{.Type}}, {{.Actor.Attributes.name}}, {{.TimeNano}}). */
-export function dockerEvent(e: ApiEvent) {
+function dockerEvent(e: ApiEvent) {
   const ms = Date.parse(e.time);
   return {
     Type: e.type,

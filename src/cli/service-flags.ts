@@ -347,7 +347,7 @@ export interface OptionDef {
 }
 
 /** commander's attribute name for a flag ("--restart-delay" → restartDelay, "--no-init" → init). */
-export const attributeName = (name: string) => name.replace(/^no-/, "").replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+const attributeName = (name: string) => name.replace(/^no-/, "").replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 const shortPrefix = (f: { short?: string }) => (f.short ? `-${f.short}, ` : "");
 

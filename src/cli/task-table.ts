@@ -71,7 +71,7 @@ export function renderTasks(tasks: Task[], services: Service[], nodes: Node[], o
 }
 
 /** docker's Ellipsis: at most `max` characters, the last one "…" when cut. */
-export const ellipsis = (s: string, max: number) => ([...s].length > max ? `${[...s].slice(0, max - 1).join("")}…` : s);
+const ellipsis = (s: string, max: number) => ([...s].length > max ? `${[...s].slice(0, max - 1).join("")}…` : s);
 
 /** Host-mode ports a running task publishes on its node. */
 function taskPorts(task: Task, spec: Service["spec"] | undefined): string {

@@ -4,7 +4,7 @@ import type { Db } from "./client.js";
 import { insertEvent } from "./events.js";
 import { stackResources } from "./schema/index.js";
 
-export type StackResourceRow = typeof stackResources.$inferSelect;
+type StackResourceRow = typeof stackResources.$inferSelect;
 
 export async function listStackResources(db: Db, stack?: string): Promise<StackResourceRow[]> {
   return db

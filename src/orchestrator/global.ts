@@ -7,7 +7,7 @@ import { shouldRestart } from "./restart.js";
 import { rolloutStep, type RolloutStep } from "./rollout.js";
 
 /** A node a global service wants a new task on: ready, active, matching constraints and platforms. */
-export function takesGlobalTask(node: NodeRow, service: ServiceView): boolean {
+function takesGlobalTask(node: NodeRow, service: ServiceView): boolean {
   const { platforms } = service.spec.task.placement;
   return (
     node.state === "ready" &&

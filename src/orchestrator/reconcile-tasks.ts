@@ -50,7 +50,7 @@ function writes(deps: Pick<AppDeps, "db">, generation: number, plan: ReconcilePl
 }
 
 /** Nodes that gained, lost or saw a change to one of their tasks. */
-export function affectedNodes(plan: ReconcilePlan): Set<string> {
+function affectedNodes(plan: ReconcilePlan): Set<string> {
   const ids = new Set<string>();
   for (const t of [...plan.inserted, ...plan.deleted]) if (t.nodeId) ids.add(t.nodeId);
   for (const { before, after } of plan.updated) {

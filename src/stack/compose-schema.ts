@@ -113,7 +113,7 @@ const refusedServiceKeys: Record<string, string> = {
   memswap_limit: "use deploy.resources.limits.memory",
 };
 
-export const serviceShape = object(
+const serviceShape = object(
   {
     image: string,
     command: stringOrList,

@@ -2,13 +2,13 @@ import type { DeliveryRow, WebhookRow } from "../db/webhooks.js";
 import { matchesEventPattern, toEventView, type EventRow } from "../events/event-filter.js";
 
 /** The Standard Webhooks body: `type`, `timestamp` (of the event) and the event as `GET /v1/events` shows it. */
-export function webhookPayload(e: EventRow): string {
+function webhookPayload(e: EventRow): string {
   const view = toEventView(e);
   return JSON.stringify({ type: view.name, timestamp: view.time, data: view });
 }
 
 /** Whether a subscription wants an event: no patterns means every event. */
-export const wantsEvent = (hook: Pick<WebhookRow, "events">, e: EventRow) =>
+const wantsEvent = (hook: Pick<WebhookRow, "events">, e: EventRow) =>
   hook.events.length === 0 || hook.events.some((p) => matchesEventPattern(p, e));
 
 /**

@@ -9,7 +9,7 @@ const secretPrefix = "whsec_";
 const minSecretBytes = 24;
 const maxSecretBytes = 64;
 
-export const toBase64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
+const toBase64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
 
 function fromBase64(text: string): Uint8Array | undefined {
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text)) return undefined;

@@ -11,7 +11,7 @@ import { bearer, errorResponses, jsonResponse, strictObject } from "../openapi.j
 import { newRouter } from "../router.js";
 import { queryInt, repeated, repeatedOf } from "../schemas.js";
 
-export const EventSchema = z
+const EventSchema = z
   .object({
     id: z.number().int().openapi({ description: "Increases with every event: the cursor (`after`, SSE `Last-Event-ID`)" }),
     name: z.string().openapi({ example: "task.failed", description: "`type.action`: what `event` filters and webhook subscriptions match" }),

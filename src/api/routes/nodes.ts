@@ -10,7 +10,7 @@ import { VersionQuery, bearer, errorResponses, jsonBody, jsonResponse, strictObj
 import { newRouter } from "../router.js";
 import { LabelKey, Labels, isoTime, repeated } from "../schemas.js";
 
-export const NodeSchema = z
+const NodeSchema = z
   .object({
     id: z.string(),
     version: z.number().int(),
@@ -33,7 +33,7 @@ export const NodeSchema = z
   })
   .openapi("Node");
 
-export function toNode(n: NodeRow): z.infer<typeof NodeSchema> {
+function toNode(n: NodeRow): z.infer<typeof NodeSchema> {
   return {
     id: n.id,
     version: n.version,

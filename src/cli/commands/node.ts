@@ -34,7 +34,7 @@ const tableColumns = nodeColumns.map((c) => (c.field === "ID" ? { ...c, header: 
 const bullet = (labels: Record<string, string>) => Object.entries(labels).map(([k, v]) => ` - ${k}${v ? `=${v}` : ""}`);
 
 /** `node inspect --pretty`, following docker's template. */
-export function prettyNode(n: Node): string {
+function prettyNode(n: Node): string {
   const out = [`ID:\t\t\t${n.id}`];
   if (Object.keys(n.spec.labels).length) out.push("Labels:", ...bullet(n.spec.labels));
   out.push(
