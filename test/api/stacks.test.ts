@@ -163,6 +163,20 @@ services:
     expect(await listStackResources(t.db)).toEqual([]);
   });
 
+  it("a published port clash anywhere in the files writes nothing, not half the stack", async () => {
+    await t.call("POST", "/v1/services", { ...admin(), body: { name: "solo", task: { container: { image: "busybox:1" } }, endpoint: { ports: [{ targetPort: 80, publishedPort: 8080 }] } } });
+    const file = `services:\n  a:\n    image: busybox:1\n  b:\n    image: busybox:1\n    ports: ["8080:80"]\n`;
+    const res = await deploy("clash", { files: [file] });
+    expect(res.status).toBe(409);
+    expect(res.body.errors).toEqual([{ path: "services.b.ports", message: "port 8080/tcp is already published by service solo" }]);
+    expect(await services()).toEqual(["solo"]);
+    const twice = `services:\n  a:\n    image: busybox:1\n    ports: ["9090:80"]\n  b:\n    image: busybox:1\n    ports: ["9090:80"]\n`;
+    expect((await deploy("clash", { files: [twice] })).body.errors).toEqual([
+      { path: "services.b.ports", message: "port 9090/tcp is already published by service clash_a" },
+    ]);
+    expect(await services()).toEqual(["solo"]);
+  });
+
   it("refuses to take over a service outside the stack, or to change a service's mode", async () => {
     await t.call("POST", "/v1/services", { ...admin(), body: { name: "app_web", task: { container: { image: "busybox:1" } } } });
     const taken = await deploy("app", { files: [twoServices()] });

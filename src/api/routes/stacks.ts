@@ -9,6 +9,7 @@ import { loadStack } from "../../stack/load.js";
 import { access } from "../access.js";
 import type { AppDeps } from "../context.js";
 import { ApiError, notFound } from "../errors.js";
+import { assignIngressPorts } from "../ingress-ports.js";
 import { bearer, errorResponses, jsonBody, jsonResponse, strictObject } from "../openapi.js";
 import { newRouter } from "../router.js";
 import { createService, removeService, replaceServiceSpec, specReplacing } from "../service-writes.js";
@@ -137,10 +138,23 @@ export function stackRoutes(deps: AppDeps) {
             { path: `services.${key}.deploy.mode`, message: `must stay ${current.mode}` },
           ]);
       }
+      // Published ports, against the services as the deploy leaves them: a clash found midway would leave it half done.
+      const wanted = new Set(loaded.services.map((s) => s.spec.name));
+      const projected = new Map(
+        [...existing].filter(([name, s]) => !(body.prune && inStack(stack)(s) && !wanted.has(name))).map(([name, s]) => [name, s.spec]),
+      );
+      for (const { key, spec } of loaded.services) {
+        const others = [...projected].filter(([name]) => name !== spec.name).map(([, other]) => other);
+        try {
+          projected.set(spec.name, assignIngressPorts(spec, others, existing.get(spec.name)?.spec));
+        } catch (err) {
+          if (!(err instanceof ApiError)) throw err;
+          throw new ApiError(err.code, `${spec.name}: ${err.message}`, [{ path: `services.${key}.ports`, message: err.message }]);
+        }
+      }
 
       const results: z.infer<typeof DeployResultSchema>["services"] = [];
       if (body.prune) {
-        const wanted = new Set(loaded.services.map((s) => s.spec.name));
         for (const service of existing.values())
           if (inStack(stack)(service) && !wanted.has(service.name)) {
             await removeService(deps, service, now);
