@@ -1,31 +1,20 @@
 /**
  * Units as docker's CLI writes them (Go durations, go-units sizes and human
  * durations) and the API's units (ms, bytes, nano-CPUs). Pure.
+ * The parsing itself is the compose loader's (the same formats).
  */
+import * as valueFormats from "../../stack/units.js";
 
 /** A flag value the user got wrong: the CLI reports it as a usage error (exit 2). */
 export class UsageError extends Error {
   override name = "UsageError";
 }
 
-const durationUnitsMs: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
 /** A Go duration ("10s", "1m30s", "500ms", "0") → whole milliseconds. */
 export function parseDurationMs(text: string): number {
-  const s = text.trim();
-  if (s === "0") return 0;
-  const part = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
-  let total = 0;
-  let at = 0;
-  while (at < s.length) {
-    part.lastIndex = at;
-    const m = part.exec(s);
-    if (!m) break;
-    total += Number(m[1]) * durationUnitsMs[m[2]!]!;
-    at = part.lastIndex;
-  }
-  if (s === "" || at !== s.length) throw new UsageError(`"${text}" is not a duration: write it like 10s, 1m30s, 500ms or 2h`);
-  return Math.round(total);
+  const ms = valueFormats.parseDurationMs(text.trim());
+  if (ms === undefined) throw new UsageError(`"${text}" is not a duration: write it like 10s, 1m30s, 500ms or 2h`);
+  return ms;
 }
 
 /** Milliseconds as Go prints a time.Duration: "1m30s", "500ms", "0s". */
@@ -38,19 +27,18 @@ export function formatDurationMs(ms: number): string {
   return `${h ? `${h}h` : ""}${h || m ? `${m}m` : ""}${s}s`;
 }
 
-const sizeUnits: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
-
 /** A memory size as docker takes it (binary units: "512M", "1g", "1.5GiB", "1024") → bytes. */
 export function parseMemoryBytes(text: string): number {
-  const m = /^(\d+(?:\.\d+)?) ?([kmgtp])?i?b?$/i.exec(text.trim());
-  if (!m) throw new UsageError(`"${text}" is not a memory size: write it like 512M, 1G or 1048576 (bytes)`);
-  return Math.round(Number(m[1]) * sizeUnits[(m[2] ?? "").toLowerCase()]!);
+  const bytes = valueFormats.parseBytes(text);
+  if (bytes === undefined) throw new UsageError(`"${text}" is not a memory size: write it like 512M, 1G or 1048576 (bytes)`);
+  return bytes;
 }
 
 /** CPUs as a decimal ("0.5", "2") → nano-CPUs. */
 export function parseNanoCpus(text: string): number {
-  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(text.trim())) throw new UsageError(`"${text}" is not a number of CPUs: write it like 0.5 or 2`);
-  return Math.round(Number(text) * 1e9);
+  const nanoCpus = valueFormats.parseNanoCpus(text);
+  if (nanoCpus === undefined) throw new UsageError(`"${text}" is not a number of CPUs: write it like 0.5 or 2`);
+  return nanoCpus;
 }
 
 /** A non-negative integer flag value. */
