@@ -13,9 +13,12 @@ export async function listTasks(db: Db): Promise<TaskRow[]> {
   return db.select().from(tasks).orderBy(asc(tasks.serviceId), asc(tasks.slot), asc(tasks.createdAt));
 }
 
-/** The image each task spec runs, by spec hash (docker service ps IMAGE). */
-export async function taskImages(db: Db): Promise<Map<string, string>> {
-  const rows = await db.select({ hash: taskSpecs.hash, image: sql<string>`json_extract(${taskSpecs.spec}, '$.task.container.image')` }).from(taskSpecs);
+/** The image each task spec runs (all, or those of `hashes`), by spec hash (docker service ps IMAGE). */
+export async function taskImages(db: Db, hashes?: string[]): Promise<Map<string, string>> {
+  const rows = await db
+    .select({ hash: taskSpecs.hash, image: sql<string>`json_extract(${taskSpecs.spec}, '$.task.container.image')` })
+    .from(taskSpecs)
+    .where(hashes ? inArray(taskSpecs.hash, hashes) : undefined);
   return new Map(rows.map((r) => [r.hash, r.image]));
 }
 

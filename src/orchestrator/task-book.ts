@@ -11,12 +11,22 @@ export class TaskBook {
   private readonly current = new Map<string, TaskRow>();
   private readonly created = new Set<string>();
   private readonly deleted = new Set<string>();
+  /** The current copies by service, so each planner reads its own tasks without a scan of all of them. */
+  private readonly byService = new Map<string, Map<string, TaskRow>>();
 
   constructor(tasks: TaskRow[], readonly now: number) {
     for (const t of tasks) {
       this.original.set(t.id, t);
-      this.current.set(t.id, { ...t });
+      this.index({ ...t });
     }
+  }
+
+  private index(task: TaskRow): TaskRow {
+    this.current.set(task.id, task);
+    const mine = this.byService.get(task.serviceId) ?? new Map<string, TaskRow>();
+    mine.set(task.id, task);
+    this.byService.set(task.serviceId, mine);
+    return task;
   }
 
   all(): TaskRow[] {
@@ -24,13 +34,12 @@ export class TaskBook {
   }
 
   ofService(serviceId: string): TaskRow[] {
-    return this.all().filter((t) => t.serviceId === serviceId);
+    return [...(this.byService.get(serviceId)?.values() ?? [])];
   }
 
   add(task: TaskRow): TaskRow {
-    this.current.set(task.id, task);
     this.created.add(task.id);
-    return task;
+    return this.index(task);
   }
 
   /** Sets the desired state (never back up from shutdown/remove). */
@@ -43,6 +52,7 @@ export class TaskBook {
 
   delete(task: TaskRow): void {
     this.current.delete(task.id);
+    this.byService.get(task.serviceId)?.delete(task.id);
     if (this.created.has(task.id)) this.created.delete(task.id);
     else this.deleted.add(task.id);
   }

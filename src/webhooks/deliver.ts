@@ -30,9 +30,7 @@ const deliveriesPerPass = 50;
 const claimMarginMs = 5_000;
 
 /** Turns the events after the subscriptions' cursors into pending deliveries; true when more events wait. */
-async function fanOut(deps: DelivererDeps, now: number): Promise<boolean> {
-  const hooks = await listWebhooks(deps.db);
-  if (hooks.length === 0) return false;
+async function fanOut(deps: DelivererDeps, hooks: WebhookRow[], now: number): Promise<boolean> {
   const batch = await listEvents(deps.db, { afterId: Math.min(...hooks.map((h) => h.cursor)) }, eventsPerFanOut);
   const last = batch.at(-1);
   if (!last) return false;
@@ -71,7 +69,10 @@ async function attempt(deps: DelivererDeps, delivery: DeliveryRow, webhook: Webh
  */
 export async function runDeliveryPass(deps: DelivererDeps): Promise<number | null> {
   const now = deps.clock.now();
-  for (let i = 0; i < fanOutsPerPass; i++) if (!(await fanOut(deps, now))) break;
+  // Passes follow every write: with no subscription (the common case) one read is all they cost.
+  let hooks = await listWebhooks(deps.db);
+  if (hooks.length === 0) return null;
+  for (let i = 0; i < fanOutsPerPass && (await fanOut(deps, hooks, now)); i++) hooks = await listWebhooks(deps.db);
   // Each subscription's deliveries go one at a time in event order (so a 410 stops the rest); subscriptions in parallel.
   const bySubscription = new Map<string, { delivery: DeliveryRow; webhook: WebhookRow }[]>();
   for (const due of await listDueDeliveries(deps.db, now, deliveriesPerPass))

@@ -113,7 +113,7 @@ export function taskRoutes(deps: AppDeps) {
       const { id } = c.req.valid("param");
       const task = await getTask(deps.db, id);
       if (!task) throw notFound("task", id);
-      const [names, images] = await Promise.all([serviceNames(), taskImages(deps.db)]);
+      const [names, images] = await Promise.all([serviceNames(), taskImages(deps.db, [task.specHash])]);
       return c.json(toTask(task, names.get(task.serviceId) ?? task.serviceId, images), 200);
     },
   );
