@@ -1,4 +1,4 @@
-import type { PortConfig, ServiceSpec } from "../spec/service-spec.js";
+import type { PortConfig, ServiceSpec } from "../domain/service-spec.js";
 import { ApiError } from "./errors.js";
 
 const ingressPortRange = { min: 30000, max: 32767 } as const;

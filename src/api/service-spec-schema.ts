@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { schedulingStrategies } from "../spec/service-spec.js";
+import { schedulingStrategies } from "../domain/service-spec.js";
 import { parseConstraint } from "../scheduler/constraint.js";
 import {
   endpointModes,
@@ -11,7 +11,7 @@ import {
   serviceModes,
   updateOrders,
   type ServiceSpec,
-} from "../spec/service-spec.js";
+} from "../domain/service-spec.js";
 import { strictObject } from "./openapi.js";
 import { Labels } from "./schemas.js";
 

@@ -3,7 +3,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../db/client.js";
 import { deleteService, findServicesByRef, insertService, listServices, rollbackService, updateServiceSpec, type ServiceRow } from "../db/services.js";
 import { newId } from "../ids.js";
-import type { ServiceSpec } from "../spec/service-spec.js";
+import type { ServiceSpec } from "../domain/service-spec.js";
 import type { AppDeps } from "./context.js";
 import { ApiError, notFound, versionConflict } from "./errors.js";
 import { assignIngressPorts } from "./ingress-ports.js";

@@ -1,6 +1,6 @@
 import type { NodeAvailability, NodeRole, NodeState } from "../db/schema/nodes.js";
-import type { ServiceSpec } from "../spec/service-spec.js";
-import type { DesiredState, TaskState } from "../spec/task-states.js";
+import type { ServiceSpec } from "../domain/service-spec.js";
+import type { DesiredState, TaskState } from "../domain/task-states.js";
 
 /** The API's JSON as the CLI reads it (see GET /openapi.json). */
 

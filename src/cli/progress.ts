@@ -1,5 +1,5 @@
 import { hashTaskSpec, taskSpecOf } from "../orchestrator/spec-hash.js";
-import { isDesiredUp } from "../spec/task-states.js";
+import { isDesiredUp } from "../domain/task-states.js";
 import type { Node, Service, Task } from "./api-types.js";
 import { truncateId } from "./format/units.js";
 

@@ -1,4 +1,4 @@
-import type { ServiceSpec } from "../spec/service-spec.js";
+import type { ServiceSpec } from "../domain/service-spec.js";
 import { UsageError, parseCount, parseDurationMs, parseMemoryBytes, parseNanoCpus } from "./format/units.js";
 
 /**

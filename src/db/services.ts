@@ -1,7 +1,7 @@
 import { and, asc, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { manualRollbackStatus, statusAfterUpdate } from "../orchestrator/rollout.js";
-import type { ServiceSpec } from "../spec/service-spec.js";
+import type { ServiceSpec } from "../domain/service-spec.js";
 import type { Db } from "./client.js";
 import { requireChanged } from "./cas.js";
 import { bumpGeneration } from "./cluster.js";

@@ -1,6 +1,6 @@
 import { and, asc, eq, inArray, notInArray, or, sql } from "drizzle-orm";
 import type { TaskSpec } from "../orchestrator/spec-hash.js";
-import { movesForward, type TaskState } from "../spec/task-states.js";
+import { movesForward, type TaskState } from "../domain/task-states.js";
 import type { Db } from "./client.js";
 import { requireChanged } from "./cas.js";
 import { bumpGeneration } from "./cluster.js";

@@ -14,7 +14,7 @@ import { nodeRoles, nodeStates } from "../db/schema/index.js";
 import { applyTaskStatus, listNodeAssignments } from "../db/tasks.js";
 import type { TaskSpec } from "../orchestrator/spec-hash.js";
 import { reconcileTasks } from "../orchestrator/reconcile-tasks.js";
-import { desiredStates, taskStates } from "../spec/task-states.js";
+import { desiredStates, taskStates } from "../domain/task-states.js";
 import type { Context } from "hono";
 import { access } from "../api/access.js";
 import type { AppDeps, AppEnv } from "../api/context.js";

@@ -2,8 +2,8 @@ import { z } from "@hono/zod-openapi";
 import { ApiError } from "../api/errors.js";
 import { strictObject } from "../api/openapi.js";
 import { validationError } from "../api/validation.js";
-import type { ServiceSpec } from "../spec/service-spec.js";
-import { imageTagPattern, parseImageRef, repositoryPath, withImageTag } from "../spec/image-ref.js";
+import type { ServiceSpec } from "../domain/service-spec.js";
+import { imageTagPattern, parseImageRef, repositoryPath, withImageTag } from "../domain/image-ref.js";
 
 export const hookSources = ["plain", "dockerhub", "github"] as const;
 export type HookSource = (typeof hookSources)[number];

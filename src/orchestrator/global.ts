@@ -1,7 +1,7 @@
 import type { NodeRow } from "../db/nodes.js";
 import type { TaskRow } from "../db/tasks.js";
 import { normalizeArchitecture } from "../scheduler/task-to-schedule.js";
-import { isDesiredUp, isTerminal } from "../spec/task-states.js";
+import { isDesiredUp, isTerminal } from "../domain/task-states.js";
 import { displacement, meetsConstraints, newTask, type OrchestratorContext, type ServiceView } from "./context.js";
 import { shouldRestart } from "./restart.js";
 import { rolloutStep, type RolloutStep } from "./rollout.js";

@@ -3,7 +3,7 @@ import type { NodeRow } from "../db/nodes.js";
 import type { ServiceRow } from "../db/services.js";
 import type { TaskRow } from "../db/tasks.js";
 import type { EventType } from "../db/schema/index.js";
-import { isDesiredUp, rank } from "../spec/task-states.js";
+import { isDesiredUp, rank } from "../domain/task-states.js";
 import { viewOf, type OrchestratorContext, type ServiceChange, type ServiceView } from "./context.js";
 import { planGlobal } from "./global.js";
 import { reapTasks } from "./reaper.js";

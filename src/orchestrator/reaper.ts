@@ -1,5 +1,5 @@
 import type { TaskRow } from "../db/tasks.js";
-import { isDesiredUp, isTerminal, rank } from "../spec/task-states.js";
+import { isDesiredUp, isTerminal, rank } from "../domain/task-states.js";
 import type { TaskBook } from "./task-book.js";
 
 /**

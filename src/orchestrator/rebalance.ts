@@ -2,7 +2,7 @@ import type { TaskRow } from "../db/tasks.js";
 import { addTask } from "../scheduler/node-info.js";
 import { newPipeline, passesFilters } from "../scheduler/pipeline.js";
 import { prepareTask } from "../scheduler/task-to-schedule.js";
-import { isDesiredUp } from "../spec/task-states.js";
+import { isDesiredUp } from "../domain/task-states.js";
 import { newTask, type OrchestratorContext, type ServiceView } from "./context.js";
 import { nodeInfos, taskToSchedule } from "./schedule.js";
 

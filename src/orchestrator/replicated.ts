@@ -1,5 +1,5 @@
 import type { TaskRow } from "../db/tasks.js";
-import { isDesiredUp, isTerminal } from "../spec/task-states.js";
+import { isDesiredUp, isTerminal } from "../domain/task-states.js";
 import { displacement, newTask, type OrchestratorContext, type ServiceView } from "./context.js";
 import { shouldRestart } from "./restart.js";
 import { configOf, rolloutStep } from "./rollout.js";

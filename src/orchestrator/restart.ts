@@ -1,5 +1,5 @@
 import type { TaskRow } from "../db/tasks.js";
-import type { ServiceMode, RestartPolicy } from "../spec/service-spec.js";
+import type { ServiceMode, RestartPolicy } from "../domain/service-spec.js";
 
 /**
  * The restart supervisor's decision for a task that stopped while desired up.

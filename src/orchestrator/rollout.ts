@@ -1,6 +1,6 @@
 import type { TaskRow } from "../db/tasks.js";
-import { isRollback, type ServiceSpec, type UpdateConfig, type UpdateStatus } from "../spec/service-spec.js";
-import { isDesiredUp, isTerminal } from "../spec/task-states.js";
+import { isRollback, type ServiceSpec, type UpdateConfig, type UpdateStatus } from "../domain/service-spec.js";
+import { isDesiredUp, isTerminal } from "../domain/task-states.js";
 import { viewOf, type OrchestratorContext, type ServiceView } from "./context.js";
 import { changesTasks } from "./spec-hash.js";
 

@@ -1,5 +1,5 @@
 import type { TaskRow } from "../db/tasks.js";
-import { isDesiredUp, type DesiredState } from "../spec/task-states.js";
+import { isDesiredUp, type DesiredState } from "../domain/task-states.js";
 
 /**
  * The orchestrator's working copy of the tasks during one reconcile. Planners

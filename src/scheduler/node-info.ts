@@ -1,5 +1,5 @@
 import type { NodeAvailability } from "../db/schema/nodes.js";
-import type { Resources } from "../spec/service-spec.js";
+import type { Resources } from "../domain/service-spec.js";
 import type { ConstraintTarget } from "./constraint.js";
 
 /** CPUs in nano-CPUs (1 CPU = 1e9) and memory in bytes, as in the service spec. */

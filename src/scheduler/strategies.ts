@@ -1,4 +1,4 @@
-import type { SchedulingStrategy } from "../spec/service-spec.js";
+import type { SchedulingStrategy } from "../domain/service-spec.js";
 import { Heap } from "./heap.js";
 import type { NodeInfo, ResourceAmounts } from "./node-info.js";
 import type { PreparedTask } from "./task-to-schedule.js";

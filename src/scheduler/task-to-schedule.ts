@@ -1,4 +1,4 @@
-import type { Placement, PortConfig, SchedulingStrategy } from "../spec/service-spec.js";
+import type { Placement, PortConfig, SchedulingStrategy } from "../domain/service-spec.js";
 import { parseConstraint, type Constraint } from "./constraint.js";
 import type { ResourceAmounts } from "./node-info.js";
 

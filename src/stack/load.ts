@@ -1,6 +1,6 @@
 import { parseDocument } from "yaml";
 import { ServiceSpecSchema } from "../api/service-spec-schema.js";
-import type { ServiceSpec } from "../spec/service-spec.js";
+import type { ServiceSpec } from "../domain/service-spec.js";
 import { composeShape } from "./compose-schema.js";
 import { convertStack, type StackResource } from "./convert.js";
 import { interpolate } from "./interpolate.js";

@@ -6,7 +6,7 @@
  */
 import { newNodeInfo, type NodeInfo } from "../../src/scheduler/node-info.js";
 import { scheduleTasks, type TaskToSchedule } from "../../src/scheduler/scheduler.js";
-import type { SchedulingStrategy } from "../../src/spec/service-spec.js";
+import type { SchedulingStrategy } from "../../src/domain/service-spec.js";
 
 const nodeCount = 1_000;
 const taskCount = 100_000;

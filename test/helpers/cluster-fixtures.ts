@@ -4,7 +4,7 @@ import type { ServiceRow } from "../../src/db/services.js";
 import type { TaskRow } from "../../src/db/tasks.js";
 import { planReconcile, type ReconcilePlan } from "../../src/orchestrator/plan-reconcile.js";
 import { statusAfterUpdate } from "../../src/orchestrator/rollout.js";
-import type { ServiceSpec } from "../../src/spec/service-spec.js";
+import type { ServiceSpec } from "../../src/domain/service-spec.js";
 import { newNodeInfo, type NodeInfo } from "../../src/scheduler/node-info.js";
 
 export const t0 = Date.parse("2026-01-01T00:00:00Z");

@@ -87,7 +87,7 @@ export async function startNodeServer(opts: {
   login?: boolean;
 }): Promise<Started> {
   const port = opts.port ?? (await freePort());
-  const args = [join(repoRoot, "src/node.ts"), "--port", String(port), "--state-dir", opts.stateDir, "--no-agent"];
+  const args = [join(repoRoot, "src/runtime/nodejs.ts"), "--port", String(port), "--state-dir", opts.stateDir, "--no-agent"];
   if (!opts.login) args.push("--no-login");
   if (opts.host) args.push("--host", opts.host);
   const child = spawn(bin("tsx"), args, {

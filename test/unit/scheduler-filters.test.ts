@@ -14,7 +14,7 @@ import { explainNoSuitableNode, newPipeline } from "../../src/scheduler/pipeline
 import { scheduleTasks } from "../../src/scheduler/scheduler.js";
 import { prepareTask, type TaskToSchedule } from "../../src/scheduler/task-to-schedule.js";
 import { fixtureNodeInfo } from "../helpers/cluster-fixtures.js";
-import type { Placement, PortConfig } from "../../src/spec/service-spec.js";
+import type { Placement, PortConfig } from "../../src/domain/service-spec.js";
 
 const GiB = 2 ** 30;
 

@@ -7,7 +7,7 @@ import { passesFilters } from "../../src/scheduler/pipeline.js";
 import { preferenceValue } from "../../src/scheduler/preferences.js";
 import { scheduleTasks, type TaskToSchedule } from "../../src/scheduler/scheduler.js";
 import { prepareTask } from "../../src/scheduler/task-to-schedule.js";
-import type { PortConfig, SchedulingStrategy } from "../../src/spec/service-spec.js";
+import type { PortConfig, SchedulingStrategy } from "../../src/domain/service-spec.js";
 
 const GiB = 2 ** 30;
 const strategies: SchedulingStrategy[] = ["spread", "binpack", "random"];

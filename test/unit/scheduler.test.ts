@@ -3,7 +3,7 @@ import { addRecentFailure, addTask, type NodeInfo } from "../../src/scheduler/no
 import { preferenceValue } from "../../src/scheduler/preferences.js";
 import { scheduleTasks, type TaskToSchedule } from "../../src/scheduler/scheduler.js";
 import { fixtureNodeInfo } from "../helpers/cluster-fixtures.js";
-import type { Placement, SchedulingStrategy } from "../../src/spec/service-spec.js";
+import type { Placement, SchedulingStrategy } from "../../src/domain/service-spec.js";
 
 const GiB = 2 ** 30;
 

@@ -8,7 +8,7 @@ import {
   type ServiceTaskCounts,
 } from "../../db/services.js";
 import { reconcileTasks } from "../../orchestrator/reconcile-tasks.js";
-import { updateStates } from "../../spec/service-spec.js";
+import { updateStates } from "../../domain/service-spec.js";
 import { access } from "../access.js";
 import type { AppDeps } from "../context.js";
 import { ApiError, versionConflict } from "../errors.js";

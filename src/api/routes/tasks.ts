@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { listNodes } from "../../db/nodes.js";
 import { listServices } from "../../db/services.js";
 import { getTask, listTasks, taskImages, type TaskRow } from "../../db/tasks.js";
-import { desiredStates, taskStates } from "../../spec/task-states.js";
+import { desiredStates, taskStates } from "../../domain/task-states.js";
 import { access } from "../access.js";
 import type { AppDeps } from "../context.js";
 import { notFound } from "../errors.js";

@@ -1,7 +1,7 @@
 import { check, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { sql } from "drizzle-orm";
 
-import { schedulingStrategies } from "../../spec/service-spec.js";
+import { schedulingStrategies } from "../../domain/service-spec.js";
 
 /**
  * The one cluster this database holds. Settings are the user's (`PATCH /v1/swarm`);

@@ -1,7 +1,7 @@
 import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import type { EndpointSpec, ServiceSpec, TaskTemplate, UpdateStatus } from "../../spec/service-spec.js";
-import { serviceModes } from "../../spec/service-spec.js";
-import { desiredStates, taskStates } from "../../spec/task-states.js";
+import type { EndpointSpec, ServiceSpec, TaskTemplate, UpdateStatus } from "../../domain/service-spec.js";
+import { serviceModes } from "../../domain/service-spec.js";
+import { desiredStates, taskStates } from "../../domain/task-states.js";
 
 /** Services: `spec` is the user's; `previousSpec` is kept for rollback. */
 export const services = sqliteTable("services", {

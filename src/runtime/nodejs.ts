@@ -7,31 +7,31 @@ import { existsSync } from "node:fs";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createApp } from "./app.js";
-import { requireCluster } from "./api/access.js";
-import type { AppDeps } from "./api/context.js";
-import { generateJwtSecret, importClusterKeys } from "./auth/keys.js";
-import { bootstrapCluster, rootAdminToken } from "./bootstrap.js";
-import { signJoinToken } from "./auth/credentials.js";
-import { saveCliContext } from "./cli/config.js";
-import { schema } from "./db/client.js";
-import { beginLivenessGrace } from "./db/cluster.js";
-import { downAfterMs, effectiveHeartbeatPeriodMs } from "./dispatcher/liveness.js";
-import { createLocalNotifier } from "./dispatcher/notifier.js";
-import { cachedAgentBundle } from "./install/agent-bundle.js";
-import { createLogger } from "./logger.js";
-import { loadNodeConfig, usage, type NodeConfig } from "./node-config.js";
-import { reconcile } from "./reconcile.js";
-import { runDeliveryPass } from "./webhooks/deliver.js";
-import { nodeSender } from "./webhooks/node-sender.js";
-import { createDeliveryRunner } from "./webhooks/runner.js";
+import { createApp } from "../app.js";
+import { requireCluster } from "../api/access.js";
+import type { AppDeps } from "../api/context.js";
+import { generateJwtSecret, importClusterKeys } from "../auth/keys.js";
+import { bootstrapCluster, rootAdminToken } from "../bootstrap.js";
+import { signJoinToken } from "../auth/credentials.js";
+import { saveCliContext } from "../cli/config.js";
+import { schema } from "../db/client.js";
+import { beginLivenessGrace } from "../db/cluster.js";
+import { downAfterMs, effectiveHeartbeatPeriodMs } from "../dispatcher/liveness.js";
+import { createLocalNotifier } from "../dispatcher/notifier.js";
+import { cachedAgentBundle } from "../install/agent-bundle.js";
+import { createLogger } from "../logger.js";
+import { loadNodeConfig, usage, type NodeConfig } from "./nodejs-config.js";
+import { reconcile } from "../reconcile.js";
+import { runDeliveryPass } from "../webhooks/deliver.js";
+import { nodeSender } from "../webhooks/node-sender.js";
+import { createDeliveryRunner } from "../webhooks/runner.js";
 
-const migrationsFolder = fileURLToPath(new URL("../migrations", import.meta.url));
+const migrationsFolder = fileURLToPath(new URL("../../migrations", import.meta.url));
 /** The deliverer looks for new events at least this often (other instances write them too). */
 const webhookIdleMs = 1000;
 /** How long requests in flight (long-polls) may finish when the server stops. */
 const shutdownGraceMs = 1000;
-const agentBin = fileURLToPath(new URL("../agent/bin/shoal-agent.mjs", import.meta.url));
+const agentBin = fileURLToPath(new URL("../../agent/bin/shoal-agent.mjs", import.meta.url));
 
 /** The key from SHOAL_JWT_KEY, else the state dir's key file, created (mode 0600) on first start. */
 async function loadJwtSecret(config: NodeConfig): Promise<string> {
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
     notifier: createLocalNotifier(),
     publicUrl: config.publicUrl,
     // Built from agent/ on the first install request, in memory: always the agent of this checkout.
-    agentBundle: cachedAgentBundle(async () => (await import("../agent/scripts/build.js")).bundleAgent()),
+    agentBundle: cachedAgentBundle(async () => (await import("../../agent/scripts/build.js")).bundleAgent()),
   };
   const { created } = await bootstrapCluster(db, keys, deps.clock.now());
   const cluster = await requireCluster(deps);

@@ -1,5 +1,5 @@
-import { generateJwtSecret, importClusterKeys } from "./auth/keys.js";
-import { rootAdminToken } from "./bootstrap.js";
+import { generateJwtSecret, importClusterKeys } from "../auth/keys.js";
+import { rootAdminToken } from "../bootstrap.js";
 
 /**
  * Makes the signing key for a Worker deployment and prints the admin token it

@@ -1,21 +1,21 @@
 import { createClient } from "@libsql/client/web";
 import { drizzle as drizzleD1 } from "drizzle-orm/d1";
 import { drizzle as drizzleLibsql } from "drizzle-orm/libsql/web";
-import { createApp } from "./app.js";
-import { requireCluster } from "./api/access.js";
-import type { AppDeps } from "./api/context.js";
-import { importClusterKeys } from "./auth/keys.js";
-import { bootstrapCluster } from "./bootstrap.js";
-import { schema, type Db } from "./db/client.js";
-import { pollingNotifier } from "./dispatcher/notifier.js";
-import { cachedAgentBundle } from "./install/agent-bundle.js";
-import { reconcile } from "./reconcile.js";
-import { runDeliveryPass } from "./webhooks/deliver.js";
-import { fetchSender } from "./webhooks/fetch-sender.js";
-import { loadWebhookSettings } from "./webhooks/retry-schedule.js";
-import { createDeliveryRunner, type DeliveryRunner } from "./webhooks/runner.js";
+import { createApp } from "../app.js";
+import { requireCluster } from "../api/access.js";
+import type { AppDeps } from "../api/context.js";
+import { importClusterKeys } from "../auth/keys.js";
+import { bootstrapCluster } from "../bootstrap.js";
+import { schema, type Db } from "../db/client.js";
+import { pollingNotifier } from "../dispatcher/notifier.js";
+import { cachedAgentBundle } from "../install/agent-bundle.js";
+import { reconcile } from "../reconcile.js";
+import { runDeliveryPass } from "../webhooks/deliver.js";
+import { fetchSender } from "../webhooks/fetch-sender.js";
+import { loadWebhookSettings } from "../webhooks/retry-schedule.js";
+import { createDeliveryRunner, type DeliveryRunner } from "../webhooks/runner.js";
 // agent/dist/shoal-agent.mjs as a string (wrangler.toml: built by [build], a Text module by [[rules]]).
-import agentBundleText from "../agent/dist/shoal-agent.mjs";
+import agentBundleText from "../../agent/dist/shoal-agent.mjs";
 
 /** Bindings and secrets (wrangler.toml, `wrangler secret put`). */
 export interface Env {

@@ -1,8 +1,8 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { cliConfigPath } from "./cli/config.js";
-import { loadWebhookSettings, type WebhookSettings } from "./webhooks/retry-schedule.js";
+import { cliConfigPath } from "../cli/config.js";
+import { loadWebhookSettings, type WebhookSettings } from "../webhooks/retry-schedule.js";
 
 const usage = `Usage: shoal-server [options]
 
