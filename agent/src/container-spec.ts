@@ -1,4 +1,4 @@
-import type { TaskSpec } from "../../src/orchestrator/spec-hash.js";
+import type { TaskSpec } from "../../src/domain/task-spec.js";
 import type { ContainerCreateBody } from "./docker/client.js";
 
 /** What the agent gets for one task from the dispatcher (GET /v1/agent/assignments). */

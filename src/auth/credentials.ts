@@ -1,5 +1,6 @@
 import { SignJWT, decodeProtectedHeader, jwtVerify } from "jose";
-import type { ApiTokenScope, NodeRole } from "../db/schema/index.js";
+import type { NodeRole } from "../domain/node.js";
+import type { ApiTokenScope } from "../db/schema/index.js";
 import type { ClusterKeys } from "./keys.js";
 
 /**

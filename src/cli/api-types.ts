@@ -1,4 +1,4 @@
-import type { NodeAvailability, NodeRole, NodeState } from "../db/schema/nodes.js";
+import type { NodeAvailability, NodeRole, NodeState } from "../domain/node.js";
 import type { ServiceSpec } from "../domain/service-spec.js";
 import type { DesiredState, TaskState } from "../domain/task-states.js";
 

@@ -1,4 +1,4 @@
-import { hashTaskSpec, taskSpecOf } from "../orchestrator/spec-hash.js";
+import { hashTaskSpec, taskSpecOf } from "../domain/task-spec.js";
 import { isDesiredUp } from "../domain/task-states.js";
 import type { Node, Service, Task } from "./api-types.js";
 import { truncateId } from "./format/units.js";

@@ -1,4 +1,4 @@
-import { hashTaskSpec, taskSpecOf } from "../orchestrator/spec-hash.js";
+import { hashTaskSpec, taskSpecOf } from "../domain/task-spec.js";
 import type { Node, Service, Task } from "./api-types.js";
 import { renderList, type Column } from "./format/output.js";
 import { capitalize, humanDuration, truncateId } from "./format/units.js";

@@ -1,7 +1,8 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "./client.js";
 import { isUniqueViolation } from "./cas.js";
-import { apiTokens, cluster, type NodeRole } from "./schema/index.js";
+import type { NodeRole } from "../domain/node.js";
+import { apiTokens, cluster } from "./schema/index.js";
 
 export type ClusterRow = typeof cluster.$inferSelect;
 export type ClusterSettings = Pick<

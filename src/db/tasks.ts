@@ -1,5 +1,5 @@
 import { and, asc, eq, inArray, notInArray, or, sql } from "drizzle-orm";
-import type { TaskSpec } from "../orchestrator/spec-hash.js";
+import type { TaskSpec } from "../domain/task-spec.js";
 import { movesForward, type TaskState } from "../domain/task-states.js";
 import type { Db } from "./client.js";
 import { requireChanged } from "./cas.js";

@@ -10,9 +10,9 @@ import {
   type NodeDescription,
   type NodeRow,
 } from "../db/nodes.js";
-import { nodeRoles, nodeStates } from "../db/schema/index.js";
+import { nodeRoles, nodeStates } from "../domain/node.js";
 import { applyTaskStatus, listNodeAssignments } from "../db/tasks.js";
-import type { TaskSpec } from "../orchestrator/spec-hash.js";
+import type { TaskSpec } from "../domain/task-spec.js";
 import { reconcileTasks } from "../orchestrator/reconcile-tasks.js";
 import { desiredStates, taskStates } from "../domain/task-states.js";
 import type { Context } from "hono";

@@ -2,7 +2,7 @@ import type { NodeRow } from "../db/nodes.js";
 import type { TaskRow } from "../db/tasks.js";
 import type { ServiceSpec, UpdateStatus } from "../domain/service-spec.js";
 import { constraintMatches, parseConstraint, type Constraint } from "../scheduler/constraint.js";
-import { hashTaskSpec, taskSpecOf } from "./spec-hash.js";
+import { hashTaskSpec, taskSpecOf } from "../domain/task-spec.js";
 import type { TaskBook } from "./task-book.js";
 
 export interface ServiceView {

@@ -11,7 +11,7 @@ import { planReplicated } from "./replicated.js";
 import { planReplicatedJob } from "./replicated-job.js";
 import { scheduleBook } from "./schedule.js";
 import { rebalanceBook } from "./rebalance.js";
-import { taskSpecOf, type TaskSpec } from "./spec-hash.js";
+import { taskSpecOf, type TaskSpec } from "../domain/task-spec.js";
 import { TaskBook, type TaskUpdate } from "./task-book.js";
 
 export interface ReconcileInput {

@@ -2,7 +2,7 @@ import type { TaskRow } from "../db/tasks.js";
 import { isRollback, type ServiceSpec, type UpdateConfig, type UpdateStatus } from "../domain/service-spec.js";
 import { isDesiredUp, isTerminal } from "../domain/task-states.js";
 import { viewOf, type OrchestratorContext, type ServiceView } from "./context.js";
-import { changesTasks } from "./spec-hash.js";
+import { changesTasks } from "../domain/task-spec.js";
 
 /** The update status after a user replaces a spec: a change to what the tasks run starts a rolling update. */
 export const statusAfterUpdate = (from: ServiceSpec, to: ServiceSpec, status: UpdateStatus | null, now: number): UpdateStatus | null =>

@@ -1,4 +1,4 @@
-import type { NodeAvailability } from "../db/schema/nodes.js";
+import type { NodeAvailability } from "../domain/node.js";
 import type { Resources } from "../domain/service-spec.js";
 import type { ConstraintTarget } from "./constraint.js";
 

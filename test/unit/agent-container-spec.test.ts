@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { nextBackoffMs } from "../../agent/src/agent.js";
 import { containerCreateBody, type Assignment } from "../../agent/src/container-spec.js";
-import { taskSpecOf } from "../../src/orchestrator/spec-hash.js";
+import { taskSpecOf } from "../../src/domain/task-spec.js";
 import { fixtureSpec } from "../helpers/cluster-fixtures.js";
 
 const assignment = (body: Record<string, unknown>): Assignment => ({

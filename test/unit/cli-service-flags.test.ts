@@ -5,7 +5,7 @@ import { UsageError } from "../../src/cli/format/units.js";
 import { judgeUpdateStatus, planProgress } from "../../src/cli/progress.js";
 import { applyServiceUpdate, buildServiceSpec, parseMount, parsePort, shellSplit } from "../../src/cli/service-flags.js";
 import { ServiceSpecSchema } from "../../src/api/service-spec-schema.js";
-import { hashTaskSpec, taskSpecOf } from "../../src/orchestrator/spec-hash.js";
+import { hashTaskSpec, taskSpecOf } from "../../src/domain/task-spec.js";
 import type { ServiceSpec } from "../../src/domain/service-spec.js";
 
 /** The spec the API would store for a request body (its own parser, defaults applied). */

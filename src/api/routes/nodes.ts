@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { deleteNode, findNodesByRef, listNodes, updateNodeSpec, type NodeRow } from "../../db/nodes.js";
-import { nodeAvailabilities, nodeRoles, nodeStates } from "../../db/schema/index.js";
+import { nodeAvailabilities, nodeRoles, nodeStates } from "../../domain/node.js";
 import type { Db } from "../../db/client.js";
 import { access } from "../access.js";
 import type { AppDeps } from "../context.js";

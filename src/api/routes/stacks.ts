@@ -3,7 +3,7 @@ import { countServiceTasks, listServices, type ServiceRow } from "../../db/servi
 import { deleteStackResources, listStackResources, replaceStackResources } from "../../db/stacks.js";
 import { listTasks, taskImages } from "../../db/tasks.js";
 import { reconcileTasks } from "../../orchestrator/reconcile-tasks.js";
-import { stableJson } from "../../orchestrator/spec-hash.js";
+import { stableJson } from "../../domain/task-spec.js";
 import { stackNamespaceLabel, stackResourceKinds } from "../../stack/convert.js";
 import { loadStack } from "../../stack/load.js";
 import { access } from "../access.js";

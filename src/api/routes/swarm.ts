@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { signJoinToken } from "../../auth/credentials.js";
 import { rotateJoinGeneration, updateClusterSettings, type ClusterRow } from "../../db/cluster.js";
-import { nodeRoles } from "../../db/schema/index.js";
+import { nodeRoles } from "../../domain/node.js";
 import { schedulingStrategies } from "../../domain/service-spec.js";
 import { downAfterMs, effectiveHeartbeatPeriodMs } from "../../dispatcher/liveness.js";
 import { access } from "../access.js";

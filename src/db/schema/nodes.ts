@@ -1,11 +1,6 @@
 import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { nodeAvailabilities, nodeRoles, nodeStates } from "../../domain/node.js";
 
-export const nodeRoles = ["worker", "manager"] as const;
-export type NodeRole = (typeof nodeRoles)[number];
-export const nodeAvailabilities = ["active", "pause", "drain"] as const;
-export type NodeAvailability = (typeof nodeAvailabilities)[number];
-export const nodeStates = ["unknown", "down", "ready", "disconnected"] as const;
-export type NodeState = (typeof nodeStates)[number];
 
 /**
  * Nodes. Spec fields (role, availability, labels) are the user's; description

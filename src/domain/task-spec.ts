@@ -1,4 +1,4 @@
-import type { EndpointSpec, ServiceSpec, TaskTemplate } from "../domain/service-spec.js";
+import type { EndpointSpec, ServiceSpec, TaskTemplate } from "./service-spec.js";
 
 /** The part of a service spec its tasks run: a change here redeploys tasks; replicas or labels do not. */
 export interface TaskSpec {
