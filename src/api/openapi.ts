@@ -1,5 +1,6 @@
 import { z, type RouteConfig } from "@hono/zod-openapi";
 import { errorStatus } from "./errors.js";
+import { strictObject } from "../protocol/schema.js";
 
 const ProblemSchema = z
   .object({
@@ -43,18 +44,6 @@ export const jsonResponse = <T extends z.ZodType>(schema: T, description: string
   description,
   content: { "application/json": { schema } },
 });
-
-/**
- * A strict object schema whose unknown-key error lists the allowed fields, so
- * `{"replocas": 3}` says what would have been accepted.
- */
-export function strictObject<S extends z.ZodRawShape>(shape: S) {
-  const allowed = Object.keys(shape).join(", ");
-  return z.strictObject(shape, {
-    error: (issue) =>
-      issue.code === "unrecognized_keys" ? `unknown field; allowed fields: ${allowed}` : undefined,
-  });
-}
 
 export const bearer = [{ bearerAuth: [] }] satisfies RouteConfig["security"];
 

@@ -1,17 +1,5 @@
 import { z } from "@hono/zod-openapi";
 
-/** Label keys as docker takes them: no "=" (it separates key and value on the command line) and no whitespace. */
-export const LabelKey = z
-  .string()
-  .min(1)
-  .max(255)
-  .regex(/^[^=\s]+$/, 'a label key has no "=" and no whitespace');
-
-const maxLabels = 256;
-export const Labels = z
-  .record(LabelKey, z.string().max(4096))
-  .refine((l) => Object.keys(l).length <= maxLabels, { message: `at most ${maxLabels} labels` });
-
 /** A query parameter given once or repeated (`?role=worker&role=manager`), as a list of `item`s. */
 export const repeatedOf = <T extends z.ZodType<string>>(item: T, description: string) =>
   z

@@ -12,8 +12,8 @@ import {
   updateOrders,
   type ServiceSpec,
 } from "../domain/service-spec.js";
-import { strictObject } from "./openapi.js";
-import { Labels } from "./schemas.js";
+import { strictObject } from "../protocol/schema.js";
+import { Labels } from "../protocol/schema.js";
 
 /**
  * The body that creates or replaces a service. Only `name` and

@@ -1,4 +1,4 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import { nodeCredentialLifetimeMs, signNodeCredential } from "../auth/credentials.js";
 import { retryOnConflict } from "../db/cas.js";
 import {
@@ -10,80 +10,30 @@ import {
   type NodeDescription,
   type NodeRow,
 } from "../db/nodes.js";
-import { nodeRoles, nodeStates } from "../domain/node.js";
 import { applyTaskStatus, listNodeAssignments } from "../db/tasks.js";
-import type { TaskSpec } from "../domain/task-spec.js";
 import { reconcileTasks } from "../orchestrator/reconcile-tasks.js";
-import { desiredStates, taskStates } from "../domain/task-states.js";
 import type { Context } from "hono";
 import { access } from "../api/access.js";
 import type { AppDeps, AppEnv } from "../api/context.js";
 import { ApiError } from "../api/errors.js";
-import { bearer, errorResponses, jsonBody, jsonResponse, strictObject } from "../api/openapi.js";
+import { bearer, errorResponses, jsonBody, jsonResponse } from "../api/openapi.js";
 import { newRouter } from "../api/router.js";
-import { Labels } from "../api/schemas.js";
 import { newId } from "../ids.js";
+import {
+  AssignmentsQuery,
+  Assignments,
+  Heartbeat,
+  HeartbeatAck,
+  JoinRequest,
+  Joined,
+  StatusApplied,
+  StatusReport,
+  agentV1Paths,
+  type NodeDescription as AgentNodeDescription,
+} from "../protocol/agent-v1.js";
 import { effectiveHeartbeatPeriodMs, leaseExpiresAt } from "./liveness.js";
 
-const hostnamePattern = /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/;
-
-const descriptionShape = {
-  hostname: z.string().max(253).regex(hostnamePattern, "a hostname: labels of letters, digits and '-' joined by '.'"),
-  platform: strictObject({
-    os: z.string().min(1).max(32).openapi({ example: "linux" }),
-    architecture: z.string().min(1).max(32).openapi({ example: "x86_64" }),
-  }),
-  resources: strictObject({
-    nanoCpus: z.number().int().min(0).max(1e15).openapi({ description: "CPUs × 10⁹" }),
-    memoryBytes: z.number().int().min(0).max(2 ** 52),
-  }),
-  engine: strictObject({ version: z.string().min(1).max(64), labels: Labels }),
-  addr: z.union([z.ipv4(), z.ipv6()], { error: "an IPv4 or IPv6 address" }).openapi({ description: "The address other hosts reach this node at" }),
-};
-
-const NodeDescriptionSchema = strictObject({
-  machineId: z
-    .string()
-    .min(8)
-    .max(128)
-    .regex(/^[A-Za-z0-9._:-]+$/, "letters, digits, '.', '_', ':' and '-'")
-    .openapi({ description: "Stable id of the machine (e.g. /etc/machine-id): a re-join keeps the node" }),
-  ...descriptionShape,
-}).openapi("NodeDescription");
-
-const JoinSchema = strictObject({
-  role: z.enum(nodeRoles).optional().openapi({ description: "Must match the join token's role when given" }),
-  description: NodeDescriptionSchema,
-}).openapi("JoinRequest");
-
-const JoinedSchema = z
-  .object({
-    nodeId: z.string(),
-    credential: z.string().openapi({ description: "The node credential: the bearer token for agent routes" }),
-    heartbeatPeriodMs: z.number().int(),
-  })
-  .openapi("Joined");
-
-const HeartbeatSchema = strictObject({
-  description: strictObject(descriptionShape).optional().openapi({ description: "Send when the description changed" }),
-  engineDown: z
-    .string()
-    .min(1)
-    .max(1024)
-    .optional()
-    .openapi({ description: "The agent is alive but cannot reach its Docker engine (why): the node is down until a heartbeat without it" }),
-}).openapi("Heartbeat");
-
-const HeartbeatAckSchema = z
-  .object({
-    nodeId: z.string(),
-    state: z.enum(nodeStates),
-    heartbeatPeriodMs: z.number().int().openapi({ description: "When to call in next" }),
-    credential: z.string().optional().openapi({ description: "A renewed credential to use from now on" }),
-  })
-  .openapi("HeartbeatAck");
-
-function toDescription(d: z.infer<typeof NodeDescriptionSchema>): NodeDescription {
+function toDescription(d: AgentNodeDescription): NodeDescription {
   return {
     machineId: d.machineId,
     hostname: d.hostname,
@@ -100,43 +50,6 @@ function toDescription(d: z.infer<typeof NodeDescriptionSchema>): NodeDescriptio
 /** A poll without in-process wake-ups (Workers) re-reads the store this often. */
 const storeRecheckMs = 1000;
 
-const AssignmentsQuery = strictObject({
-  since: z.coerce.number().int().min(-1).default(-1).openapi({ description: "The generation the agent has; -1 answers at once" }),
-  waitMs: z.coerce.number().int().min(0).max(60_000).optional().openapi({ description: "How long to wait for a change (default: the heartbeat period)" }),
-});
-
-const AssignmentSchema = z
-  .object({
-    id: z.string(),
-    containerName: z.string().openapi({ description: "<service>.<slot or node>.<task id>, as Swarm names containers" }),
-    serviceId: z.string(),
-    serviceName: z.string(),
-    slot: z.number().int().nullable(),
-    desiredState: z.enum(desiredStates),
-    state: z.enum(taskStates),
-    spec: z.custom<TaskSpec>().openapi({ type: "object", description: "What the task runs: the service's task template and endpoint" }),
-  })
-  .openapi("Assignment");
-
-const AssignmentsSchema = HeartbeatAckSchema.extend({
-  generation: z.number().int().openapi({ description: "Pass back as `since`" }),
-  tasks: z.array(AssignmentSchema),
-}).openapi("Assignments");
-
-const StatusReportSchema = strictObject({
-  updates: z
-    .array(
-      strictObject({
-        taskId: z.string().regex(/^task_[a-v0-9]{1,40}$/, "a task id"),
-        state: z.enum(taskStates),
-        message: z.string().max(1024).optional(),
-        error: z.string().max(4096).optional(),
-        exitCode: z.number().int().nullable().optional(),
-      }),
-    )
-    .max(1000),
-}).openapi("StatusReport");
-
 /** The dispatcher's agent-facing routes: join, heartbeats, the assignment long-poll and status reports. */
 export function dispatcherRoutes(deps: AppDeps) {
   const app = newRouter();
@@ -146,7 +59,7 @@ export function dispatcherRoutes(deps: AppDeps) {
    * sent) and answers when to call next, with a renewed credential in the
    * second half of the current one's life.
    */
-  async function beat(c: Context<AppEnv>, body: z.infer<typeof HeartbeatSchema> = {}) {
+  async function beat(c: Context<AppEnv>, body: Heartbeat = {}) {
     const { description, engineDown } = body;
     const credential = c.get("credential");
     if (credential.kind !== "node") throw new Error("agent route reached without a node credential");
@@ -188,16 +101,16 @@ export function dispatcherRoutes(deps: AppDeps) {
   app.openapi(
     createRoute({
       method: "post",
-      path: "/v1/agent/join",
+      path: agentV1Paths.join,
       tags: ["agent"],
       summary: "Join the cluster with a join token",
       description: "Answers a node credential. The same machine joining again keeps its node and gets a new credential.",
       security: bearer,
       middleware: [access(deps, "join")],
-      request: { body: jsonBody(JoinSchema) },
+      request: { body: jsonBody(JoinRequest) },
       responses: {
-        200: jsonResponse(JoinedSchema, "Re-joined an existing node"),
-        201: jsonResponse(JoinedSchema, "Joined as a new node"),
+        200: jsonResponse(Joined, "Re-joined an existing node"),
+        201: jsonResponse(Joined, "Joined as a new node"),
         ...errorResponses,
       },
     }),
@@ -245,13 +158,13 @@ export function dispatcherRoutes(deps: AppDeps) {
   app.openapi(
     createRoute({
       method: "post",
-      path: "/v1/agent/heartbeat",
+      path: agentV1Paths.heartbeat,
       tags: ["agent"],
       summary: "Report that the node is alive",
       security: bearer,
       middleware: [access(deps, "node")],
-      request: { body: { ...jsonBody(HeartbeatSchema), required: false } },
-      responses: { 200: jsonResponse(HeartbeatAckSchema, "Alive; call again within the period"), ...errorResponses },
+      request: { body: { ...jsonBody(Heartbeat), required: false } },
+      responses: { 200: jsonResponse(HeartbeatAck, "Alive; call again within the period"), ...errorResponses },
     }),
     async (c) => c.json(await beat(c, c.req.valid("json")), 200),
   );
@@ -259,7 +172,7 @@ export function dispatcherRoutes(deps: AppDeps) {
   app.openapi(
     createRoute({
       method: "get",
-      path: "/v1/agent/assignments",
+      path: agentV1Paths.assignments,
       tags: ["agent"],
       summary: "Long-poll the node's assignments (also its heartbeat)",
       description:
@@ -267,7 +180,7 @@ export function dispatcherRoutes(deps: AppDeps) {
       security: bearer,
       middleware: [access(deps, "node")],
       request: { query: AssignmentsQuery },
-      responses: { 200: jsonResponse(AssignmentsSchema, "The node's assignments"), ...errorResponses },
+      responses: { 200: jsonResponse(Assignments, "The node's assignments"), ...errorResponses },
     }),
     async (c) => {
       const { since, waitMs } = c.req.valid("query");
@@ -305,14 +218,14 @@ export function dispatcherRoutes(deps: AppDeps) {
   app.openapi(
     createRoute({
       method: "post",
-      path: "/v1/agent/status",
+      path: agentV1Paths.status,
       tags: ["agent"],
       summary: "Report the observed state of the node's tasks",
       description: "States only move forward; reports of other nodes' tasks and backward moves are ignored.",
       security: bearer,
       middleware: [access(deps, "node")],
-      request: { body: jsonBody(StatusReportSchema) },
-      responses: { 200: jsonResponse(z.object({ applied: z.number().int() }), "How many reports changed a task"), ...errorResponses },
+      request: { body: jsonBody(StatusReport) },
+      responses: { 200: jsonResponse(StatusApplied, "How many reports changed a task"), ...errorResponses },
     }),
     async (c) => {
       const now = c.get("now");

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { ApiError } from "../api/errors.js";
-import { strictObject } from "../api/openapi.js";
+import { strictObject } from "../protocol/schema.js";
 import { validationError } from "../api/validation.js";
 import type { ServiceSpec } from "../domain/service-spec.js";
 import { imageTagPattern, parseImageRef, repositoryPath, withImageTag } from "../domain/image-ref.js";

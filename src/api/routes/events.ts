@@ -7,7 +7,8 @@ import { listServices } from "../../db/services.js";
 import { eventPatternRegex, matchesEventFilter, parseEventTime, toEventView, type EventFilter } from "../../events/event-filter.js";
 import { access } from "../access.js";
 import type { AppDeps } from "../context.js";
-import { bearer, errorResponses, jsonResponse, strictObject } from "../openapi.js";
+import { bearer, errorResponses, jsonResponse } from "../openapi.js";
+import { strictObject } from "../../protocol/schema.js";
 import { newRouter } from "../router.js";
 import { queryInt, repeated, repeatedOf } from "../schemas.js";
 

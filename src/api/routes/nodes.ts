@@ -6,9 +6,11 @@ import { access } from "../access.js";
 import type { AppDeps } from "../context.js";
 import { ApiError, notFound, versionConflict } from "../errors.js";
 import { filterNodes } from "../node-filters.js";
-import { VersionQuery, bearer, errorResponses, jsonBody, jsonResponse, strictObject } from "../openapi.js";
+import { VersionQuery, bearer, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
+import { strictObject } from "../../protocol/schema.js";
 import { newRouter } from "../router.js";
-import { LabelKey, Labels, isoTime, repeated } from "../schemas.js";
+import { LabelKey, Labels } from "../../protocol/schema.js";
+import { isoTime, repeated } from "../schemas.js";
 
 const NodeSchema = z
   .object({

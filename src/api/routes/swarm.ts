@@ -9,7 +9,8 @@ import type { AppDeps } from "../context.js";
 import { newRouter } from "../router.js";
 import { versionConflict } from "../errors.js";
 import { isoTime } from "../schemas.js";
-import { VersionQuery, bearer, errorResponses, jsonBody, jsonResponse, strictObject } from "../openapi.js";
+import { VersionQuery, bearer, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
+import { strictObject } from "../../protocol/schema.js";
 
 const SwarmSpecSchema = z.object({
   heartbeatPeriodMs: z.number().int().openapi({ description: "Base period between agent heartbeats" }),

@@ -6,7 +6,8 @@ import { desiredStates, taskStates } from "../../domain/task-states.js";
 import { access } from "../access.js";
 import type { AppDeps } from "../context.js";
 import { notFound } from "../errors.js";
-import { bearer, errorResponses, jsonResponse, strictObject } from "../openapi.js";
+import { bearer, errorResponses, jsonResponse } from "../openapi.js";
+import { strictObject } from "../../protocol/schema.js";
 import { newRouter } from "../router.js";
 import { isoTime, repeated } from "../schemas.js";
 

@@ -6,7 +6,8 @@ import { newId } from "../../ids.js";
 import { access } from "../access.js";
 import type { AppDeps } from "../context.js";
 import { ApiError, notFound } from "../errors.js";
-import { bearer, errorResponses, jsonBody, jsonResponse, strictObject } from "../openapi.js";
+import { bearer, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
+import { strictObject } from "../../protocol/schema.js";
 import { newRouter } from "../router.js";
 import { isoTime } from "../schemas.js";
 

@@ -18,7 +18,8 @@ import { decodeWebhookSecret, generateWebhookSecret, webhookSecretRule } from ".
 import { access } from "../access.js";
 import type { AppDeps } from "../context.js";
 import { ApiError, notFound, versionConflict } from "../errors.js";
-import { VersionQuery, bearer, errorResponses, jsonBody, jsonResponse, strictObject } from "../openapi.js";
+import { VersionQuery, bearer, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
+import { strictObject } from "../../protocol/schema.js";
 import { newRouter } from "../router.js";
 import { isoTime, queryInt, repeatedOf } from "../schemas.js";
 import { EventPattern } from "./events.js";
