@@ -3,8 +3,9 @@ import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "../../src/api/context.js";
 import type { AgentConfig } from "./config.js";
-import { containerCreateBody, labels, type Assignment } from "./container-spec.js";
-import { ControlPlaneClient, ControlPlaneError, type NodeDescription, type TaskStatusUpdate } from "./control-plane.js";
+import { containerCreateBody, labels } from "./container-spec.js";
+import type { Assignment, HostDescription, TaskStatusUpdate } from "../../src/protocol/agent-v1.js";
+import { ControlPlaneClient, ControlPlaneError } from "./control-plane.js";
 import { isConflict, isNotFound, type DockerClient } from "./docker/client.js";
 
 /**
@@ -44,7 +45,7 @@ export class Agent {
   private controlPlane!: ControlPlaneClient;
   private nodeId = "";
   private assignments = new Map<string, Assignment>();
-  private reported = new Map<string, string>();
+  private reported = new Map<string, TaskStatusUpdate["state"]>();
   private outbox: TaskStatusUpdate[] = [];
   private busy = new Set<string>();
   private syncing: Promise<void> | undefined;
@@ -83,7 +84,7 @@ export class Agent {
     this.abort.abort();
   }
 
-  private async describe(): Promise<NodeDescription> {
+  private async describe(): Promise<HostDescription> {
     const info = await this.docker.info();
     const engineLabels = Object.fromEntries(
       (info.Labels ?? []).map((l) => {
@@ -107,7 +108,7 @@ export class Agent {
   }
 
   /** Reuses the stored credential, or joins with the token and stores the one answered (mode 0600). */
-  private async connect(description: NodeDescription): Promise<void> {
+  private async connect(description: HostDescription): Promise<void> {
     const path = join(this.config.stateDir, "credential.json");
     let stored: StoredCredential | undefined;
     try {
@@ -134,7 +135,7 @@ export class Agent {
     await chmod(path, 0o600);
   }
 
-  private async pollLoop(initial: NodeDescription): Promise<void> {
+  private async pollLoop(initial: HostDescription): Promise<void> {
     let since = -1;
     let backoffMs = 0;
     let sent: string | undefined;
@@ -244,7 +245,7 @@ export class Agent {
   }
 
   /** Queues a report; reports go out in small batches while a sync still works on other tasks. */
-  private report(taskId: string, state: string, extra: Omit<TaskStatusUpdate, "taskId" | "state"> = {}): void {
+  private report(taskId: string, state: TaskStatusUpdate["state"], extra: Omit<TaskStatusUpdate, "taskId" | "state"> = {}): void {
     if (this.reported.get(taskId) === state) return;
     this.reported.set(taskId, state);
     this.outbox.push({ taskId, state, ...extra });

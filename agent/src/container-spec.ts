@@ -1,17 +1,5 @@
-import type { TaskSpec } from "../../src/domain/task-spec.js";
+import type { Assignment } from "../../src/protocol/agent-v1.js";
 import type { ContainerCreateBody } from "./docker/client.js";
-
-/** What the agent gets for one task from the dispatcher (GET /v1/agent/assignments). */
-export interface Assignment {
-  id: string;
-  containerName: string;
-  serviceId: string;
-  serviceName: string;
-  slot: number | null;
-  desiredState: "ready" | "running" | "shutdown" | "remove" | "complete";
-  state: string;
-  spec: TaskSpec;
-}
 
 /** Labels on every container shoal runs; the agent only ever touches containers carrying them. */
 export const labels = {

@@ -1,30 +1,16 @@
 import http from "node:http";
 import https from "node:https";
-import type { Assignment } from "./container-spec.js";
-
-export interface TaskStatusUpdate {
-  taskId: string;
-  state: string;
-  message?: string;
-  error?: string;
-  exitCode?: number | null;
-}
-
-export interface NodeDescription {
-  hostname: string;
-  platform: { os: string; architecture: string };
-  resources: { nanoCpus: number; memoryBytes: number };
-  engine: { version: string; labels: Record<string, string> };
-  addr: string;
-}
-
-interface AssignmentsAnswer {
-  nodeId: string;
-  heartbeatPeriodMs: number;
-  generation: number;
-  credential?: string;
-  tasks: Assignment[];
-}
+import type { z } from "zod";
+import {
+  Assignments,
+  HeartbeatAck,
+  Joined,
+  StatusApplied,
+  agentV1Paths,
+  type HostDescription,
+  type NodeDescription,
+  type TaskStatusUpdate,
+} from "../../src/protocol/agent-v1.js";
 
 const callTimeoutMs = 5000;
 
@@ -54,7 +40,7 @@ export class ControlPlaneClient {
   ) {}
 
   /** `signal` bounds the call; without one it gets a few seconds (a cut link never answers). */
-  private async call<T>(method: string, path: string, body?: unknown, signal = AbortSignal.timeout(callTimeoutMs)): Promise<T> {
+  private async call<T>(answer: z.ZodType<T>, method: string, path: string, body?: unknown, signal = AbortSignal.timeout(callTimeoutMs)): Promise<T> {
     const url = new URL(path, this.url);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
@@ -90,24 +76,24 @@ export class ControlPlaneClient {
       }
       throw new ControlPlaneError(res.status, `${method} ${path}: ${res.status} ${detail}`);
     }
-    return JSON.parse(text) as T;
+    return answer.parse(JSON.parse(text));
   }
 
-  join(description: NodeDescription & { machineId: string }): Promise<{ nodeId: string; credential: string; heartbeatPeriodMs: number }> {
-    return this.call("POST", "/v1/agent/join", { description });
+  join(description: NodeDescription): Promise<Joined> {
+    return this.call(Joined, "POST", agentV1Paths.join, { description });
   }
 
   /** The long-poll; also the node's heartbeat. */
-  assignments(since: number, signal: AbortSignal): Promise<AssignmentsAnswer> {
-    return this.call("GET", `/v1/agent/assignments?since=${since}`, undefined, signal);
+  assignments(since: number, signal: AbortSignal): Promise<Assignments> {
+    return this.call(Assignments, "GET", `${agentV1Paths.assignments}?since=${since}`, undefined, signal);
   }
 
   /** A heartbeat with the node's description; `engineDown` (why) marks the node down while the agent lives. */
-  heartbeat(description: NodeDescription, engineDown?: string): Promise<{ heartbeatPeriodMs: number }> {
-    return this.call("POST", "/v1/agent/heartbeat", { description, ...(engineDown ? { engineDown } : {}) });
+  heartbeat(description: HostDescription, engineDown?: string): Promise<HeartbeatAck> {
+    return this.call(HeartbeatAck, "POST", agentV1Paths.heartbeat, { description, ...(engineDown ? { engineDown } : {}) });
   }
 
-  reportStatus(updates: TaskStatusUpdate[]): Promise<{ applied: number }> {
-    return this.call("POST", "/v1/agent/status", { updates });
+  reportStatus(updates: TaskStatusUpdate[]): Promise<StatusApplied> {
+    return this.call(StatusApplied, "POST", agentV1Paths.status, { updates });
   }
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { nextBackoffMs } from "../../agent/src/agent.js";
-import { containerCreateBody, type Assignment } from "../../agent/src/container-spec.js";
+import type { Assignment } from "../../src/protocol/agent-v1.js";
+import { containerCreateBody } from "../../agent/src/container-spec.js";
 import { taskSpecOf } from "../../src/domain/task-spec.js";
 import { fixtureSpec } from "../helpers/cluster-fixtures.js";
 
