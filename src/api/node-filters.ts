@@ -1,4 +1,5 @@
 import type { NodeRow } from "../db/nodes.js";
+import { labelMatches } from "./label-filter.js";
 
 /** docker node ls filters; values of one filter are alternatives, different filters must all hold. */
 export interface NodeFilters {
@@ -8,13 +9,6 @@ export interface NodeFilters {
   membership?: string[];
   label?: string[];
   "node.label"?: string[];
-}
-
-/** docker's label filter: `key` (present) or `key=value`. */
-export function labelMatches(labels: Record<string, string>, filter: string): boolean {
-  const eq = filter.indexOf("=");
-  if (eq < 0) return Object.hasOwn(labels, filter);
-  return labels[filter.slice(0, eq)] === filter.slice(eq + 1);
 }
 
 const checks: { [K in keyof NodeFilters]-?: (node: NodeRow, value: string) => boolean } = {

@@ -1,5 +1,5 @@
 import { parseDocument } from "yaml";
-import { interpolate } from "../stack/interpolate.js";
+import { InterpolationError, substitute } from "../domain/interpolation.js";
 
 /**
  * What `stack deploy` reads from the compose files before sending them: the
@@ -17,10 +17,20 @@ export function envFilePaths(files: string[], env: Record<string, string>): stri
     for (const service of Object.values(services)) {
       const given = (service as { env_file?: unknown } | null)?.env_file;
       for (const path of typeof given === "string" ? [given] : Array.isArray(given) ? given : [])
-        if (typeof path === "string") paths.add(String(interpolate(path, env, "", [], new Set())));
+        if (typeof path === "string") paths.add(interpolated(path, env));
     }
   }
   return [...paths];
+}
+
+/** A path as the API will read it; one it cannot read goes as written (the API reports it). */
+function interpolated(path: string, env: Record<string, string>): string {
+  try {
+    return substitute(path, env, new Set());
+  } catch (err) {
+    if (err instanceof InterpolationError) return path;
+    throw err;
+  }
 }
 
 /** The API takes names up to 255 and values up to 32 KiB characters. */

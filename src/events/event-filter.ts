@@ -1,5 +1,5 @@
 import type { events } from "../db/schema/index.js";
-import { parseDurationMs } from "../stack/units.js";
+import { parseDurationMs } from "../domain/units.js";
 
 export type EventRow = typeof events.$inferSelect;
 

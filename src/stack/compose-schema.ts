@@ -1,4 +1,4 @@
-import { parseBytes, parseDurationMs, parseNanoCpus } from "./units.js";
+import { parseBytes, parseDurationMs, parseNanoCpus } from "../domain/units.js";
 import { boolean, enumOf, integer, list, map, nothing, number, object, oneOf, string, type Shape } from "./shape.js";
 
 /** The compose v3 format as `docker stack deploy` reads it (docker/cli's config_schema_v3.x), in shape.ts's terms. */

@@ -2,8 +2,9 @@ import type { z } from "@hono/zod-openapi";
 import type { ServiceSpecSchema } from "../api/service-spec-schema.js";
 import type { StackIssue } from "./issues.js";
 import { entriesToMapping, isMapping } from "./merge.js";
-import { splitShellWords } from "./shell-words.js";
-import { parseBytes, parseDurationMs, parseNanoCpus } from "./units.js";
+import { splitShellWords } from "../domain/shell-words.js";
+import { parseEnvFile } from "../domain/env-file.js";
+import { parseBytes, parseDurationMs, parseNanoCpus } from "../domain/units.js";
 
 /**
  * Converts a checked, merged compose document into service specs (the input
@@ -88,19 +89,6 @@ function normalize(path: string): string {
     else parts.push(part);
   }
   return `/${parts.join("/")}`;
-}
-
-/** `KEY=value` lines of an env file; `#` comments and blank lines skipped; a bare `KEY` is taken from the environment. */
-function parseEnvFile(text: string, env: Record<string, string>): [string, string | null][] {
-  return text
-    .split(/\r?\n/)
-    .map((line) => line.trim())
-    .filter((line) => line && !line.startsWith("#"))
-    .map((line) => {
-      const at = line.indexOf("=");
-      if (at >= 0) return [line.slice(0, at), line.slice(at + 1)];
-      return [line, env[line] ?? null];
-    });
 }
 
 /** Expands `a-b` port ranges; a single port is a range of one. */

@@ -1,92 +1,9 @@
 import type { StackIssue } from "./issues.js";
+import { InterpolationError, substitute } from "../domain/interpolation.js";
 
 /**
- * Variable substitution in compose values, as `docker stack deploy` does it
- * with the caller's environment: `$VAR`, `${VAR}`, `${VAR:-default}` (unset or
- * empty), `${VAR-default}` (unset), `${VAR:?error}`, `${VAR?error}`,
- * `${VAR:+replacement}`, `${VAR+replacement}` and `$$` for a literal `$`.
- * Defaults and replacements may hold variables themselves. Any other `$` is
- * an error, as in docker. Keys are not interpolated; values of every type
- * are walked, strings substituted.
- */
-
-const namePattern = /^[A-Za-z_][A-Za-z0-9_]*/;
-
-class InterpolationError extends Error {}
-
-/** The index of the `}` that closes the `${` whose body starts at `start`, or -1. */
-function closingBrace(text: string, start: number): number {
-  let depth = 1;
-  for (let i = start; i < text.length; i++) {
-    if (text[i] === "$" && text[i + 1] === "$") i++;
-    else if (text[i] === "$" && text[i + 1] === "{") {
-      depth++;
-      i++;
-    } else if (text[i] === "}" && --depth === 0) return i;
-  }
-  return -1;
-}
-
-function substitute(text: string, env: Record<string, string>, unset: Set<string>): string {
-  let out = "";
-  let i = 0;
-  while (i < text.length) {
-    const dollar = text.indexOf("$", i);
-    if (dollar < 0) return out + text.slice(i);
-    out += text.slice(i, dollar);
-    const next = text[dollar + 1];
-    if (next === "$") {
-      out += "$";
-      i = dollar + 2;
-      continue;
-    }
-    if (next === "{") {
-      const end = closingBrace(text, dollar + 2);
-      if (end < 0) throw new InterpolationError(`"${text}": a "\${" is not closed by "}"`);
-      out += braced(text.slice(dollar + 2, end), env, unset, text);
-      i = end + 1;
-      continue;
-    }
-    const name = namePattern.exec(text.slice(dollar + 1))?.[0];
-    if (!name) throw new InterpolationError(`"${text}": "$" must start a variable ($VAR or \${VAR}); write "$$" for a literal "$"`);
-    out += lookup(name, env, unset);
-    i = dollar + 1 + name.length;
-  }
-  return out;
-}
-
-function lookup(name: string, env: Record<string, string>, unset: Set<string>): string {
-  const value = env[name];
-  if (value === undefined) unset.add(name);
-  return value ?? "";
-}
-
-function braced(body: string, env: Record<string, string>, unset: Set<string>, whole: string): string {
-  const name = namePattern.exec(body)?.[0];
-  if (!name) throw new InterpolationError(`"${whole}": "\${${body}}" does not start with a variable name (letters, digits and "_")`);
-  const rest = body.slice(name.length);
-  if (rest === "") return lookup(name, env, unset);
-  const operator = /^(:?[-?+])/.exec(rest)?.[1];
-  if (!operator) throw new InterpolationError(`"${whole}": "\${${body}}": after the name comes "}", ":-", "-", ":?", "?", ":+" or "+"`);
-  const value = env[name];
-  const argument = () => substitute(rest.slice(operator.length), env, unset);
-  // With ":", an empty value counts as unset.
-  const set = operator.startsWith(":") ? value !== undefined && value !== "" : value !== undefined;
-  switch (operator.at(-1)) {
-    case "-":
-      return set ? value! : argument();
-    case "+":
-      return set ? argument() : "";
-    default: {
-      if (set) return value!;
-      const message = argument();
-      throw new InterpolationError(`required variable ${name} is missing a value${message ? `: ${message}` : ""}`);
-    }
-  }
-}
-
-/**
- * Substitutes variables in every string of `value`. Issues carry the path of
+ * Substitutes variables in every string of `value` (keys are not
+ * interpolated; values of every type are walked). Issues carry the path of
  * the string; unset variables without a default become "" with one warning
  * each, as docker does.
  */

@@ -8,8 +8,8 @@ import { interpolate } from "../../src/stack/interpolate.js";
 import type { StackIssue } from "../../src/stack/issues.js";
 import { loadStack, type LoadedStack } from "../../src/stack/load.js";
 import { mergeComposeFiles } from "../../src/stack/merge.js";
-import { splitShellWords } from "../../src/stack/shell-words.js";
-import { parseBytes, parseDurationMs, parseNanoCpus } from "../../src/stack/units.js";
+import { splitShellWords } from "../../src/domain/shell-words.js";
+import { parseBytes, parseDurationMs, parseNanoCpus } from "../../src/domain/units.js";
 import { fixtureSpec } from "../helpers/cluster-fixtures.js";
 
 const fixtures = new URL("../fixtures/compose/", import.meta.url);

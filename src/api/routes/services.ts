@@ -12,7 +12,7 @@ import { updateStates } from "../../domain/service-spec.js";
 import { access } from "../access.js";
 import type { AppDeps } from "../context.js";
 import { ApiError, versionConflict } from "../errors.js";
-import { labelMatches } from "../node-filters.js";
+import { labelMatches } from "../label-filter.js";
 import { OptionalVersionQuery, VersionQuery, bearer, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
 import { strictObject } from "../../protocol/schema.js";
 import { newRouter } from "../router.js";

@@ -1,9 +1,9 @@
 /**
  * Units as docker's CLI writes them (Go durations, go-units sizes and human
  * durations) and the API's units (ms, bytes, nano-CPUs). Pure.
- * The parsing itself is the compose loader's (the same formats).
+ * The parsing itself is the domain's value formats (the same as the compose loader's).
  */
-import * as valueFormats from "../../stack/units.js";
+import * as valueFormats from "../../domain/units.js";
 
 /** A flag value the user got wrong: the CLI reports it as a usage error (exit 2). */
 export class UsageError extends Error {
