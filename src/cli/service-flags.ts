@@ -1,4 +1,5 @@
 import type { ServiceSpec } from "../domain/service-spec.js";
+import { ShellWordsError, splitShellWords } from "../domain/shell-words.js";
 import { UsageError, parseCount, parseDurationMs, parseMemoryBytes, parseNanoCpus } from "./format/units.js";
 
 /**
@@ -49,29 +50,14 @@ const ratio = (s: string) => {
   return n;
 };
 
-/** Splits a command line as a POSIX shell would for quotes and backslashes (no expansions). */
+/** A command-line flag value split into words as docker splits `--entrypoint`. */
 export function shellSplit(line: string): string[] {
-  const words: string[] = [];
-  let word: string | undefined;
-  let quote: '"' | "'" | undefined;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (quote) {
-      if (c === quote) quote = undefined;
-      else if (c === "\\" && quote === '"' && i + 1 < line.length) word = `${word ?? ""}${line[++i]}`;
-      else word = `${word ?? ""}${c}`;
-    } else if (c === '"' || c === "'") {
-      quote = c;
-      word ??= "";
-    } else if (c === "\\" && i + 1 < line.length) word = (word ?? "") + line[++i];
-    else if (/\s/.test(c)) {
-      if (word !== undefined) words.push(word);
-      word = undefined;
-    } else word = (word ?? "") + c;
+  try {
+    return splitShellWords(line);
+  } catch (err) {
+    if (err instanceof ShellWordsError) throw new UsageError(`${err.message} in: ${line}`);
+    throw err;
   }
-  if (quote) throw new UsageError(`unterminated ${quote} quote in: ${line}`);
-  if (word !== undefined) words.push(word);
-  return words;
 }
 
 interface Scalar {

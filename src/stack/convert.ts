@@ -2,7 +2,7 @@ import type { z } from "@hono/zod-openapi";
 import type { ServiceSpecSchema } from "../api/service-spec-schema.js";
 import type { StackIssue } from "./issues.js";
 import { entriesToMapping, isMapping } from "./merge.js";
-import { splitShellWords } from "../domain/shell-words.js";
+import { ShellWordsError, splitShellWords } from "../domain/shell-words.js";
 import { parseEnvFile } from "../domain/env-file.js";
 import { parseBytes, parseDurationMs, parseNanoCpus } from "../domain/units.js";
 
@@ -142,9 +142,13 @@ export function convertStack(doc: Doc, input: ConvertInput): ConvertResult {
     const words = (field: string): string[] => {
       const v = s[field];
       if (typeof v !== "string") return strings(v);
-      const split = splitShellWords(v);
-      if (!split) fail(field, "a quote is not closed");
-      return split ?? [];
+      try {
+        return splitShellWords(v);
+      } catch (err) {
+        if (!(err instanceof ShellWordsError)) throw err;
+        fail(field, err.message);
+        return [];
+      }
     };
 
     // --- mounts ---

@@ -8,7 +8,6 @@ import { interpolate } from "../../src/stack/interpolate.js";
 import type { StackIssue } from "../../src/stack/issues.js";
 import { loadStack, type LoadedStack } from "../../src/stack/load.js";
 import { mergeComposeFiles } from "../../src/stack/merge.js";
-import { splitShellWords } from "../../src/domain/shell-words.js";
 import { parseBytes, parseDurationMs, parseNanoCpus } from "../../src/domain/units.js";
 import { fixtureSpec } from "../helpers/cluster-fixtures.js";
 
@@ -315,7 +314,7 @@ describe("interpolation", () => {
   });
 });
 
-describe("merge, units, shell words", () => {
+describe("merge, units", () => {
   it("merges environment and labels across list and mapping forms, volumes by target, replaces other lists", () => {
     const merged = mergeComposeFiles([
       { services: { a: { environment: ["A=1", "B=2"], volumes: ["x:/data", "/logs"], command: ["one"], deploy: { labels: ["k=1"], replicas: 1 } } } },
@@ -353,13 +352,6 @@ describe("merge, units, shell words", () => {
     expect(parseNanoCpus("half")).toBeUndefined();
   });
 
-  it.each([
-    ["a b  c", ["a", "b", "c"]],
-    [`sh -c "echo 'hi there' && exit 3"`, ["sh", "-c", "echo 'hi there' && exit 3"]],
-    [`a\\ b 'c d' "e\\"f"`, ["a b", "c d", 'e"f']],
-    [`''`, [""]],
-    [`"open`, undefined],
-  ])("splits %s", (line, words) => expect(splitShellWords(line)).toEqual(words));
 });
 
 describe("depends_on gate", () => {
