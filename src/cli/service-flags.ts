@@ -1,3 +1,4 @@
+import { EnvFileError, parseEnvFile, passThrough } from "../domain/env-file.js";
 import type { ServiceSpec } from "../domain/service-spec.js";
 import { ShellWordsError, splitShellWords } from "../domain/shell-words.js";
 import { UsageError, parseCount, parseDurationMs, parseMemoryBytes, parseNanoCpus } from "./format/units.js";
@@ -303,21 +304,28 @@ function keyValues(s: string, allowed: string[], what: string, bare: string[] = 
   return out;
 }
 
-/** KEY=value, or KEY alone to take the value from this environment (as docker does). */
-function parseEnv(s: string, env: NodeJS.ProcessEnv = process.env): string {
+const fromProcess = (name: string) => process.env[name];
+
+/**
+ * KEY=value, or KEY alone to take the value from this environment. Unset, it
+ * is a usage error here (docker would pass the name on and the container
+ * would not have it); in an env file it is left out, as docker does.
+ */
+function parseEnv(s: string): string {
   if (s.includes("=")) return s;
-  const value = env[s];
-  if (value === undefined) throw new UsageError(`environment variable ${s} is not set here; write ${s}=value`);
-  return `${s}=${value}`;
+  const entry = passThrough(s, fromProcess);
+  if (!entry) throw new UsageError(`environment variable ${s} is not set here; write ${s}=value`);
+  return entry.join("=");
 }
 
-/** An env file: KEY=value lines; blank lines and # comments skipped. */
-export function parseEnvFile(text: string): string[] {
-  return text
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith("#"))
-    .map((l) => parseEnv(l));
+/** `--env-file` contents as docker reads them. */
+function parseEnvFileFlag(text: string, index: number): string[] {
+  try {
+    return parseEnvFile(text, fromProcess).map((entry) => entry.join("="));
+  } catch (err) {
+    if (err instanceof EnvFileError) throw new UsageError(`invalid argument for --env-file (file ${index + 1}): ${err.message}`);
+    throw err;
+  }
 }
 
 const parseLabel = (s: string): [string, string] => {
@@ -420,7 +428,7 @@ export function buildServiceSpec(image: string, args: string[], values: FlagValu
   for (const f of sharedFlags) {
     if (f.kind !== "list") continue;
     const items = parseEach(f, asList(values[attributeName(f.name)]), f.name);
-    const all = f.name === "env" ? [...envFiles.flatMap(parseEnvFile), ...items] : items;
+    const all = f.name === "env" ? [...envFiles.flatMap(parseEnvFileFlag), ...items] : items;
     if (all.length > 0) setAt(spec, f.path, all);
   }
   for (const [name, path] of [

@@ -3,7 +3,7 @@ import type { ServiceSpecSchema } from "../api/service-spec-schema.js";
 import type { StackIssue } from "./issues.js";
 import { entriesToMapping, isMapping } from "./merge.js";
 import { ShellWordsError, splitShellWords } from "../domain/shell-words.js";
-import { parseEnvFile } from "../domain/env-file.js";
+import { EnvFileError, lookupIn, parseEnvFile } from "../domain/env-file.js";
 import { parseBytes, parseDurationMs, parseNanoCpus } from "../domain/units.js";
 
 /**
@@ -131,10 +131,15 @@ export function convertStack(doc: Doc, input: ConvertInput): ConvertResult {
     strings(s.env_file).forEach((file, i) => {
       const text = input.envFiles[file];
       if (text === undefined) return fail(`env_file.${i}`, `the contents of ${file} were not sent with the stack (envFiles)`);
-      for (const [k, v] of parseEnvFile(text, input.env)) if (v !== null) env.set(k, v);
+      try {
+        for (const [k, v] of parseEnvFile(text, lookupIn(input.env))) env.set(k, v);
+      } catch (err) {
+        if (!(err instanceof EnvFileError)) throw err;
+        fail(`env_file.${i}`, `${file}: ${err.message}`);
+      }
     });
     for (const [k, v] of Object.entries(entriesToMapping(s.environment ?? {}))) {
-      const value = v === null || v === undefined ? input.env[k] : String(v);
+      const value = v === null || v === undefined ? lookupIn(input.env)(k) : String(v);
       if (value !== undefined) env.set(k, value);
     }
 

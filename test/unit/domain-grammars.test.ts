@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/cli/format/units.js";
 import { buildServiceSpec } from "../../src/cli/service-flags.js";
+import { EnvFileError, lookupIn, parseEnvFile } from "../../src/domain/env-file.js";
 import { ShellWordsError, splitShellWords } from "../../src/domain/shell-words.js";
 import { loadStack } from "../../src/stack/load.js";
 
@@ -50,5 +51,44 @@ describe("shell words (go-shellwords / shlex)", () => {
     expect(fine.ok && fine.services[0]!.spec.task.container.args).toEqual(["sh", "-c", "echo \\x"]);
     expect(buildServiceSpec("x", [], { entrypoint: '"a\\b" c' })).toMatchObject({ task: { container: { command: ["ab", "c"] } } });
     expect(() => buildServiceSpec("x", [], { entrypoint: "a\\" })).toThrow(UsageError);
+  });
+});
+
+describe("env files (docker/cli opts.ParseEnvFile)", () => {
+  const lookup = lookupIn({ HOME: "/home/me", EMPTY: "" });
+  it.each([
+    ["foo=bar\n    baz=quux\n# comment\n\n_foobar=foobaz\nwith.dots=working\nand_underscore=working too\n\n    \t  ", [["foo", "bar"], ["baz", "quux"], ["_foobar", "foobaz"], ["with.dots", "working"], ["and_underscore", "working too"]]],
+    ["", []],
+    // Values as written: no trimming, no quotes taken off, no interpolation, later "=" kept.
+    ["A= x \nB=\"q\"\nC=$HOME\nD=a=b\nE=", [["A", " x "], ["B", '"q"'], ["C", "$HOME"], ["D", "a=b"], ["E", ""]]],
+    // A bare name is passed through from the environment, and left out when unset there.
+    ["HOME\nUNDEFINED_VAR\nEMPTY", [["HOME", "/home/me"], ["EMPTY", ""]]],
+    ["constructor\n__proto__", []],
+    ["\uFEFFA=1\r\nB=2\r\n", [["A", "1"], ["B", "2"]]],
+    ["  # indented comment\n#A=1", []],
+  ])("reads %j", (text, entries) => expect(parseEnvFile(text, lookup)).toEqual(entries));
+
+  it.each([
+    ["foo=bar\n    f   =quux\n", "line 2: variable 'f   ' contains whitespace"],
+    ["first line\nanother invalid line", "line 1: variable 'first line' contains whitespace"],
+    ["# comment=\n=blank variable names are an error case\n", 'line 2: no variable name before "="'],
+    ["KEY \n", "line 1: variable 'KEY ' contains whitespace"],
+  ])("refuses %j", (text, message) => {
+    expect(() => parseEnvFile(text, lookup)).toThrow(EnvFileError);
+    expect(() => parseEnvFile(text, lookup)).toThrow(message);
+  });
+
+  it("is the reader of a stack's env_file and of --env-file", () => {
+    const file = `services:\n  a:\n    image: x\n    env_file: a.env\n`;
+    const stack = (text: string) => loadStack({ stack: "s", env: { SET: "1" }, files: [file], envFiles: { "a.env": text } });
+    const read = stack("SET\nUNSET\nA=1 ");
+    expect(read.ok && read.services[0]!.spec.task.container.env).toEqual(["SET=1", "A=1 "]);
+    expect(stack("A B=1")).toMatchObject({ ok: false, errors: [{ path: "services.a.env_file.0", message: "a.env: line 1: variable 'A B' contains whitespace" }] });
+    process.env.SHOAL_TEST_SET = "1";
+    delete process.env.SHOAL_TEST_UNSET;
+    expect(buildServiceSpec("x", [], { env: ["B=2"] }, ["SHOAL_TEST_SET\nSHOAL_TEST_UNSET\nA=1"])).toMatchObject({
+      task: { container: { env: ["SHOAL_TEST_SET=1", "A=1", "B=2"] } },
+    });
+    expect(() => buildServiceSpec("x", [], {}, ["A=1", "=2"])).toThrow(new UsageError('invalid argument for --env-file (file 2): line 1: no variable name before "="'));
   });
 });
