@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { imageRefProblem } from "../domain/image-ref.js";
 import { schedulingStrategies } from "../domain/service-spec.js";
 import { parseConstraint } from "../scheduler/constraint.js";
 import {
@@ -140,7 +141,13 @@ const DnsSchema = strictObject({
 }).openapi("DnsConfig");
 
 const ContainerSpecSchema = strictObject({
-  image: text(512, noWhitespace, "an image reference without whitespace, like nginx:1.27").openapi({ example: "nginx:1.27" }),
+  image: text(512, noWhitespace, "an image reference without whitespace, like nginx:1.27")
+    .superRefine((ref, ctx) => {
+      // Swarm refuses what distribution/reference does not parse; length and whitespace are the checks above's to report.
+      const problem = ref.length <= 512 && noWhitespace.test(ref) ? imageRefProblem(ref) : undefined;
+      if (problem) ctx.addIssue({ code: "custom", message: `not an image reference: ${problem}` });
+    })
+    .openapi({ example: "nginx:1.27" }),
   command: list(argument).default([]).openapi({ description: "Replaces the image's entrypoint when non-empty" }),
   args: list(argument).default([]).openapi({ description: "Replaces the image's cmd when non-empty" }),
   env: list(

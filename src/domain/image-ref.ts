@@ -9,11 +9,53 @@ export interface ImageRef {
 /** Docker's tag grammar. */
 export const imageTagPattern = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
+// distribution/reference's grammar.
+const pathComponent = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+const remoteNamePattern = new RegExp(`^${pathComponent}(?:/${pathComponent})*$`);
+const domainComponent = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+const domainPattern = new RegExp(`^(?:${domainComponent}(?:\\.${domainComponent})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?$`);
+const digestPattern = /^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$/;
+/** go-digest's algorithms and the length of their hex. */
+const digestHexLength: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
+const nameMaxLength = 255;
+
+/**
+ * What is wrong with an image reference, as distribution/reference's
+ * ParseNormalizedNamed sees it (swarm refuses such a spec), or undefined when
+ * it is valid: `[domain[:port]/]path[:tag][@algorithm:hex]`, the path lower-case.
+ */
+export function imageRefProblem(ref: string): string | undefined {
+  if (/^[a-f0-9]{64}$/.test(ref)) return "a 64-character hexadecimal string is an image id, not a repository name";
+  const { repository, tag, digest } = parseImageRef(ref);
+  if (digest !== undefined) {
+    if (!digestPattern.test(digest)) return `the digest ${digest} is not algorithm:hex, like sha256: and 64 hexadecimal digits`;
+    const [algorithm, hex] = digest.split(":") as [string, string];
+    const length = digestHexLength[algorithm];
+    if (length === undefined) return `the digest algorithm ${algorithm} is not one of ${Object.keys(digestHexLength).join(", ")}`;
+    if (!new RegExp(`^[a-f0-9]{${length}}$`).test(hex)) return `a ${algorithm} digest is ${length} lower-case hexadecimal digits`;
+  }
+  // An empty tag is what `image: name:${TAG}` gives with TAG unset: taken as none (the loader warns about TAG), where docker refuses it.
+  if (tag !== undefined && tag !== "" && !imageTagPattern.test(tag)) return `the tag ${tag} is not letters, digits, _ . - (at most 128, not starting with . or -)`;
+  const slash = repository.indexOf("/");
+  const first = slash < 0 ? "" : repository.slice(0, slash);
+  // docker's rule for whether the first component names a registry.
+  const hasDomain = slash >= 0 && (first === "localhost" || /[.:]/.test(first) || first.toLowerCase() !== first);
+  const domain = hasDomain ? first : "docker.io";
+  const path = hasDomain ? repository.slice(slash + 1) : repository;
+  if (hasDomain && !domainPattern.test(domain)) return `the registry ${domain} is not a host name or address with an optional :port`;
+  if (path.toLowerCase() !== path) return `the repository name ${path} must be lower-case`;
+  if (!remoteNamePattern.test(path))
+    return `the repository name ${path || "(empty)"} is not /-separated components of lower-case letters and digits joined by . _ __ or -`;
+  const canonical = `${domain}/${hasDomain || path.includes("/") ? "" : "library/"}${path}`;
+  if (canonical.length > nameMaxLength) return `the repository name is longer than ${nameMaxLength} characters`;
+  return undefined;
+}
+
+/** Splits by position only, for any text: a colon after the last slash starts the tag. {@link imageRefProblem} judges it. */
 export function parseImageRef(ref: string): ImageRef {
   const at = ref.indexOf("@");
   const named = at >= 0 ? ref.slice(0, at) : ref;
   const digest = at >= 0 ? ref.slice(at + 1) : undefined;
-  // A colon after the last slash starts the tag; one before it is a registry port.
   const colon = named.lastIndexOf(":");
   const hasTag = colon > named.lastIndexOf("/");
   return {
@@ -21,6 +63,12 @@ export function parseImageRef(ref: string): ImageRef {
     ...(hasTag ? { tag: named.slice(colon + 1) } : {}),
     ...(digest !== undefined ? { digest } : {}),
   };
+}
+
+/** The engine's pull arguments: `fromImage` and a tag, or the digest in its place, as the docker CLI sends them (an empty tag would pull every tag). */
+export function pullArguments(ref: string): { name: string; tag: string } {
+  const { repository, tag, digest } = parseImageRef(ref);
+  return { name: repository, tag: digest ?? (tag || "latest") };
 }
 
 /** The same repository at another tag; a pinned digest is dropped, since it would override the tag. */

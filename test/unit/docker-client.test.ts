@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { DockerClient, DockerError, isConflict, isNotFound, splitImageRef, type DockerEvent, type PullProgress } from "../../agent/src/docker/client.js";
+import { DockerClient, DockerError, isConflict, isNotFound, type DockerEvent, type PullProgress } from "../../agent/src/docker/client.js";
 import { JsonLineParser } from "../../agent/src/docker/json-lines.js";
 import { LogDemuxer } from "../../agent/src/docker/log-demux.js";
 
@@ -200,17 +200,6 @@ describe("errors", () => {
 });
 
 describe("images", () => {
-  it.each([
-    ["nginx", "nginx", "latest"],
-    ["nginx:1.25", "nginx", "1.25"],
-    ["localhost:5000/team/app", "localhost:5000/team/app", "latest"],
-    ["localhost:5000/team/app:v2", "localhost:5000/team/app", "v2"],
-    ["app@sha256:abc", "app", "sha256:abc"],
-    ["app:v1@sha256:abc", "app", "sha256:abc"],
-  ])("splits %s into fromImage %s and tag %s", (ref, name, tag) => {
-    expect(splitImageRef(ref)).toEqual({ name, tag });
-  });
-
   it("tells whether an image exists, keeping the reference's slashes in the path", async () => {
     route("GET /v1.41/images/localhost%3A5000/team/app%3Av2/json", (_req, res) => json(res, 200, { Id: "sha256:1" }));
     const docker = client();

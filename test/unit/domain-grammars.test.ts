@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/cli/format/units.js";
 import { buildServiceSpec } from "../../src/cli/service-flags.js";
 import { EnvFileError, lookupIn, parseEnvFile } from "../../src/domain/env-file.js";
+import { imageRefProblem, parseImageRef, pullArguments } from "../../src/domain/image-ref.js";
 import { ShellWordsError, splitShellWords } from "../../src/domain/shell-words.js";
 import { loadStack } from "../../src/stack/load.js";
 
@@ -90,5 +91,68 @@ describe("env files (docker/cli opts.ParseEnvFile)", () => {
       task: { container: { env: ["SHOAL_TEST_SET=1", "A=1", "B=2"] } },
     });
     expect(() => buildServiceSpec("x", [], {}, ["A=1", "=2"])).toThrow(new UsageError('invalid argument for --env-file (file 2): line 1: no variable name before "="'));
+  });
+});
+
+describe("image references (distribution/reference)", () => {
+  it.each([
+    ["nginx", "nginx", "latest"],
+    ["nginx:1.25", "nginx", "1.25"],
+    ["localhost:5000/team/app", "localhost:5000/team/app", "latest"],
+    ["localhost:5000/team/app:v2", "localhost:5000/team/app", "v2"],
+    ["app@sha256:abc", "app", "sha256:abc"],
+    ["app:v1@sha256:abc", "app", "sha256:abc"],
+    ["app:", "app", "latest"],
+  ])("pulls %s as fromImage %s and tag %s", (ref, name, tag) => {
+    expect(pullArguments(ref)).toEqual({ name, tag });
+  });
+
+  const sha = "a".repeat(64);
+  it.each([
+    "nginx",
+    "nginx:1.27",
+    "library/nginx:latest",
+    "docker.io/library/nginx",
+    `nginx@sha256:${sha}`,
+    `ghcr.io/acme/web:v1@sha256:${sha}`,
+    "localhost/app",
+    "localhost:5000/team/app:v2",
+    "registry.example:5000/acme/web:2",
+    "127.0.0.1:5000/a",
+    "[::1]:5000/a",
+    "Registry.Example/a",
+    "a__b/c.d/e---f:_tag",
+    `x:${"t".repeat(128)}`,
+    // What `name:${TAG}` gives with TAG unset: the stack loader warns about TAG.
+    "registry.example/api:",
+    `${"a".repeat(236)}/b`,
+  ])("accepts %s", (ref) => expect(imageRefProblem(ref)).toBeUndefined());
+
+  it.each([
+    ["Nginx", /must be lower-case/],
+    ["acme/Web", /must be lower-case/],
+    [sha, /image id/],
+    ["nginx:.x", /tag \.x is not/],
+    [`nginx:${"t".repeat(129)}`, /tag .* is not/],
+    ["nginx@sha256:abc", /not algorithm:hex/],
+    [`nginx@md5:${sha}`, /algorithm md5 is not one of sha256, sha384, sha512/],
+    [`nginx@sha256:${"A".repeat(64)}`, /64 lower-case hexadecimal/],
+    [`nginx@sha512:${sha}`, /128 lower-case/],
+    ["-x/y", /not \/-separated components/],
+    ["a//b", /not \/-separated components/],
+    ["a/b_", /not \/-separated components/],
+    ["a...b", /not \/-separated components/],
+    ["ex-.com/a", /registry ex-\.com is not a host name/],
+    ["host:port/a", /registry host:port is not/],
+    ["/a", /repository name \/a is not/],
+    ["", /\(empty\)/],
+    [`${"a".repeat(246)}`, /longer than 255/],
+  ])("refuses %s", (ref, message) => expect(imageRefProblem(ref)).toMatch(message));
+
+  it("judges what it splits: the parts put back together are the reference", () => {
+    for (const ref of ["a:1", "h:5/a:b@sha256:x", "a@b@c", "::"]) {
+      const { repository, tag, digest } = parseImageRef(ref);
+      expect(`${repository}${tag !== undefined ? `:${tag}` : ""}${digest !== undefined ? `@${digest}` : ""}`).toBe(ref);
+    }
   });
 });

@@ -207,6 +207,8 @@ describe("ServiceSpecSchema: validation errors name the field and say what is al
     ["image empty", container({ image: "" }), "body.task.container.image", /image reference without whitespace/],
     ["image with whitespace", container({ image: "nginx 1" }), "body.task.container.image", /without whitespace/],
     ["image longer than 512", container({ image: long(513) }), "body.task.container.image", /at most 512 characters/],
+    ["image upper-case", container({ image: "Nginx:1" }), "body.task.container.image", /^not an image reference: the repository name Nginx must be lower-case$/],
+    ["image digest too short", container({ image: "nginx@sha256:abc" }), "body.task.container.image", /^not an image reference: the digest sha256:abc is not algorithm:hex/],
     // env, command
     ["env entry without '='", container({ env: ["A=1", "NOVALUE"] }), "body.task.container.env.1", /"KEY=value"/],
     ["env entry with an empty key", container({ env: ["=x"] }), "body.task.container.env.0", /KEY is not empty/],

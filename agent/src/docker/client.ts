@@ -1,4 +1,5 @@
 import http, { type IncomingMessage } from "node:http";
+import { pullArguments } from "../../../src/domain/image-ref.js";
 import { DockerError, isNotFound } from "./errors.js";
 import { JsonLineParser } from "./json-lines.js";
 import { LogDemuxer, type LogChunk } from "./log-demux.js";
@@ -150,7 +151,7 @@ export class DockerClient {
    * arrive as an `error` line inside the stream; that rejects too.
    */
   async pullImage(ref: string, onProgress?: (progress: PullProgress) => void, signal?: AbortSignal): Promise<void> {
-    const { name, tag } = splitImageRef(ref);
+    const { name, tag } = pullArguments(ref);
     const answer = await this.open("POST", await this.url("/images/create", { fromImage: name, tag }), undefined, signal);
     await forEachJsonLine(answer, (value) => {
       const line = value as PullProgress & { error?: string; errorDetail?: { message?: string } };
@@ -330,20 +331,6 @@ export class DockerClient {
       throw err instanceof DockerError ? err : transportError(err, call);
     }
   }
-}
-
-/** Splits a reference into the engine's fromImage and tag; a digest goes in tag, as the docker CLI sends it. */
-export function splitImageRef(ref: string): { name: string; tag: string } {
-  const at = ref.indexOf("@");
-  if (at >= 0) return { name: stripTag(ref.slice(0, at)), tag: ref.slice(at + 1) };
-  const colon = ref.lastIndexOf(":");
-  if (colon > ref.lastIndexOf("/")) return { name: ref.slice(0, colon), tag: ref.slice(colon + 1) };
-  return { name: ref, tag: "latest" };
-}
-
-function stripTag(name: string): string {
-  const colon = name.lastIndexOf(":");
-  return colon > name.lastIndexOf("/") ? name.slice(0, colon) : name;
 }
 
 /** Image references keep their "/" separators in the path (the engine routes /images/{name:.*}/json). */
