@@ -207,3 +207,17 @@ describe("node remove", () => {
     expect((await get(`/v1/nodes/${node.id}`)).status).toBe(404);
   });
 });
+
+describe("node list filters", () => {
+  it("ANDs repeated label filters, as docker does (services and nodes alike)", async () => {
+    const both = await joinNode(t, { hostname: "both" });
+    const one = await joinNode(t, { hostname: "one" });
+    await t.call("PATCH", `/v1/nodes/${both.id}?version=1`, { token: t.tokens.admin, body: { labelAdd: { zone: "a", tier: "web" } } });
+    await t.call("PATCH", `/v1/nodes/${one.id}?version=1`, { token: t.tokens.admin, body: { labelAdd: { zone: "a" } } });
+    const hostnames = async (query: string) => ((await get(`/v1/nodes?${query}`)).body as { description: { hostname: string } }[]).map((n) => n.description.hostname).sort();
+    expect(await hostnames("node.label=zone%3Da")).toEqual(["both", "one"]);
+    expect(await hostnames("node.label=zone%3Da&node.label=tier%3Dweb")).toEqual(["both"]);
+    expect(await hostnames("node.label=tier&node.label=zone%3Db")).toEqual([]);
+    expect(await hostnames("name=both&name=one&node.label=tier")).toEqual(["both"]);
+  });
+});

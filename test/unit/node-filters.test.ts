@@ -23,6 +23,12 @@ describe("filterNodes (docker node ls -f)", () => {
     ["node label key only", { "node.label": ["db"] }, ["node_bbb3"]],
     ["engine label", { label: ["ssd=true"] }, ["node_aaa1"]],
     ["engine label is not a node label", { label: ["zone=a"] }, []],
+    // docker ANDs repeated label filters (MatchKVList), unlike other filters' values.
+    ["node label filters must all hold", { "node.label": ["zone=a", "db"] }, ["node_bbb3"]],
+    ["node label filters: one failing excludes", { "node.label": ["zone=b", "db"] }, []],
+    ["engine label filters must all hold", { label: ["ssd=true", "ssd"] }, ["node_aaa1"]],
+    ["engine label filters: key and other value", { label: ["ssd", "ssd=false"] }, []],
+    ["a label filter is not Object's prototype", { "node.label": ["constructor"] }, []],
     ["membership accepted", { membership: ["accepted"] }, ["node_aaa1", "node_aab2", "node_bbb3"]],
     ["membership pending", { membership: ["pending"] }, []],
   ] as const)("%s", (_name, filters, expected) => {

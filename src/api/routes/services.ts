@@ -12,7 +12,7 @@ import { updateStates } from "../../domain/service-spec.js";
 import { access } from "../access.js";
 import type { AppDeps } from "../context.js";
 import { ApiError, versionConflict } from "../errors.js";
-import { labelMatches } from "../label-filter.js";
+import { matchesLabelFilters } from "../label-filter.js";
 import { OptionalVersionQuery, VersionQuery, bearer, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
 import { strictObject } from "../../protocol/schema.js";
 import { newRouter } from "../router.js";
@@ -138,7 +138,7 @@ export function serviceRoutes(deps: AppDeps) {
         (s) =>
           (!f.id?.length || f.id.some((v) => s.id.startsWith(v))) &&
           (!f.name?.length || f.name.some((v) => s.name.startsWith(v))) &&
-          (!f.label?.length || f.label.every((v) => labelMatches(s.spec.labels, v))) &&
+          matchesLabelFilters(s.spec.labels, f.label) &&
           (!f.mode?.length || f.mode.includes(s.mode)),
       );
       return c.json(selected.map((s) => toService(s, counts.get(s.id))), 200);
