@@ -4,6 +4,7 @@ import { buildServiceSpec } from "../../src/cli/service-flags.js";
 import { EnvFileError, lookupIn, parseEnvFile } from "../../src/domain/env-file.js";
 import { imageRefProblem, parseImageRef, pullArguments } from "../../src/domain/image-ref.js";
 import { ShellWordsError, splitShellWords } from "../../src/domain/shell-words.js";
+import { parseDurationMs } from "../../src/domain/units.js";
 import { loadStack } from "../../src/stack/load.js";
 
 /** The grammars the CLI and the control plane share, against what docker does with the same text. */
@@ -155,4 +156,25 @@ describe("image references (distribution/reference)", () => {
       expect(`${repository}${tag !== undefined ? `:${tag}` : ""}${digest !== undefined ? `@${digest}` : ""}`).toBe(ref);
     }
   });
+});
+
+describe("Go durations (time.ParseDuration)", () => {
+  it.each([
+    ["0", 0],
+    ["+0", 0],
+    ["10s", 10_000],
+    ["+5s", 5_000],
+    ["1.s", 1_000],
+    [".5s", 500],
+    ["1h1m1s1ms", 3_661_001],
+    ["1500us", 2],
+    ["1500µs", 2],
+    ["1500μs", 2],
+    ["999999ns", 1],
+    ["2562047h", 2562047 * 3_600_000],
+  ] as const)("%s is %d ms", (text, ms) => expect(parseDurationMs(text)).toBe(ms));
+
+  it.each(["", "1", "s", "-1s", "1d", "1 s", " 1s", "1s ", "1e3s", "1.5.5s", "0s0", "2562048h", `${"9".repeat(400)}h`])("%j is not a duration", (text) =>
+    expect(parseDurationMs(text)).toBeUndefined(),
+  );
 });
