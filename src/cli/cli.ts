@@ -1,8 +1,32 @@
 import type { Command } from "commander";
+import { resolve } from "node:path";
 import { ApiCallError, ApiClient } from "./client.js";
 import { cliConfigPath, readCliConfig, resolveTarget } from "./config.js";
 import { renderInspect } from "./format/output.js";
 import { UsageError } from "./format/units.js";
+
+/** Where output goes: process.stdout fits, as does a test's collector. */
+export interface CliWriter {
+  write(text: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+/**
+ * Everything the CLI takes from its surroundings, so that it runs in a process
+ * of its own (the bin passes the process's) or inside another (the tests).
+ */
+export interface CliIo {
+  stdout: CliWriter;
+  stderr: CliWriter;
+  stdin: AsyncIterable<Buffer | string>;
+  /** SHOAL_* settings, the config's location (SHOAL_CONFIG, XDG_CONFIG_HOME, HOME), a stack's variables. */
+  env: NodeJS.ProcessEnv;
+  /** Relative paths (compose files, env files, CA files) are read from here. */
+  cwd: string;
+  /** Calls `handler` on Ctrl-C or SIGTERM instead of ending the program, until the returned function is called. */
+  onInterrupt(handler: () => void): () => void;
+}
 
 /** What every command gets: output, the API client, the config path, the clock. */
 export interface Cli {
@@ -12,34 +36,40 @@ export interface Cli {
   client(): Promise<ApiClient>;
   configPath: string;
   env: NodeJS.ProcessEnv;
+  /** An absolute path for a path given on the command line. */
+  path(given: string): string;
   now(): number;
   stdoutIsTty: boolean;
   readStdin(): Promise<string>;
+  onInterrupt: CliIo["onInterrupt"];
 }
 
 /** A command group (`shoal service …`): one file under commands/, listed in commands/index.ts. */
 export type CommandGroup = (program: Command, cli: Cli) => void;
 
-export function createCli(program: Command, env: NodeJS.ProcessEnv): Cli {
-  const configPath = cliConfigPath(env);
+/** `contextFlag` reads the global --context once the arguments are parsed. */
+export function createCli(io: CliIo, contextFlag: () => string | undefined): Cli {
+  const configPath = resolve(io.cwd, cliConfigPath(io.env));
   let client: ApiClient | undefined;
   return {
-    out: (text) => process.stdout.write(text),
-    err: (text) => process.stderr.write(text),
+    out: (text) => void io.stdout.write(text),
+    err: (text) => void io.stderr.write(text),
     configPath,
-    env,
+    env: io.env,
+    path: (given) => resolve(io.cwd, given),
     now: () => Date.now(),
-    stdoutIsTty: Boolean(process.stdout.isTTY),
+    stdoutIsTty: Boolean(io.stdout.isTTY),
+    onInterrupt: io.onInterrupt,
     async client() {
       if (client) return client;
-      const target = resolveTarget(await readCliConfig(configPath), env, program.opts<{ context?: string }>().context);
+      const target = resolveTarget(await readCliConfig(configPath), io.env, contextFlag());
       if (typeof target === "string") throw new Error(target);
-      client = new ApiClient(target);
+      client = new ApiClient(target.caFile ? { ...target, caFile: resolve(io.cwd, target.caFile) } : target);
       return client;
     },
     async readStdin() {
       const chunks: Buffer[] = [];
-      for await (const c of process.stdin) chunks.push(c as Buffer);
+      for await (const c of io.stdin) chunks.push(typeof c === "string" ? Buffer.from(c) : c);
       return Buffer.concat(chunks).toString("utf8");
     },
   };

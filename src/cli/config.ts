@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
@@ -18,9 +19,9 @@ const CliConfigSchema = z.object({
 export type CliContext = z.infer<typeof ContextSchema>;
 export type CliConfig = z.infer<typeof CliConfigSchema>;
 
-/** SHOAL_CONFIG, else $XDG_CONFIG_HOME/shoal/config.json, else ~/.config/shoal/config.json. */
+/** SHOAL_CONFIG, else $XDG_CONFIG_HOME/shoal/config.json, else ~/.config/shoal/config.json (HOME, else the user's home). */
 export function cliConfigPath(env: NodeJS.ProcessEnv): string {
-  return env.SHOAL_CONFIG || join(env.XDG_CONFIG_HOME || join(homedir(), ".config"), "shoal", "config.json");
+  return env.SHOAL_CONFIG || join(env.XDG_CONFIG_HOME || join(env.HOME || homedir(), ".config"), "shoal", "config.json");
 }
 
 /** Reads the CLI config; a missing file is an empty config. */
@@ -39,7 +40,8 @@ export async function readCliConfig(path: string): Promise<CliConfig> {
 
 async function writeCliConfig(path: string, config: CliConfig): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.tmp`;
+  // Unique per write: two CLIs in one process (the tests) may write the same config.
+  const tmp = `${path}.${randomUUID()}.tmp`;
   await writeFile(tmp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   await chmod(tmp, 0o600);
   await rename(tmp, path);

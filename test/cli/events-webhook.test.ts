@@ -1,9 +1,7 @@
-import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startReceiver } from "../helpers/webhook-receiver.js";
-import { repoRoot } from "../helpers/processes.js";
-import { expectTable, shoalBin, startCliCluster, type CliCluster } from "./harness.js";
+import { expectTable, spawnBin, startCliCluster, type CliCluster } from "./harness.js";
 
 let c: CliCluster;
 let receiver: Awaited<ReturnType<typeof startReceiver>>;
@@ -43,11 +41,7 @@ describe("shoal events", () => {
   });
 
   it("without --until follows the live stream until interrupted", async () => {
-    const child = spawn(process.execPath, [shoalBin, "events", "--since", new Date().toISOString(), "-f", "type=service"], {
-      cwd: repoRoot,
-      env: { ...process.env, SHOAL_CONFIG: c.configPath },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawnBin(["events", "--since", new Date().toISOString(), "-f", "type=service"], { SHOAL_CONFIG: c.configPath });
     let stderr = "";
     child.stderr.on("data", (d) => (stderr += d));
     const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
@@ -62,11 +56,7 @@ describe("shoal events", () => {
   });
 
   it("a reader that goes away ends it quietly (shoal events | head -1)", async () => {
-    const child = spawn(process.execPath, [shoalBin, "events", "--since", "1h", "-f", "type=service"], {
-      cwd: repoRoot,
-      env: { ...process.env, SHOAL_CONFIG: c.configPath },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawnBin(["events", "--since", "1h", "-f", "type=service"], { SHOAL_CONFIG: c.configPath });
     let stderr = "";
     child.stderr.on("data", (d) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));

@@ -1,12 +1,14 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { expect } from "vitest";
+import { run } from "../../src/cli/run.js";
 import { FakeAgent } from "../helpers/fake-agent.js";
 import { repoRoot, startNodeServer, tempDir, type Started } from "../helpers/processes.js";
 
-/** The real `shoal` bin (what `npx shoal` runs), as a child process. */
-export const shoalBin = join(repoRoot, "src/cli/bin.mjs");
+/** The real `shoal` bin (what `npx shoal` runs), for the tests of the program itself. */
+const shoalBin = join(repoRoot, "src/cli/bin.mjs");
 
 export interface Run {
   code: number;
@@ -14,11 +16,28 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs the CLI with only the given SHOAL_* environment (none inherited from the test run). */
-export function runShoal(args: string[], env: Record<string, string>, input?: string): Promise<Run> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("SHOAL_")));
+/** This run's environment without SHOAL_* (the CLI's own settings are each test's). */
+const baseEnv = () => Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("SHOAL_")));
+
+/** Runs the CLI in this process, from the repo, with only the given SHOAL_* environment. */
+export async function runShoal(args: string[], env: Record<string, string>, input?: string): Promise<Run> {
+  let stdout = "";
+  let stderr = "";
+  const code = await run(args, {
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+    stdin: Readable.from(input === undefined ? [] : [input]),
+    env: { ...baseEnv(), ...env },
+    cwd: repoRoot,
+    onInterrupt: () => () => {},
+  });
+  return { code, stdout, stderr };
+}
+
+/** Runs the real bin as runShoal runs the CLI in-process. */
+export function runBin(args: string[], env: Record<string, string>, input?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [shoalBin, ...args], { cwd: repoRoot, env: { ...base, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [shoalBin, ...args], { cwd: repoRoot, env: { ...baseEnv(), ...env }, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -28,6 +47,10 @@ export function runShoal(args: string[], env: Record<string, string>, input?: st
     child.stdin.end(input ?? "");
   });
 }
+
+/** The real bin as a process to signal or hang up on. */
+export const spawnBin = (args: string[], env: Record<string, string>) =>
+  spawn(process.execPath, [shoalBin, ...args], { cwd: repoRoot, env: { ...baseEnv(), ...env }, stdio: ["ignore", "pipe", "pipe"] });
 
 export interface CliCluster {
   server: Started;

@@ -1,7 +1,9 @@
-import { statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeAgent } from "../helpers/fake-agent.js";
-import { expectTable, runShoal, startCliCluster, type CliCluster } from "./harness.js";
+import { tempDir } from "../helpers/processes.js";
+import { expectTable, runBin, runShoal, startCliCluster, type CliCluster } from "./harness.js";
 
 let c: CliCluster;
 beforeAll(async () => {
@@ -192,5 +194,24 @@ describe("usage", () => {
     expect(missing).toMatchObject({ code: 2, stderr: "error: missing required argument 'service'\nSee 'shoal service inspect --help'.\n" });
     expect(noSub.code).toBe(2);
     expect(noSub.stderr).toContain("Usage: shoal service");
+  });
+
+  it("the real bin (npx shoal) prints what run() prints: --help, --version, a usage error (exit 2), stdin and a command on the API", async () => {
+    const config = join(tempDir("shoal-cli-bin-"), "config.json");
+    const [help, version, usage, login, info] = await Promise.all([
+      runBin(["--help"], {}),
+      runBin(["--version"], {}),
+      runBin(["node", "ls", "--colour"], { SHOAL_CONFIG: c.configPath }),
+      runBin(["login", c.server.url, "--token-stdin"], { SHOAL_CONFIG: config }, `${c.adminToken()}\n`),
+      runBin(["swarm", "info", "--format", "{{.ID}} {{.Status.NodeCount}}"], { SHOAL_CONFIG: c.configPath }),
+    ]);
+    expect(help).toEqual(await runShoal(["--help"], {}));
+    expect(help.stdout).toMatch(/^Usage: shoal \[OPTIONS\] COMMAND\n/);
+    expect(version).toEqual({ code: 0, stdout: "0.1.0\n", stderr: "" });
+    expect(usage).toEqual({ code: 2, stdout: "", stderr: "error: unknown option '--colour'\nSee 'shoal node ls --help'.\n" });
+    expect(login).toEqual({ code: 0, stdout: `Login Succeeded (context default, ${config})\n`, stderr: "" });
+    expect(JSON.parse(readFileSync(config, "utf8")).contexts.default).toEqual({ url: c.server.url, token: c.adminToken() });
+    expect(info).toEqual(await runShoal(["swarm", "info", "--format", "{{.ID}} {{.Status.NodeCount}}"], { SHOAL_CONFIG: c.configPath }));
+    expect(info.stdout).toMatch(/^clu_\w+ \d+\n$/);
   });
 });

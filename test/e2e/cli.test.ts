@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runShoal } from "../cli/harness.js";
+import { runBin } from "../cli/harness.js";
 import { tempDir } from "../helpers/processes.js";
 import { shoalContainers, startShoalCluster, type ShoalCluster } from "./cluster.js";
 import { TEST_IMAGE, tagTestImage } from "./hosts.js";
@@ -10,7 +10,7 @@ import { TEST_IMAGE, tagTestImage } from "./hosts.js";
 describe("shoal CLI on real engines", () => {
   let c: ShoalCluster;
   let v2 = "";
-  const shoal = (...args: string[]) => runShoal(args, { SHOAL_URL: c.controlPlane.url, SHOAL_TOKEN: c.admin });
+  const shoal = (...args: string[]) => runBin(args, { SHOAL_URL: c.controlPlane.url, SHOAL_TOKEN: c.admin });
   beforeAll(async () => {
     c = await startShoalCluster({ hosts: 2, prefix: "clie" });
     v2 = await tagTestImage(c.hosts, "2");
@@ -70,7 +70,7 @@ describe("shoal CLI on real engines", () => {
         "",
       ].join("\n"),
     );
-    const deploy = await runShoal(["stack", "deploy", "--detach=false", "-c", file, "demo"], {
+    const deploy = await runBin(["stack", "deploy", "--detach=false", "-c", file, "demo"], {
       SHOAL_URL: c.controlPlane.url,
       SHOAL_TOKEN: c.admin,
       IMAGE: TEST_IMAGE,

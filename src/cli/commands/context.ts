@@ -1,5 +1,4 @@
 import { existsSync } from "node:fs";
-import { resolve } from "node:path";
 import type { Swarm } from "../api-types.js";
 import { action, type CommandGroup } from "../cli.js";
 import { ApiClient } from "../client.js";
@@ -34,7 +33,7 @@ export const registerContextCommands: CommandGroup = (program, cli) => {
         if (!/^https?:\/\/[^/]/.test(url)) throw new UsageError(`"${url}" is not an http(s) URL`);
         const token = opts.tokenStdin ? (await cli.readStdin()).trim() : cli.env.SHOAL_TOKEN;
         if (!token) throw new UsageError("give the API token on stdin with --token-stdin, or in SHOAL_TOKEN (never as an argument)");
-        const caFile = opts.caFile ? resolve(opts.caFile) : undefined;
+        const caFile = opts.caFile ? cli.path(opts.caFile) : undefined;
         if (caFile && !existsSync(caFile)) throw new UsageError(`--ca-file ${opts.caFile}: no such file`);
         const target = { url: url.replace(/\/$/, ""), token, ...(caFile ? { caFile } : {}) };
         await new ApiClient(target).get<Swarm>("/v1/swarm");

@@ -27,15 +27,13 @@ async function printPastEvents(cli: Cli, client: ApiClient, query: Query, print:
 }
 
 /**
- * Follows the live stream until SIGINT or SIGTERM (then exits 0). The server
+ * Follows the live stream until interrupted (Ctrl-C, SIGTERM; then exits 0). The server
  * ends every stream after a while with an `end` event carrying the cursor: it
  * reconnects from there with Last-Event-ID, so no event is lost or repeated.
  */
 async function followEvents(cli: Cli, client: ApiClient, query: Query, print: (e: ApiEvent) => string) {
   const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  const release = cli.onInterrupt(() => stop.abort());
   let lastId: string | undefined;
   try {
     while (!stop.signal.aborted) {
@@ -54,8 +52,7 @@ async function followEvents(cli: Cli, client: ApiClient, query: Query, print: (e
   } catch (err) {
     if (!stop.signal.aborted) throw err;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    release();
   }
 }
 

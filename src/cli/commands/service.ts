@@ -63,7 +63,7 @@ export const registerServiceCommands: CommandGroup = (program, cli) => {
   addServiceOptions(create, "create");
   create.action(
     action(async (image: string, args: string[], opts: Record<string, unknown>) => {
-      const envFiles = await Promise.all(((opts.envFile as string[] | undefined) ?? []).map((f) => readFile(f, "utf8")));
+      const envFiles = await Promise.all(((opts.envFile as string[] | undefined) ?? []).map((f) => readFile(cli.path(f), "utf8")));
       const spec = buildServiceSpec(image, args, { ...opts, name: opts.name ?? generateServiceName() }, envFiles);
       const client = await cli.client();
       const created = await client.call<Service>("POST", "/v1/services", { body: spec });

@@ -66,8 +66,8 @@ export const registerStackCommands: CommandGroup = (program, cli) => {
       action(async (name: string, opts: DeployFlags) => {
         const paths = opts.composeFile ?? [];
         if (paths.length === 0) throw new UsageError("specify at least one compose file (-c, --compose-file)");
-        const files = await Promise.all(paths.map((p) => (p === "-" ? cli.readStdin() : readFile(p, "utf8"))));
-        const workingDir = paths[0] === "-" ? process.cwd() : dirname(resolve(paths[0]!));
+        const files = await Promise.all(paths.map((p) => (p === "-" ? cli.readStdin() : readFile(cli.path(p), "utf8"))));
+        const workingDir = paths[0] === "-" ? cli.path(".") : dirname(cli.path(paths[0]!));
         const env = deployEnv(cli.env);
         const envFiles: Record<string, string> = {};
         for (const path of envFilePaths(files, env)) {
