@@ -1,11 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { deleteNode, findNodesByRef, listNodes, updateNodeSpec, type NodeRow } from "../../db/nodes.js";
+import { listNodes, type NodeRow } from "../../db/nodes.js";
 import { nodeAvailabilities, nodeRoles, nodeStates } from "../../domain/node.js";
-import type { Db } from "../../db/client.js";
 import { access } from "../access.js";
 import type { AppDeps } from "../context.js";
-import { ApiError, notFound, versionConflict } from "../errors.js";
 import { filterNodes } from "../node-filters.js";
+import { changeNode, removeNode, resolveNode } from "../node-writes.js";
 import { VersionQuery, bearer, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
 import { strictObject } from "../../protocol/schema.js";
 import { newRouter } from "../router.js";
@@ -87,14 +86,6 @@ const RemoveQuery = strictObject({
     .openapi({ description: "Remove even a ready node" }),
 });
 
-/** One node for a reference, or 404 / 409 (ambiguous) in the API's error shape. */
-async function resolveNode(db: Db, ref: string): Promise<NodeRow> {
-  const matches = await findNodesByRef(db, ref);
-  if (matches.length === 0) throw notFound("node", ref);
-  if (matches.length > 1) throw new ApiError("conflict", `node reference ${ref} is ambiguous: it matches more than one node; give more of the id`);
-  return matches[0]!;
-}
-
 export function nodeRoutes(deps: AppDeps) {
   const app = newRouter();
 
@@ -141,15 +132,12 @@ export function nodeRoutes(deps: AppDeps) {
       const node = await resolveNode(deps.db, c.req.valid("param").id);
       const { version } = c.req.valid("query");
       const { availability, role, labelAdd, labelRm } = c.req.valid("json");
-      if (node.version !== version) throw versionConflict("node", node.id, version);
       let labels: Record<string, string> | undefined;
       if (labelAdd || labelRm) {
         labels = { ...node.labels, ...labelAdd };
         for (const key of labelRm ?? []) delete labels[key];
       }
-      const updated = await updateNodeSpec(deps.db, deps.keys.clusterId, node.id, version, { availability, role, labels }, c.get("now"));
-      if (!updated) throw versionConflict("node", node.id, version);
-      return c.json(toNode(updated), 200);
+      return c.json(toNode(await changeNode(deps, node, version, { availability, role, labels }, c.get("now"))), 200);
     },
   );
 
@@ -168,11 +156,7 @@ export function nodeRoutes(deps: AppDeps) {
     async (c) => {
       const node = await resolveNode(deps.db, c.req.valid("param").id);
       const force = ["true", "1"].includes(c.req.valid("query").force ?? "false");
-      if (!(await deleteNode(deps.db, deps.keys.clusterId, node, force, c.get("now"))))
-        throw new ApiError(
-          "conflict",
-          `node ${node.id} is ready and can't be removed: stop its agent first, or force the removal`,
-        );
+      await removeNode(deps, node, force, c.get("now"));
       return c.body(null, 204);
     },
   );
