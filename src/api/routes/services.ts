@@ -12,7 +12,7 @@ import { updateStates } from "../../domain/service-spec.js";
 import { access } from "../access.js";
 import type { AppDeps } from "../context.js";
 import { ApiError, versionConflict } from "../errors.js";
-import { matchesLabelFilters } from "../label-filter.js";
+import { filterServices } from "../service-filters.js";
 import { OptionalVersionQuery, VersionQuery, bearer, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
 import { strictObject } from "../../protocol/schema.js";
 import { newRouter } from "../router.js";
@@ -134,13 +134,7 @@ export function serviceRoutes(deps: AppDeps) {
     async (c) => {
       const f = c.req.valid("query");
       const [rows, counts] = await Promise.all([listServices(deps.db), countServiceTasks(deps.db)]);
-      const selected = rows.filter(
-        (s) =>
-          (!f.id?.length || f.id.some((v) => s.id.startsWith(v))) &&
-          (!f.name?.length || f.name.some((v) => s.name.startsWith(v))) &&
-          matchesLabelFilters(s.spec.labels, f.label) &&
-          (!f.mode?.length || f.mode.includes(s.mode)),
-      );
+      const selected = filterServices(rows, f);
       return c.json(selected.map((s) => toService(s, counts.get(s.id))), 200);
     },
   );
