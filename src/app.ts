@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
-import type { AppDeps } from "./api/context.js";
+import { shoalVersion, type AppDeps } from "./api/context.js";
+import { dockerApi } from "./api/docker/routes.js";
 import { ApiError } from "./api/errors.js";
 import { jsonResponse } from "./api/openapi.js";
 import { renderReferencePage } from "./api/reference-page.js";
@@ -26,7 +27,7 @@ const openApiConfig = {
   openapi: "3.1.0",
   info: {
     title: "shoal",
-    version: "0.1.0",
+    version: shoalVersion,
     description: "A container orchestrator in the spirit of Docker Swarm mode, with a serverless control plane.",
   },
 };
@@ -75,6 +76,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", hookRoutes(deps));
   app.route("/", installRoutes(deps));
   app.route("/", dispatcherRoutes(deps));
+  app.route("/", dockerApi(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

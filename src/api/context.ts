@@ -6,6 +6,9 @@ import type { NodeRow } from "../db/nodes.js";
 import type { AssignmentNotifier } from "../dispatcher/notifier.js";
 import type { AgentBundle } from "../install/agent-bundle.js";
 
+/** shoal's release, in the OpenAPI document and the Docker API's /version. */
+export const shoalVersion = "0.1.0";
+
 export interface Clock {
   now(): number;
 }

@@ -22,6 +22,13 @@ export async function taskImages(db: Db, hashes?: string[]): Promise<Map<string,
   return new Map(rows.map((r) => [r.hash, r.image]));
 }
 
+/** What each task spec runs (those of `hashes`), by spec hash (the Docker API's task `Spec`). */
+export async function getTaskSpecs(db: Db, hashes: string[]): Promise<Map<string, TaskSpec>> {
+  if (hashes.length === 0) return new Map();
+  const rows = await db.select().from(taskSpecs).where(inArray(taskSpecs.hash, [...new Set(hashes)]));
+  return new Map(rows.map((r) => [r.hash, r.spec]));
+}
+
 export async function getTask(db: Db, id: string): Promise<TaskRow | undefined> {
   return db.query.tasks.findFirst({ where: eq(tasks.id, id) });
 }

@@ -73,12 +73,15 @@ function toSwarm(c: ClusterRow): z.infer<typeof SwarmSchema> {
   };
 }
 
+/** The join tokens of the cluster's current generations (shoal's and the Docker API's swarm routes). */
+export const currentJoinTokens = async (keys: AppDeps["keys"], cluster: ClusterRow) => ({
+  worker: await signJoinToken(keys, "worker", cluster.workerJoinGeneration),
+  manager: await signJoinToken(keys, "manager", cluster.managerJoinGeneration),
+});
+
 export function swarmRoutes(deps: AppDeps) {
   const app = newRouter();
-  const joinTokens = async (cluster: ClusterRow) => ({
-    worker: await signJoinToken(deps.keys, "worker", cluster.workerJoinGeneration),
-    manager: await signJoinToken(deps.keys, "manager", cluster.managerJoinGeneration),
-  });
+  const joinTokens = (cluster: ClusterRow) => currentJoinTokens(deps.keys, cluster);
 
   app.openapi(
     createRoute({

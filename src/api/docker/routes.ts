@@ -1,0 +1,349 @@
+import { Hono, type Context, type MiddlewareHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { effectiveHeartbeatPeriodMs } from "../../dispatcher/liveness.js";
+import { listNodes } from "../../db/nodes.js";
+import { countServiceTasks, listServices, type ServiceRow } from "../../db/services.js";
+import { getTask, getTaskSpecs, listTasks } from "../../db/tasks.js";
+import { hashTaskSpec, taskSpecOf } from "../../orchestrator/spec-hash.js";
+import { reconcileTasks } from "../../orchestrator/reconcile-tasks.js";
+import { access, type Access } from "../access.js";
+import { shoalVersion, type AppDeps, type AppEnv } from "../context.js";
+import { ApiError, notFound } from "../errors.js";
+import { filterNodes, labelMatches } from "../node-filters.js";
+import { changeNode, removeNode, resolveNode } from "../node-writes.js";
+import { currentJoinTokens } from "../routes/swarm.js";
+import { filterServices } from "../service-filters.js";
+import { createService, removeService, replaceServiceSpec, resolveService, rollBackService } from "../service-writes.js";
+import { allOf, anyOf, parseDockerFilters, queryBool } from "./filters.js";
+import { DockerFieldError } from "./lenient.js";
+import { dockerCluster, dockerId, dockerNode, dockerService, dockerTask, nodeSpecFromDocker, normalizeId, serviceSpecFromDocker } from "./translate.js";
+
+/**
+ * The Docker Engine API's swarm part (what a swarm manager answers), so the
+ * docker CLI, dockerode and docker-py drive shoal. Served at the root and
+ * under /docker (DOCKER_HOST=tcp://host:port/docker), unversioned and as
+ * /v1.NN/…. Every route but /_ping takes the same bearer credentials and
+ * scopes as shoal's own API. Writes go through the same service and node
+ * writes as shoal's routes; errors are Docker's `{"message": …}`.
+ */
+
+export const dockerApiVersion = "1.41";
+const minApiVersion = "1.24";
+const versionParam = ":apiVersion{v[0-9]+\\.[0-9]+}";
+const bases = ["", "/docker", `/${versionParam}`, `/docker/${versionParam}`];
+
+const olderThan = (a: string, b: string) => {
+  const [am, an] = a.split(".").map(Number);
+  const [bm, bn] = b.split(".").map(Number);
+  return am! < bm! || (am === bm && an! < bn!);
+};
+
+/** Node.js and Go name architectures differently. */
+const goArch: Record<string, string> = { x64: "amd64", arm64: "arm64", arm: "arm", ia32: "386" };
+const runtime = (globalThis as { process?: { platform?: string; arch?: string } }).process;
+
+const unsupported: { path: string; what: string }[] = [
+  { path: "/networks", what: "shoal has no networks yet" },
+  { path: "/networks/*", what: "shoal has no networks yet" },
+  { path: "/secrets", what: "shoal has no secrets yet" },
+  { path: "/secrets/*", what: "shoal has no secrets yet" },
+  { path: "/configs", what: "shoal has no configs yet" },
+  { path: "/configs/*", what: "shoal has no configs yet" },
+  { path: "/services/:id/logs", what: "shoal does not collect service logs yet; read them with docker logs on the node" },
+  { path: "/swarm/*", what: "shoal's cluster is made by its control plane: hosts join with shoal's agent, not docker swarm" },
+];
+
+class NotImplemented extends Error {}
+
+function dockerError(err: unknown): { status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 500 | 501; message: string } {
+  if (err instanceof DockerFieldError) return { status: 400, message: `invalid spec: ${err.message}` };
+  if (err instanceof NotImplemented) return { status: 501, message: err.message };
+  if (err instanceof ApiError) return { status: err.status as 400, message: err.message };
+  if (err instanceof HTTPException && err.status === 413) return { status: 413, message: "the body is larger than the server accepts" };
+  return { status: 500, message: "internal error" };
+}
+
+async function readJson(c: Context<AppEnv>): Promise<unknown> {
+  const type = c.req.header("content-type");
+  if (type && !/^application\/json\s*(?:;|$)/i.test(type))
+    throw new ApiError("validation_failed", `unsupported Content-Type header (${type}): must be 'application/json'`);
+  const text = await c.req.text();
+  if (!text.trim()) throw new ApiError("validation_failed", "the request body is empty; send a JSON object");
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ApiError("validation_failed", `the body is not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+  }
+}
+
+function versionQuery(c: Context<AppEnv>): number {
+  const raw = c.req.query("version") ?? "";
+  if (!/^[1-9][0-9]{0,14}$/.test(raw)) throw new ApiError("validation_failed", `invalid version ${JSON.stringify(raw.slice(0, 30))}: give the Version.Index you read`);
+  return Number(raw);
+}
+
+/** Credentials sent with --with-registry-auth; shoal cannot store them yet, so they are refused rather than dropped. */
+function refuseRegistryAuth(c: Context<AppEnv>) {
+  const header = c.req.header("x-registry-auth");
+  if (!header) return;
+  let given = true;
+  try {
+    const auth = JSON.parse(atob(header.replace(/-/g, "+").replace(/_/g, "/"))) as Record<string, unknown>;
+    given = ["username", "password", "auth", "identitytoken", "registrytoken"].some((k) => Object.entries(auth).some(([key, v]) => key.toLowerCase() === k && v));
+  } catch {
+    // Not decodable: it carries something we cannot honour either.
+  }
+  if (given)
+    throw new ApiError("validation_failed", "X-Registry-Auth: shoal does not store registry credentials yet; run without --with-registry-auth (the agents pull with their engine's own login)");
+}
+
+/** A reference in Docker's form (id without prefix, id prefix, name) or shoal's; 404 names what the user typed. */
+async function resolveRef<T>(resolve: (ref: string) => Promise<T>, kind: "svc" | "node", label: string, ref: string): Promise<T> {
+  try {
+    return await resolve(ref);
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.code !== "not_found" || ref.startsWith(`${kind}_`)) throw err;
+  }
+  try {
+    return await resolve(`${kind}_${ref}`);
+  } catch (err) {
+    if (err instanceof ApiError && err.code === "not_found") throw notFound(label, ref);
+    throw err;
+  }
+}
+
+export function dockerApi(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+  const findService = (ref: string) => resolveRef((r) => resolveService(deps.db, r), "svc", "service", ref);
+  const findNode = (ref: string) => {
+    if (ref === "self") throw notFound("node", "self (shoal's control plane is not a node; give a node id or hostname)");
+    return resolveRef((r) => resolveNode(deps.db, r), "node", "node", ref);
+  };
+  const filtersOf = (c: Context<AppEnv>, allowed: readonly string[]) => parseDockerFilters(c.req.query("filters"), allowed);
+
+  type Handler = (c: Context<AppEnv>) => Response | Promise<Response>;
+  const versionCheck: MiddlewareHandler<AppEnv> = async (c, next) => {
+    c.header("Api-Version", dockerApiVersion);
+    const version = c.req.param("apiVersion")?.slice(1);
+    if (version && olderThan(version, minApiVersion))
+      throw new ApiError(
+        "validation_failed",
+        `client version ${version} is too old. Minimum supported API version is ${minApiVersion}, please upgrade your client to a newer version`,
+      );
+    await next();
+  };
+  const add = (method: "GET" | "POST" | "DELETE" | "HEAD" | "ALL", path: string, level: Access | "public", handler: Handler) => {
+    const rest: MiddlewareHandler<AppEnv>[] = [...(level === "public" ? [] : [access(deps, level)]), async (c) => handler(c)];
+    for (const base of bases) {
+      if (method === "ALL") app.all(`${base}${path}`, versionCheck, ...rest);
+      else app.on(method, `${base}${path}`, versionCheck, ...rest);
+    }
+  };
+
+  add("HEAD", "/_ping", "public", (c) => ping(c));
+  add("GET", "/_ping", "public", (c) => ping(c));
+  function ping(c: Context<AppEnv>) {
+    c.header("Cache-Control", "no-cache, no-store, must-revalidate");
+    c.header("Pragma", "no-cache");
+    c.header("Docker-Experimental", "false");
+    c.header("Ostype", "linux");
+    c.header("Swarm", "active/manager");
+    return c.text(c.req.method === "HEAD" ? "" : "OK", 200);
+  }
+
+  add("GET", "/version", "read", (c) => {
+    const os = runtime?.platform ?? "linux";
+    const arch = goArch[runtime?.arch ?? ""] ?? runtime?.arch ?? "";
+    const details = { ApiVersion: dockerApiVersion, MinAPIVersion: minApiVersion, Os: os, Arch: arch, GitCommit: "", GoVersion: "", KernelVersion: "", BuildTime: "" };
+    return c.json({ Platform: { Name: "shoal" }, Components: [{ Name: "Engine", Version: shoalVersion, Details: details }], Version: shoalVersion, ...details });
+  });
+
+  add("GET", "/info", "read", async (c) => {
+    const cluster = c.get("cluster");
+    const nodes = await listNodes(deps.db);
+    return c.json({
+      ID: cluster.id,
+      Name: "shoal",
+      ServerVersion: shoalVersion,
+      OperatingSystem: "shoal control plane",
+      OSType: "linux",
+      Architecture: goArch[runtime?.arch ?? ""] ?? "",
+      // The cluster's capacity: shoal's control plane runs no containers of its own.
+      NCPU: Math.floor(nodes.reduce((sum, n) => sum + n.nanoCpus, 0) / 1e9),
+      MemTotal: nodes.reduce((sum, n) => sum + n.memoryBytes, 0),
+      Containers: 0,
+      ContainersRunning: 0,
+      ContainersPaused: 0,
+      ContainersStopped: 0,
+      Images: 0,
+      Labels: [],
+      ExperimentalBuild: false,
+      Swarm: {
+        NodeID: "",
+        NodeAddr: "",
+        LocalNodeState: "active",
+        ControlAvailable: true,
+        Error: "",
+        RemoteManagers: [],
+        Nodes: nodes.length,
+        Managers: nodes.filter((n) => n.role === "manager").length,
+        Cluster: dockerCluster(cluster, effectiveHeartbeatPeriodMs(cluster)),
+      },
+    });
+  });
+
+  add("GET", "/swarm", "read", async (c) => {
+    const cluster = c.get("cluster");
+    const credential = c.get("credential");
+    // Join tokens are for admin tokens only, as in shoal's own API.
+    const admin = credential.kind === "api" && credential.scope === "admin";
+    return c.json(dockerCluster(cluster, effectiveHeartbeatPeriodMs(cluster), admin ? await currentJoinTokens(deps.keys, cluster) : undefined));
+  });
+
+  // --- nodes ---
+
+  add("GET", "/nodes", "read", async (c) => {
+    const f = filtersOf(c, ["id", "name", "role", "membership", "label", "node.label"]);
+    const nodes = filterNodes(await listNodes(deps.db), {
+      id: f.get("id")?.map((v) => `node_${normalizeId(v)}`),
+      name: f.get("name"),
+      role: f.get("role"),
+      membership: f.get("membership"),
+      label: f.get("label"),
+      "node.label": f.get("node.label"),
+    });
+    return c.json(nodes.map(dockerNode));
+  });
+
+  add("GET", "/nodes/:id", "read", async (c) => c.json(dockerNode(await findNode(c.req.param("id")!))));
+
+  add("POST", "/nodes/:id/update", "admin", async (c) => {
+    const version = versionQuery(c);
+    const change = nodeSpecFromDocker(await readJson(c));
+    const node = await findNode(c.req.param("id")!);
+    await changeNode(deps, node, version, change, c.get("now"));
+    return c.body(null, 200);
+  });
+
+  add("DELETE", "/nodes/:id", "admin", async (c) => {
+    const force = queryBool("force", c.req.query("force"));
+    await removeNode(deps, await findNode(c.req.param("id")!), force, c.get("now"));
+    return c.body(null, 200);
+  });
+
+  // --- services ---
+
+  add("GET", "/services", "read", async (c) => {
+    const f = filtersOf(c, ["id", "name", "label", "mode"]);
+    const status = queryBool("status", c.req.query("status"));
+    const rows = filterServices(await listServices(deps.db), {
+      id: f.get("id")?.map((v) => `svc_${normalizeId(v)}`),
+      name: f.get("name"),
+      label: f.get("label"),
+      mode: f.get("mode"),
+    });
+    const counts = status ? await countServiceTasks(deps.db, rows.map((s) => s.id)) : undefined;
+    return c.json(rows.map((s) => dockerService(s, counts && (counts.get(s.id) ?? { running: 0, desired: 0, completed: 0 }))));
+  });
+
+  add("POST", "/services/create", "admin", async (c) => {
+    refuseRegistryAuth(c);
+    const spec = serviceSpecFromDocker(await readJson(c));
+    const now = c.get("now");
+    const row = await createService(deps, spec, now);
+    await reconcileTasks(deps, now);
+    return c.json({ ID: dockerId(row.id) }, 201);
+  });
+
+  add("GET", "/services/:id", "read", async (c) => c.json(dockerService(await findService(c.req.param("id")!))));
+
+  add("POST", "/services/:id/update", "admin", async (c) => {
+    const version = versionQuery(c);
+    refuseRegistryAuth(c);
+    const rollback = c.req.query("rollback") ?? "";
+    if (rollback !== "" && rollback !== "previous") throw new ApiError("validation_failed", `invalid rollback ${JSON.stringify(rollback.slice(0, 30))}: only "previous"`);
+    const body = await readJson(c);
+    const current = await findService(c.req.param("id")!);
+    const now = c.get("now");
+    if (current.version !== version)
+      throw new ApiError("version_conflict", `update out of sequence: service ${current.name} is at version ${current.version}, not ${version}; read it again and retry`);
+    // docker service rollback sends the current spec: the previous one is what it asks for.
+    if (rollback === "previous") await rollBackService(deps, current, now);
+    else await replaceServiceSpec(deps, current, serviceSpecFromDocker(body, current.spec), now);
+    await reconcileTasks(deps, now);
+    return c.json({});
+  });
+
+  add("DELETE", "/services/:id", "admin", async (c) => {
+    const now = c.get("now");
+    await removeService(deps, await findService(c.req.param("id")!), now);
+    await reconcileTasks(deps, now);
+    return c.body(null, 200);
+  });
+
+  // --- tasks ---
+
+  add("GET", "/tasks", "read", async (c) => {
+    const f = filtersOf(c, ["id", "name", "service", "node", "desired-state", "label", "_up-to-date"]);
+    const [services, tasks] = await Promise.all([listServices(deps.db), listTasks(deps.db)]);
+    const byId = new Map(services.map((s) => [s.id, s]));
+    const serviceIds = f.get("service") && new Set(await Promise.all(f.get("service")!.map(async (ref) => (await findService(ref)).id)));
+    const nodeIds = f.get("node") && new Set(await Promise.all(f.get("node")!.map(async (ref) => (await findNode(ref)).id)));
+    // docker's "accepted" means tasks being started: desired ready or running.
+    const desired = f.get("desired-state")?.flatMap((d) => (d === "accepted" ? ["ready", "running"] : [d]));
+    const currentHash = new Map<string, string>();
+    const upToDate = (s: ServiceRow | undefined, hash: string) => {
+      if (!s) return false;
+      if (!currentHash.has(s.id)) currentHash.set(s.id, hashTaskSpec(taskSpecOf(s.spec)));
+      return currentHash.get(s.id) === hash;
+    };
+    const selected = tasks.filter((t) => {
+      const service = byId.get(t.serviceId);
+      const name = `${service?.name ?? dockerId(t.serviceId)}.${t.slot ?? (t.nodeId && dockerId(t.nodeId))}`;
+      return (
+        (!serviceIds || serviceIds.has(t.serviceId)) &&
+        (!nodeIds || (t.nodeId !== null && nodeIds.has(t.nodeId))) &&
+        (!desired?.length || desired.includes(t.desiredState)) &&
+        anyOf(f, "id", (v) => dockerId(t.id).startsWith(normalizeId(v))) &&
+        anyOf(f, "name", (v) => name.startsWith(v)) &&
+        allOf(f, "label", (v) => labelMatches(service?.spec.labels ?? {}, v)) &&
+        anyOf(f, "_up-to-date", (v) => queryBool("_up-to-date", v) === upToDate(service, t.specHash))
+      );
+    });
+    const specs = await getTaskSpecs(deps.db, selected.map((t) => t.specHash));
+    return c.json(selected.map((t) => dockerTask(t, specs.get(t.specHash))));
+  });
+
+  add("GET", "/tasks/:id", "read", async (c) => {
+    const ref = c.req.param("id")!;
+    const task = await getTask(deps.db, `task_${normalizeId(ref)}`);
+    if (!task) throw notFound("task", ref);
+    return c.json(dockerTask(task, (await getTaskSpecs(deps.db, [task.specHash])).get(task.specHash)));
+  });
+
+  // The agents resolve images, not the control plane: the CLI then warns that each node pulls the tag itself.
+  add("GET", "/distribution/*", "read", () => {
+    throw new NotImplemented("shoal does not resolve image digests: each node's agent pulls the image by its tag");
+  });
+
+  for (const { path, what } of unsupported)
+    add("ALL", path, "read", () => {
+      throw new NotImplemented(what);
+    });
+
+  // What dockerd answers for a path it does not serve; shoal's own paths are outside these prefixes.
+  for (const base of bases.slice(1))
+    app.all(`${base}/*`, (c) => {
+      c.header("Api-Version", dockerApiVersion);
+      return c.json({ message: "page not found" }, 404);
+    });
+
+  app.onError((err, c) => {
+    const { status, message } = dockerError(err);
+    if (status === 500) deps.logger.error("docker api request failed", { method: c.req.method, path: c.req.path, error: err instanceof Error ? err.stack : String(err) });
+    c.header("Api-Version", dockerApiVersion);
+    return c.json({ message }, status);
+  });
+
+  return app;
+}
