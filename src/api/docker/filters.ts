@@ -33,9 +33,6 @@ export const anyOf = (filters: DockerFilters, key: string, matches: (value: stri
   return !values?.length || values.some(matches);
 };
 
-/** Label filters must all hold, as Docker applies them. */
-export const allOf = (filters: DockerFilters, key: string, matches: (value: string) => boolean) => (filters.get(key) ?? []).every(matches);
-
 const truthy = ["1", "t", "T", "TRUE", "true", "True"];
 const falsy = ["0", "f", "F", "FALSE", "false", "False"];
 

@@ -4,17 +4,18 @@ import { effectiveHeartbeatPeriodMs } from "../../dispatcher/liveness.js";
 import { listNodes } from "../../db/nodes.js";
 import { countServiceTasks, listServices, type ServiceRow } from "../../db/services.js";
 import { getTask, getTaskSpecs, listTasks } from "../../db/tasks.js";
-import { hashTaskSpec, taskSpecOf } from "../../orchestrator/spec-hash.js";
+import { hashTaskSpec, taskSpecOf } from "../../domain/task-spec.js";
 import { reconcileTasks } from "../../orchestrator/reconcile-tasks.js";
 import { access, type Access } from "../access.js";
 import { shoalVersion, type AppDeps, type AppEnv } from "../context.js";
 import { ApiError, notFound } from "../errors.js";
-import { filterNodes, labelMatches } from "../node-filters.js";
+import { matchesLabelFilters } from "../label-filter.js";
+import { filterNodes } from "../node-filters.js";
 import { changeNode, removeNode, resolveNode } from "../node-writes.js";
 import { currentJoinTokens } from "../routes/swarm.js";
 import { filterServices } from "../service-filters.js";
 import { createService, removeService, replaceServiceSpec, resolveService, rollBackService } from "../service-writes.js";
-import { allOf, anyOf, parseDockerFilters, queryBool } from "./filters.js";
+import { anyOf, parseDockerFilters, queryBool } from "./filters.js";
 import { DockerFieldError } from "./lenient.js";
 import { dockerCluster, dockerId, dockerNode, dockerService, dockerTask, nodeSpecFromDocker, normalizeId, serviceSpecFromDocker } from "./translate.js";
 
@@ -306,7 +307,7 @@ export function dockerApi(deps: AppDeps) {
         (!desired?.length || desired.includes(t.desiredState)) &&
         anyOf(f, "id", (v) => dockerId(t.id).startsWith(normalizeId(v))) &&
         anyOf(f, "name", (v) => name.startsWith(v)) &&
-        allOf(f, "label", (v) => labelMatches(service?.spec.labels ?? {}, v)) &&
+        matchesLabelFilters(service?.spec.labels ?? {}, f.get("label")) &&
         anyOf(f, "_up-to-date", (v) => queryBool("_up-to-date", v) === upToDate(service, t.specHash))
       );
     });

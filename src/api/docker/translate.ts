@@ -10,7 +10,7 @@ import type {
   UpdateConfig,
   UpdateStatus,
 } from "../../domain/service-spec.js";
-import type { TaskSpec } from "../../orchestrator/spec-hash.js";
+import type { TaskSpec } from "../../domain/task-spec.js";
 import { isoTime } from "../schemas.js";
 import { ServiceSpecSchema } from "../service-spec-schema.js";
 import { DockerFieldError, Fields } from "./lenient.js";
