@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signApiToken, signNodeCredential } from "../../src/auth/credentials.js";
 import { generateJwtSecret, importClusterKeys } from "../../src/auth/keys.js";
+import { dockerApi } from "../../src/api/docker/routes.js";
 import { createTestApp, joinNode, nodeDescription, type TestApp } from "../helpers/app.js";
 
 type Credential =
@@ -193,6 +194,121 @@ describe("auth matrix: every credential kind against every route", () => {
       } else {
         expect(res.status, res.text).toBe(invalid.has(credential) ? 401 : 403);
         expect(res.headers.get("content-type")).toBe("application/problem+json");
+        expect(await eventCount()).toBe(eventsBefore);
+      }
+    });
+  });
+});
+
+/** The Docker Engine API: the same credentials and scopes, refusals in Docker's `{"message"}` shape. */
+interface DockerRouteCase {
+  method: string;
+  path: string;
+  allowed: Credential[];
+  /** What an allowed call answers: 2xx, or 501 for what shoal does not have yet. */
+  answers?: 501;
+  request: (ctx: { nodeId: string; serviceId: string; taskId: string }) => { path: string; body?: unknown };
+}
+const reader: Credential[] = ["read", "admin"];
+const dockerRoutes: DockerRouteCase[] = [
+  { method: "HEAD", path: "/_ping", allowed: credentials, request: () => ({ path: "/_ping" }) },
+  { method: "GET", path: "/_ping", allowed: credentials, request: () => ({ path: "/v1.41/_ping" }) },
+  { method: "GET", path: "/version", allowed: reader, request: () => ({ path: "/version" }) },
+  { method: "GET", path: "/info", allowed: reader, request: () => ({ path: "/v1.41/info" }) },
+  { method: "GET", path: "/swarm", allowed: reader, request: () => ({ path: "/docker/v1.41/swarm" }) },
+  { method: "GET", path: "/nodes", allowed: reader, request: () => ({ path: "/v1.41/nodes" }) },
+  { method: "GET", path: "/nodes/:id", allowed: reader, request: ({ nodeId }) => ({ path: `/v1.41/nodes/${nodeId}` }) },
+  {
+    method: "POST",
+    path: "/nodes/:id/update",
+    allowed: ["admin"],
+    request: ({ nodeId }) => ({ path: `/v1.41/nodes/${nodeId}/update?version=1`, body: { Role: "worker", Availability: "pause", Labels: {} } }),
+  },
+  { method: "DELETE", path: "/nodes/:id", allowed: ["admin"], request: ({ nodeId }) => ({ path: `/v1.41/nodes/${nodeId}?force=true` }) },
+  { method: "GET", path: "/services", allowed: reader, request: () => ({ path: "/v1.41/services?status=true" }) },
+  {
+    method: "POST",
+    path: "/services/create",
+    allowed: ["admin"],
+    request: () => ({ path: "/v1.41/services/create", body: { Name: "fresh", TaskTemplate: { ContainerSpec: { Image: "busybox:1" } } } }),
+  },
+  { method: "GET", path: "/services/:id", allowed: reader, request: ({ serviceId }) => ({ path: `/v1.41/services/${serviceId}` }) },
+  {
+    method: "POST",
+    path: "/services/:id/update",
+    allowed: ["admin"],
+    request: () => ({ path: "/v1.41/services/web/update?version=1", body: { Name: "web", TaskTemplate: { ContainerSpec: { Image: "busybox:2" } } } }),
+  },
+  { method: "DELETE", path: "/services/:id", allowed: ["admin"], request: () => ({ path: "/v1.41/services/web" }) },
+  { method: "GET", path: "/tasks", allowed: reader, request: () => ({ path: `/v1.41/tasks?filters=${encodeURIComponent('{"service":{"web":true}}')}` }) },
+  { method: "GET", path: "/tasks/:id", allowed: reader, request: ({ taskId }) => ({ path: `/v1.41/tasks/${taskId}` }) },
+  { method: "GET", path: "/distribution/*", allowed: reader, answers: 501, request: () => ({ path: "/v1.41/distribution/busybox:1/json" }) },
+  { method: "ALL", path: "/networks", allowed: reader, answers: 501, request: () => ({ path: "/v1.41/networks" }) },
+  { method: "ALL", path: "/networks/*", allowed: reader, answers: 501, request: () => ({ path: "/v1.41/networks/create", body: { Name: "n", Driver: "overlay" } }) },
+  { method: "ALL", path: "/secrets", allowed: reader, answers: 501, request: () => ({ path: "/v1.41/secrets" }) },
+  { method: "ALL", path: "/secrets/*", allowed: reader, answers: 501, request: () => ({ path: "/v1.41/secrets/create", body: { Name: "s", Data: "eA==" } }) },
+  { method: "ALL", path: "/configs", allowed: reader, answers: 501, request: () => ({ path: "/v1.41/configs" }) },
+  { method: "ALL", path: "/configs/*", allowed: reader, answers: 501, request: () => ({ path: "/v1.41/configs/c1" }) },
+  { method: "ALL", path: "/services/:id/logs", allowed: reader, answers: 501, request: () => ({ path: "/v1.41/services/web/logs?stdout=1" }) },
+  { method: "ALL", path: "/swarm/*", allowed: reader, answers: 501, request: () => ({ path: "/v1.41/swarm/leave" }) },
+];
+/** How each case is sent: ALL routes with GET, or POST when they carry a body. */
+const sentMethod = (r: DockerRouteCase) => (r.method !== "ALL" ? r.method : r.request({ nodeId: "", serviceId: "", taskId: "" }).body ? "POST" : "GET");
+
+describe("auth matrix: the Docker Engine API", () => {
+  it("covers every Docker route", async () => {
+    const t = await createTestApp();
+    const served = dockerApi(t.deps)
+      .routes.filter((r) => !r.path.startsWith("/docker") && !r.path.startsWith("/:apiVersion"))
+      .map((r) => `${r.method} ${r.path}`);
+    expect([...new Set(served)].sort()).toEqual(dockerRoutes.map((r) => `${r.method} ${r.path}`).sort());
+    t.close();
+  });
+
+  describe.each(dockerRoutes)("$method $path", (route) => {
+    let t: TestApp;
+    let tokens: Record<Credential, string | undefined>;
+    let ctx: { nodeId: string; serviceId: string; taskId: string };
+    beforeAll(async () => {
+      t = await createTestApp();
+      const node = await joinNode(t);
+      await t.call("POST", "/v1/services", { token: t.tokens.admin, body: { name: "web", task: { container: { image: "busybox:1" } } } });
+      const task = (await t.call("GET", "/v1/tasks", { token: t.tokens.admin })).body[0];
+      ctx = { nodeId: node.id.replace("node_", ""), serviceId: task.serviceId.replace("svc_", ""), taskId: task.id.replace("task_", "") };
+      const revoked = await t.call("POST", "/v1/tokens", { token: t.tokens.admin, body: { name: "gone", scope: "admin" } });
+      await t.call("DELETE", `/v1/tokens/${revoked.body.id}`, { token: t.tokens.admin });
+      const other = await importClusterKeys(generateJwtSecret());
+      tokens = {
+        none: undefined,
+        garbage: "not-a-jwt",
+        otherCluster: await signApiToken(other, "tok_root", "admin"),
+        revokedApi: revoked.body.token,
+        expiredNode: await signNodeCredential(t.keys, node.id, 1, t.clock.now() - 31 * 24 * 3600 * 1000),
+        read: t.tokens.read,
+        node: node.credential,
+        joinWorker: t.tokens.joinWorker,
+        joinManager: t.tokens.joinManager,
+        admin: t.tokens.admin,
+      };
+    });
+    afterAll(() => t.close());
+
+    it.each(credentials)("%s", async (credential) => {
+      const { path, body } = route.request(ctx);
+      const eventCount = async () => (await t.client.execute("SELECT count(*) AS n FROM events")).rows[0]!.n;
+      const eventsBefore = await eventCount();
+      const res = await t.call(sentMethod(route), path, { token: tokens[credential], body });
+      expect(res.headers.get("api-version")).toBe("1.41");
+      if (route.allowed.includes(credential)) {
+        if (route.answers) expect(res.status, res.text).toBe(route.answers);
+        else {
+          expect(res.status, res.text).toBeGreaterThanOrEqual(200);
+          expect(res.status, res.text).toBeLessThan(300);
+        }
+      } else {
+        expect(res.status, res.text).toBe(invalid.has(credential) ? 401 : 403);
+        expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+        expect(typeof res.body.message).toBe("string");
         expect(await eventCount()).toBe(eventsBefore);
       }
     });

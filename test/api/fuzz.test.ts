@@ -324,3 +324,133 @@ describe("fuzz: malformed requests", () => {
     expect(requests).toBeGreaterThan(3000);
   });
 });
+
+/**
+ * The Docker Engine API decodes leniently, as dockerd does (unknown fields and
+ * nulls are ignored), so its mutations are the ones Go's decoder refuses too:
+ * a wrong type at a field, a body that is not a JSON object, truncated JSON,
+ * another content type, a bad version or id. Each gets Docker's `{"message"}`
+ * with a 4xx, and nothing is written.
+ */
+const dockerTemplates: Record<string, Omit<Template, "token">> = {
+  "POST /services/create": {
+    method: "POST",
+    path: () => "/v1.41/services/create",
+    body: {
+      Name: "fuzzed",
+      Labels: { tier: "front" },
+      TaskTemplate: {
+        ContainerSpec: { Image: "busybox:1", Env: ["A=1"], Mounts: [{ Type: "tmpfs", Target: "/tmp" }], StopGracePeriod: 10_000_000_000 },
+        Placement: { Constraints: ["node.role==worker"] },
+        Resources: { Reservations: { NanoCPUs: 100_000_000 } },
+        RestartPolicy: { Condition: "on-failure", Delay: 5_000_000_000 },
+      },
+      Mode: { Replicated: { Replicas: 2 } },
+      EndpointSpec: { Ports: [{ TargetPort: 80, PublishedPort: 8080 }] },
+      UpdateConfig: { Parallelism: 2, Order: "start-first", Monitor: 1_000_000_000 },
+    },
+  },
+  "POST /services/{id}/update": {
+    method: "POST",
+    path: (id) => `/v1.41/services/${id === "__NODE__" ? "existing" : id}/update`,
+    idParam: true,
+    query: { version: "2" },
+    body: { Name: "existing", TaskTemplate: { ContainerSpec: { Image: "busybox:2", Args: ["sleep", "1d"] } }, Mode: { Replicated: { Replicas: 3 } } },
+  },
+  "DELETE /services/{id}": { method: "DELETE", path: (id) => `/v1.41/services/${id === "__NODE__" ? "existing" : id}`, idParam: true },
+  "POST /nodes/{id}/update": {
+    method: "POST",
+    path: (id) => `/v1.41/nodes/${id}/update`,
+    idParam: true,
+    query: { version: "1" },
+    body: { Role: "manager", Availability: "drain", Labels: { zone: "a" } },
+  },
+  "DELETE /nodes/{id}": { method: "DELETE", path: (id) => `/v1.41/nodes/${id}`, idParam: true, query: { force: "1" } },
+};
+
+/** Non-null values of a type no leaf of the templates takes (they are strings and integers). */
+const dockerWrongLeaf = fc.oneof(
+  fc.boolean(),
+  fc.array(fc.jsonValue(), { minLength: 1, maxLength: 3 }),
+  fc.dictionary(fc.string({ minLength: 1 }), fc.jsonValue(), { minKeys: 1, maxKeys: 3 }),
+  fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Number.isInteger(d)),
+);
+
+function malformedDocker(tpl: Omit<Template, "token">): fc.Arbitrary<Malformed> {
+  const validQuery = new URLSearchParams(tpl.query ?? {}).toString();
+  const base = (over: Partial<Malformed>): Malformed => ({
+    path: tpl.path("__NODE__"),
+    query: validQuery,
+    ...(tpl.body ? { body: JSON.stringify(tpl.body), contentType: "application/json" } : {}),
+    ...over,
+  });
+  const options: fc.Arbitrary<Malformed>[] = [];
+  if (tpl.idParam) options.push(fc.string({ maxLength: 40 }).map((s) => base({ path: tpl.path(encodeURIComponent(`${s}!`)) })));
+  if (tpl.query && "version" in tpl.query)
+    options.push(
+      fc.oneof(fc.string(), fc.integer({ max: 0 }).map(String), fc.double().map(String))
+        .filter((v) => !/^[1-9][0-9]*$/.test(v))
+        .map((v) => base({ query: `version=${encodeURIComponent(v)}` })),
+    );
+  if (tpl.body)
+    options.push(
+      fc.oneof(fc.integer(), fc.string(), fc.array(fc.jsonValue()), fc.constant(null), fc.boolean()).map((v) => base({ body: JSON.stringify(v) })),
+      fc.tuple(fc.constantFrom(...leafPaths(tpl.body)), dockerWrongLeaf).map(([p, v]) => base({ body: JSON.stringify(setPath(tpl.body!, p, v)) })),
+      fc.integer({ min: 0, max: JSON.stringify(tpl.body).length - 1 }).map((n) => base({ body: JSON.stringify(tpl.body).slice(0, n) })),
+      fc.constantFrom("text/plain", "application/x-www-form-urlencoded", "application/xml", "multipart/form-data; boundary=x").map((ct) => base({ contentType: ct })),
+    );
+  return fc.oneof(...options);
+}
+
+describe("fuzz: malformed Docker API requests", () => {
+  let t: TestApp;
+  let nodeId = "";
+  const snapshot = async () => {
+    const out: Record<string, unknown> = {};
+    for (const table of ["cluster", "nodes", "services", "tasks", "events"]) out[table] = (await t.client.execute(`SELECT * FROM ${table} ORDER BY rowid`)).rows;
+    return JSON.stringify(out);
+  };
+  let before = "";
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    nodeId = (await joinNode(t)).id.replace("node_", "");
+    await t.call("POST", "/v1/services", { token: t.tokens.admin, body: { name: "existing", task: { container: { image: "busybox:1" } } } });
+    await t.call("POST", "/v1/services/scale", { token: t.tokens.admin, body: { services: { existing: 1 } } });
+    await t.call("GET", "/v1/swarm", { token: t.tokens.read });
+    before = await snapshot();
+  });
+  afterAll(() => t.close());
+
+  it.each(Object.entries(dockerTemplates))("%s is valid as written", async (_name, tpl) => {
+    const fresh = await createTestApp();
+    const node = await joinNode(fresh);
+    await fresh.call("POST", "/v1/services", { token: fresh.tokens.admin, body: { name: "existing", task: { container: { image: "busybox:1" } } } });
+    await fresh.call("POST", "/v1/services/scale", { token: fresh.tokens.admin, body: { services: { existing: 1 } } });
+    const query = new URLSearchParams(tpl.query ?? {}).toString();
+    const path = tpl.path("__NODE__").replace("__NODE__", node.id.replace("node_", ""));
+    const res = await fresh.call(tpl.method, `${path}${query ? `?${query}` : ""}`, { token: fresh.tokens.admin, body: tpl.body });
+    expect(res.status, res.text).toBeLessThan(300);
+    fresh.close();
+  });
+
+  it.each(Object.entries(dockerTemplates))("%s", async (_name, tpl) => {
+    await fc.assert(
+      fc.asyncProperty(malformedDocker(tpl), async (m) => {
+        const path = m.path.replace("__NODE__", nodeId);
+        const url = m.query ? `${path}?${m.query}` : path;
+        const res = await t.call(tpl.method, url, {
+          token: t.tokens.admin,
+          ...(m.body !== undefined ? { body: m.body, headers: { "content-type": m.contentType ?? "application/json" } } : {}),
+        });
+        const what = `${tpl.method} ${url} ${m.body ?? ""} → ${res.status} ${res.text}`;
+        expect(res.status, what).toBeGreaterThanOrEqual(400);
+        expect(res.status, what).toBeLessThan(500);
+        expect(res.headers.get("content-type"), what).toMatch(/^application\/json/);
+        expect(typeof res.body?.message, what).toBe("string");
+      }),
+      { numRuns: 300 },
+    );
+    expect(await snapshot()).toBe(before);
+  });
+});

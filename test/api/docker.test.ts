@@ -1,0 +1,179 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createTestApp, joinNode, type TestApp } from "../helpers/app.js";
+
+/** The Docker Engine API's swarm part, through the app as the docker CLI, dockerode and docker-py call it. */
+
+const filters = (f: object) => `filters=${encodeURIComponent(JSON.stringify(f))}`;
+const webSpec = (image = "nginx:1.27", replicas = 2) => ({
+  Name: "web",
+  Labels: { tier: "front" },
+  TaskTemplate: { ContainerSpec: { Image: image } },
+  Mode: { Replicated: { Replicas: replicas } },
+  EndpointSpec: { Ports: [{ TargetPort: 80 }] },
+});
+
+let t: TestApp;
+let nodeId: string;
+const docker = (method: string, path: string, body?: unknown, token = t.tokens.admin) => t.call(method, path, { token, body });
+const eventCount = async () => Number((await t.client.execute("SELECT count(*) AS n FROM events")).rows[0]!.n);
+
+beforeEach(async () => {
+  t = await createTestApp();
+  nodeId = (await joinNode(t)).id;
+});
+afterEach(() => t.close());
+
+describe("transport", () => {
+  it.each(["/_ping", "/v1.41/_ping", "/docker/_ping", "/docker/v1.24/_ping"])("HEAD and GET %s negotiate API 1.41 without a credential", async (path) => {
+    for (const method of ["HEAD", "GET"]) {
+      const res = await t.call(method, path);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("api-version")).toBe("1.41");
+      expect(res.headers.get("swarm")).toBe("active/manager");
+      expect(res.text).toBe(method === "GET" ? "OK" : "");
+    }
+  });
+
+  it("serves unversioned, versioned and /docker-prefixed paths alike; refuses versions below 1.24", async () => {
+    const paths = ["/version", "/v1.41/version", "/v1.44/version", "/docker/version", "/docker/v1.41/version"];
+    for (const path of paths) {
+      const res = await docker("GET", path);
+      expect(res.status, path).toBe(200);
+      expect(res.body).toMatchObject({ ApiVersion: "1.41", MinAPIVersion: "1.24", Version: "0.1.0", Components: [{ Name: "Engine" }] });
+    }
+    const old = await docker("GET", "/v1.23/version");
+    expect(old.status).toBe(400);
+    expect(old.body.message).toMatch(/client version 1\.23 is too old\. Minimum supported API version is 1\.24/);
+  });
+
+  it("answers Docker's error shape: 404 for unknown paths and objects, 501 for what shoal does not have yet", async () => {
+    expect(await docker("GET", "/v1.41/containers/json")).toMatchObject({ status: 404, body: { message: "page not found" } });
+    expect(await docker("GET", "/v1.41/services/nope")).toMatchObject({ status: 404, body: { message: "service nope not found" } });
+    expect(await docker("GET", "/v1.41/tasks/nope")).toMatchObject({ status: 404, body: { message: "task nope not found" } });
+    for (const [path, message] of [
+      ["/v1.41/networks", /no networks/],
+      ["/v1.41/secrets", /no secrets/],
+      ["/v1.41/configs", /no configs/],
+      ["/v1.41/services/web/logs?stdout=1", /service logs/],
+      ["/v1.41/distribution/ghcr.io/acme/app:1/json", /does not resolve image digests/],
+    ] as const) {
+      const res = await docker("GET", path);
+      expect(res.status, path).toBe(501);
+      expect(res.body.message).toMatch(message);
+    }
+  });
+
+  it("info shows a swarm manager with the cluster; /swarm has join tokens for admin tokens only", async () => {
+    const info = await docker("GET", "/v1.41/info");
+    expect(info.body.Swarm).toMatchObject({ LocalNodeState: "active", ControlAvailable: true, Nodes: 1, Managers: 0, Cluster: { Spec: { Orchestration: { TaskHistoryRetentionLimit: 5 } } } });
+    expect((await docker("GET", "/v1.41/swarm")).body.JoinTokens.Worker).toMatch(/^ey/);
+    expect((await docker("GET", "/v1.41/swarm", undefined, t.tokens.read)).body.JoinTokens).toBeUndefined();
+  });
+});
+
+describe("services", () => {
+  it("create, list with both filter forms and status, inspect by id, id prefix, name or shoal id", async () => {
+    const created = await docker("POST", "/v1.41/services/create", webSpec());
+    expect(created.status, created.text).toBe(201);
+    const id: string = created.body.ID;
+    expect(id).toMatch(/^[a-v0-9]{20}$/);
+    for (const ref of [id, id.slice(0, 6), "web", `svc_${id}`]) {
+      const res = await docker("GET", `/v1.41/services/${ref}?insertDefaults=true`);
+      expect(res.status, ref).toBe(200);
+      expect(res.body).toMatchObject({ ID: id, Version: { Index: 1 }, Spec: { Name: "web", Mode: { Replicated: { Replicas: 2 } } } });
+    }
+    const listed = await docker("GET", `/services?status=true&${filters({ name: { web: true }, label: ["tier=front"] })}`);
+    expect(listed.body).toHaveLength(1);
+    expect(listed.body[0].ServiceStatus).toEqual({ RunningTasks: 0, DesiredTasks: 2, CompletedTasks: 0 });
+    // The ingress port got its number; docker service ls reads it from Endpoint.Ports.
+    expect(listed.body[0].Endpoint.Ports).toEqual([{ Protocol: "tcp", TargetPort: 80, PublishedPort: 30000, PublishMode: "ingress" }]);
+    expect((await docker("GET", `/services?${filters({ id: [id.slice(0, 4)] })}`)).body).toHaveLength(1);
+    expect((await docker("GET", `/services?${filters({ label: { "tier=back": true } })}`)).body).toEqual([]);
+    expect((await docker("GET", "/services")).body[0].ServiceStatus).toBeUndefined();
+    expect(await docker("GET", `/services?${filters({ colour: ["red"] })}`)).toMatchObject({ status: 400, body: { message: expect.stringMatching(/invalid filter 'colour'/) } });
+  });
+
+  it("tasks: the service's, by name or id, _up-to-date, with their spec; inspect by id", async () => {
+    const id = (await docker("POST", "/v1.41/services/create", webSpec())).body.ID;
+    const tasks = await docker("GET", `/v1.41/tasks?${filters({ service: { web: true } })}`);
+    expect(tasks.body).toHaveLength(2);
+    expect(tasks.body.map((x: any) => x.Slot).sort()).toEqual([1, 2]);
+    expect(tasks.body[0]).toMatchObject({ ServiceID: id, NodeID: nodeId.replace("node_", ""), DesiredState: "running", Spec: { ContainerSpec: { Image: "nginx:1.27" } }, Status: { State: "assigned" } });
+    const version = (await docker("GET", "/v1.41/services/web")).body.Version.Index;
+    expect((await docker("POST", `/v1.41/services/${id}/update?version=${version}`, webSpec("nginx:2"))).status).toBe(200);
+    const upToDate = (v: boolean) => docker("GET", `/v1.41/tasks?${filters({ "_up-to-date": { [String(v)]: true }, service: { [id]: true } })}`);
+    const fresh = (await upToDate(true)).body;
+    expect(fresh.length).toBeGreaterThan(0);
+    expect(fresh.every((x: any) => x.Spec.ContainerSpec.Image === "nginx:2")).toBe(true);
+    expect((await upToDate(false)).body.every((x: any) => x.Spec.ContainerSpec.Image === "nginx:1.27")).toBe(true);
+    const one = await docker("GET", `/v1.41/tasks/${fresh[0].ID}`);
+    expect(one.body.ID).toBe(fresh[0].ID);
+    expect(await docker("GET", `/v1.41/tasks?${filters({ service: ["nope"] })}`)).toMatchObject({ status: 404 });
+  });
+
+  it("update: whole spec at a version; shoal-only fields kept; stale version 409; rollback=previous; rm by name", async () => {
+    // dependsOn and rebalance come from shoal's own API; a Docker-side update must keep them.
+    await t.call("POST", "/v1/services", { token: t.tokens.admin, body: { name: "db", task: { container: { image: "busybox:1" } } } });
+    await t.call("POST", "/v1/services", {
+      token: t.tokens.admin,
+      body: { name: "web", replicas: 2, rebalance: true, dependsOn: ["db"], task: { container: { image: "nginx:1.27" }, strategy: "binpack" } },
+    });
+    const read = (await docker("GET", "/v1.41/services/web")).body;
+    const scaled = { ...read.Spec, Mode: { Replicated: { Replicas: 5 } } };
+    expect(await docker("POST", `/v1.41/services/${read.ID}/update?version=${read.Version.Index + 1}`, scaled)).toMatchObject({
+      status: 409,
+      body: { message: expect.stringMatching(/update out of sequence/) },
+    });
+    expect((await docker("POST", `/v1.41/services/${read.ID}/update?version=${read.Version.Index}&registryAuthFrom=spec`, scaled)).status).toBe(200);
+    const shoalView = (await t.call("GET", "/v1/services/web", { token: t.tokens.admin })).body;
+    expect(shoalView.spec).toMatchObject({ replicas: 5, rebalance: true, dependsOn: ["db"], task: { strategy: "binpack" } });
+    const after = (await docker("GET", "/v1.41/services/web")).body;
+    expect(after.PreviousSpec.Mode.Replicated.Replicas).toBe(2);
+    // docker service rollback sends the current spec with rollback=previous.
+    expect((await docker("POST", `/v1.41/services/${after.ID}/update?version=${after.Version.Index}&rollback=previous`, after.Spec)).status).toBe(200);
+    expect((await docker("GET", "/v1.41/services/web")).body).toMatchObject({ Spec: { Mode: { Replicated: { Replicas: 2 } } }, UpdateStatus: { State: "rollback_started" } });
+    expect((await docker("DELETE", "/v1.41/services/web")).status).toBe(200);
+    expect(await docker("DELETE", "/v1.41/services/web")).toMatchObject({ status: 404, body: { message: "service web not found" } });
+  });
+
+  it("refuses what shoal cannot honour, naming the field, and writes nothing", async () => {
+    const before = await eventCount();
+    const cases: [unknown, RegExp][] = [
+      [{ ...webSpec(), TaskTemplate: { ContainerSpec: { Image: "nginx", Secrets: [{ SecretName: "db" }] } } }, /TaskTemplate\.ContainerSpec\.Secrets: not supported by shoal \(shoal has no secrets yet\)/],
+      [{ ...webSpec(), TaskTemplate: { ContainerSpec: { Image: "nginx", Env: "A=1" } } }, /TaskTemplate\.ContainerSpec\.Env: expected an array of strings, got a string/],
+      [{ ...webSpec(), TaskTemplate: { ContainerSpec: {} } }, /TaskTemplate\.ContainerSpec\.Image: required/],
+    ];
+    for (const [body, message] of cases) {
+      const res = await docker("POST", "/v1.41/services/create", body);
+      expect(res.status, res.text).toBe(400);
+      expect(res.body.message).toMatch(message);
+    }
+    const withAuth = await t.call("POST", "/v1.41/services/create", {
+      token: t.tokens.admin,
+      body: webSpec(),
+      headers: { "x-registry-auth": btoa(JSON.stringify({ username: "u", password: "p", serveraddress: "ghcr.io" })) },
+    });
+    expect(withAuth).toMatchObject({ status: 400, body: { message: expect.stringMatching(/X-Registry-Auth/) } });
+    expect(await docker("POST", "/v1.41/services/create", "{not json")).toMatchObject({ status: 400, body: { message: expect.stringMatching(/not valid JSON/) } });
+    expect(await eventCount()).toBe(before);
+    expect((await docker("GET", "/v1.41/services")).body).toEqual([]);
+  });
+});
+
+describe("nodes", () => {
+  it("list with filters, inspect by id or hostname, update the whole spec at a version, remove", async () => {
+    const id = nodeId.replace("node_", "");
+    const nodes = await docker("GET", `/v1.41/nodes?${filters({ role: { worker: true } })}`);
+    expect(nodes.body).toEqual([expect.objectContaining({ ID: id, Spec: { Labels: {}, Role: "worker", Availability: "active" }, Status: expect.objectContaining({ State: "ready" }) })]);
+    const byHost = (await docker("GET", `/v1.41/nodes/${nodes.body[0].Description.Hostname}`)).body;
+    expect(byHost.ID).toBe(id);
+    expect((await docker("GET", "/v1.41/nodes/self")).status).toBe(404);
+    const spec = { ...byHost.Spec, Availability: "drain", Labels: { zone: "a" } };
+    expect((await docker("POST", `/v1.41/nodes/${id}/update?version=${byHost.Version.Index}`, spec)).status).toBe(200);
+    expect((await docker("POST", `/v1.41/nodes/${id}/update?version=${byHost.Version.Index}`, spec)).status).toBe(409);
+    expect((await docker("GET", `/v1.41/nodes?${filters({ "node.label": ["zone=a"] })}`)).body[0].Spec).toEqual({ Labels: { zone: "a" }, Role: "worker", Availability: "drain" });
+    expect(await docker("DELETE", `/v1.41/nodes/${id}`)).toMatchObject({ status: 409, body: { message: expect.stringMatching(/is ready/) } });
+    expect((await docker("DELETE", `/v1.41/nodes/${id}?force=1`)).status).toBe(200);
+    expect((await docker("GET", "/v1.41/nodes")).body).toEqual([]);
+  });
+});
