@@ -5,7 +5,8 @@ import type { Logger } from "../../src/api/context.js";
 import type { AgentConfig } from "./config.js";
 import { containerCreateBody, labels } from "./container-spec.js";
 import type { Assignment, HostDescription, TaskStatusUpdate } from "../../src/protocol/agent-v1.js";
-import { ControlPlaneClient, ControlPlaneError } from "./control-plane.js";
+import { ApiCallError } from "../../src/protocol/http-client.js";
+import { ControlPlaneClient } from "./control-plane.js";
 import { isConflict, isNotFound, type DockerClient } from "./docker/client.js";
 
 /**
@@ -185,7 +186,7 @@ export class Agent {
         await this.flush();
       } catch (err) {
         if (this.state !== "running") return;
-        if (err instanceof ControlPlaneError && err.status === 401) {
+        if (err instanceof ApiCallError && err.status === 401) {
           this.log.error("the control plane refused this node's credential (node removed?); stopping", { error: err.message });
           this.stop();
           return;

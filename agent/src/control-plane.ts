@@ -1,5 +1,3 @@
-import http from "node:http";
-import https from "node:https";
 import type { z } from "zod";
 import {
   Assignments,
@@ -11,89 +9,52 @@ import {
   type NodeDescription,
   type TaskStatusUpdate,
 } from "../../src/protocol/agent-v1.js";
+import { HttpJsonClient, type CallOptions } from "../../src/protocol/http-client.js";
 
+/** A call without a signal of its own gets this long (a cut link never answers). */
 const callTimeoutMs = 5000;
 
-/** Connections kept open between calls: the long-poll and status reports reuse one TLS session. */
-const keepAlive = { "http:": new http.Agent({ keepAlive: true }), "https:": new https.Agent({ keepAlive: true }) };
-
-/** The control plane answered with an error (its problem+json detail in the message). */
-export class ControlPlaneError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = "ControlPlaneError";
-  }
-}
-
 /**
- * The agent's outbound HTTPS client: the only way it talks to the control plane.
- * It uses node:http(s), not fetch: loading fetch (undici) adds about 20 MB of
- * resident memory, a third of the agent's footprint.
+ * The agent's side of the agent protocol: the only way it talks to the control
+ * plane, over the shared JSON client with connections kept open (the long-poll
+ * and status reports reuse one TLS session). Answers are read with the
+ * protocol's schemas.
  */
 export class ControlPlaneClient {
-  constructor(
-    readonly url: string,
-    public credential: string,
-  ) {}
+  private readonly http: HttpJsonClient;
 
-  /** `signal` bounds the call; without one it gets a few seconds (a cut link never answers). */
-  private async call<T>(answer: z.ZodType<T>, method: string, path: string, body?: unknown, signal = AbortSignal.timeout(callTimeoutMs)): Promise<T> {
-    const url = new URL(path, this.url);
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const secure = url.protocol === "https:";
-      const req = (secure ? https : http).request(
-        url,
-        {
-          method,
-          agent: keepAlive[secure ? "https:" : "http:"],
-          signal,
-          headers: {
-            authorization: `Bearer ${this.credential}`,
-            ...(payload ? { "content-type": "application/json", "content-length": payload.length } : {}),
-          },
-        },
-        (answer) => {
-          const chunks: Buffer[] = [];
-          answer.on("data", (chunk: Buffer) => chunks.push(chunk));
-          answer.on("end", () => resolve({ status: answer.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
-          answer.on("error", reject);
-        },
-      );
-      req.on("error", reject);
-      req.end(payload);
-    });
-    const { text } = res;
-    if (res.status < 200 || res.status >= 300) {
-      let detail = text;
-      try {
-        detail = (JSON.parse(text) as { detail?: string }).detail ?? text;
-      } catch {
-        // not problem+json: keep the text
-      }
-      throw new ControlPlaneError(res.status, `${method} ${path}: ${res.status} ${detail}`);
-    }
-    return answer.parse(JSON.parse(text));
+  constructor(url: string, credential: string) {
+    this.http = new HttpJsonClient({ url, token: credential, keepAlive: true, serverName: "the control plane" });
+  }
+
+  get url(): string {
+    return this.http.url;
+  }
+
+  /** Renewed credentials replace the one calls carry. */
+  set credential(credential: string) {
+    this.http.token = credential;
+  }
+
+  private async call<T>(answer: z.ZodType<T>, method: string, path: string, opts: CallOptions = {}): Promise<T> {
+    return answer.parse(await this.http.call(method, path, { signal: AbortSignal.timeout(callTimeoutMs), ...opts }));
   }
 
   join(description: NodeDescription): Promise<Joined> {
-    return this.call(Joined, "POST", agentV1Paths.join, { description });
+    return this.call(Joined, "POST", agentV1Paths.join, { body: { description } });
   }
 
   /** The long-poll; also the node's heartbeat. */
   assignments(since: number, signal: AbortSignal): Promise<Assignments> {
-    return this.call(Assignments, "GET", `${agentV1Paths.assignments}?since=${since}`, undefined, signal);
+    return this.call(Assignments, "GET", agentV1Paths.assignments, { query: { since }, signal });
   }
 
   /** A heartbeat with the node's description; `engineDown` (why) marks the node down while the agent lives. */
   heartbeat(description: HostDescription, engineDown?: string): Promise<HeartbeatAck> {
-    return this.call(HeartbeatAck, "POST", agentV1Paths.heartbeat, { description, ...(engineDown ? { engineDown } : {}) });
+    return this.call(HeartbeatAck, "POST", agentV1Paths.heartbeat, { body: { description, ...(engineDown ? { engineDown } : {}) } });
   }
 
   reportStatus(updates: TaskStatusUpdate[]): Promise<StatusApplied> {
-    return this.call(StatusApplied, "POST", agentV1Paths.status, { updates });
+    return this.call(StatusApplied, "POST", agentV1Paths.status, { body: { updates } });
   }
 }

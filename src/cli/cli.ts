@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { resolve } from "node:path";
-import { ApiCallError, ApiClient } from "./client.js";
+import { ApiCallError } from "../protocol/http-client.js";
+import { ApiClient } from "./client.js";
 import { cliConfigPath, readCliConfig, resolveTarget } from "./config.js";
 import { renderInspect } from "./format/output.js";
 import { UsageError } from "./format/units.js";

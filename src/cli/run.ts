@@ -1,6 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { createCli, type CliIo } from "./cli.js";
-import { ApiCallError } from "./client.js";
+import { ApiCallError } from "../protocol/http-client.js";
 import { commandGroups } from "./commands/index.js";
 
 export type { CliIo } from "./cli.js";

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { generateJwtSecret, importClusterKeys } from "../../src/auth/keys.js";
 import { rootAdminToken } from "../../src/bootstrap.js";
+import { HttpJsonClient } from "../../src/protocol/http-client.js";
 import { buildAgentBundle } from "../../agent/scripts/build.js";
 import { startNodeServer, tempDir, type Started } from "../helpers/processes.js";
 import { buildTestImage, ensureDockerInstalled, startCluster, type E2ECluster, type E2EHost } from "./hosts.js";
@@ -29,13 +30,8 @@ export interface AgentProcess {
 /** An API client with the admin token; `baseUrl` is read at each call (the control plane may restart). */
 export function apiClient(baseUrl: () => string, admin: string) {
   return async <T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> => {
-    const res = await fetch(baseUrl() + path, {
-      method,
-      headers: { authorization: `Bearer ${admin}`, ...(body ? { "content-type": "application/json" } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-      signal: AbortSignal.timeout(30_000),
-    });
-    return { status: res.status, body: (await res.json().catch(() => undefined)) as T };
+    const res = await new HttpJsonClient({ url: baseUrl(), token: admin }).request(method, path, { body, signal: AbortSignal.timeout(30_000) });
+    return { status: res.status, body: res.body as T };
   };
 }
 
