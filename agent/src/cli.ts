@@ -1,4 +1,4 @@
-import { createLogger } from "../../src/logger.js";
+import { createLogger } from "./log.js";
 import { Agent } from "./agent.js";
 import { loadAgentConfig, usage, type AgentConfig } from "./config.js";
 import { DockerClient } from "./docker/client.js";

@@ -118,8 +118,11 @@ export const TaskStatusUpdate = strictObject({
 });
 export type TaskStatusUpdate = z.infer<typeof TaskStatusUpdate>;
 
+/** The most updates one status report may carry. */
+export const maxStatusUpdates = 1000;
+
 export const StatusReport = strictObject({
-  updates: z.array(TaskStatusUpdate).max(1000),
+  updates: z.array(TaskStatusUpdate).max(maxStatusUpdates),
 }).meta({ id: "StatusReport" });
 export type StatusReport = z.infer<typeof StatusReport>;
 

@@ -1,20 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { nextBackoffMs } from "../../agent/src/agent.js";
-import type { Assignment } from "../../src/protocol/agent-v1.js";
 import { containerCreateBody } from "../../agent/src/container-spec.js";
-import { taskSpecOf } from "../../src/domain/task-spec.js";
-import { fixtureSpec } from "../helpers/cluster-fixtures.js";
+import { fixtureAssignment } from "../helpers/agent-fixtures.js";
 
-const assignment = (body: Record<string, unknown>): Assignment => ({
-  id: "task_1",
-  containerName: "web.1.task_1",
-  serviceId: "svc_1",
-  serviceName: "web",
-  slot: 1,
-  desiredState: "running",
-  state: "assigned",
-  spec: taskSpecOf(fixtureSpec({ name: "web", ...body })),
-});
+const assignment = (body: Record<string, unknown>) => fixtureAssignment("task_1", body);
 
 describe("containerCreateBody", () => {
   it("maps every container field of the spec", () => {
@@ -97,19 +85,5 @@ describe("containerCreateBody", () => {
     expect(body).not.toHaveProperty("Healthcheck");
     expect(body.HostConfig).not.toHaveProperty("LogConfig");
     expect(body.StopTimeout).toBe(10);
-  });
-});
-
-describe("nextBackoffMs", () => {
-  it("grows as min(100 ms + 2·previous, 8 s) with jitter in the upper half", () => {
-    let prev = 0;
-    const seen: number[] = [];
-    for (let i = 0; i < 12; i++) {
-      prev = nextBackoffMs(prev, () => 1);
-      seen.push(prev);
-    }
-    expect(seen.slice(0, 4)).toEqual([100, 300, 700, 1500]);
-    expect(seen.at(-1)).toBe(8000);
-    expect(nextBackoffMs(0, () => 0)).toBe(50);
   });
 });

@@ -1,0 +1,122 @@
+import { isDesiredUp } from "../../src/domain/task-states.js";
+import type { Assignment } from "../../src/protocol/agent-v1.js";
+import { labels } from "./container-spec.js";
+import { TaskController, removeContainer } from "./controller.js";
+import type { ContainerSummary } from "./docker/client.js";
+import type { Engine } from "./engine.js";
+import type { Logger } from "./log.js";
+import type { Report } from "./reporter.js";
+
+/** What a sync does for one task (or for a container no assignment names). */
+export type SyncAction =
+  | { kind: "run"; assignment: Assignment }
+  | { kind: "wait"; assignment: Assignment; containerId: string }
+  | { kind: "shutdown"; assignment: Assignment; container: ContainerSummary | undefined }
+  | { kind: "remove-orphan"; taskId: string; containerId: string };
+
+/**
+ * Assignments and the engine's shoal containers → what to do, per task. Pure.
+ * A task that should run gets started, or watched once it has a container; one
+ * that should not is stopped and removed; `ready` tasks are left as they are;
+ * containers of tasks no longer assigned are removed. Tasks in `busy` are
+ * skipped: a step of theirs is still under way.
+ */
+export function planSync(assignments: Iterable<Assignment>, containers: ReadonlyMap<string, ContainerSummary>, busy: ReadonlySet<string>): SyncAction[] {
+  const actions: SyncAction[] = [];
+  const assigned = new Set<string>();
+  for (const a of assignments) {
+    assigned.add(a.id);
+    if (busy.has(a.id)) continue;
+    const c = containers.get(a.id);
+    if (a.desiredState === "running") actions.push(c ? { kind: "wait", assignment: a, containerId: c.Id } : { kind: "run", assignment: a });
+    else if (!isDesiredUp(a.desiredState)) actions.push({ kind: "shutdown", assignment: a, container: c });
+  }
+  for (const [taskId, c] of containers)
+    if (!assigned.has(taskId) && !busy.has(taskId)) actions.push({ kind: "remove-orphan", taskId, containerId: c.Id });
+  return actions;
+}
+
+/** A container no assignment names gets this long to stop. */
+const orphanStopSeconds = 10;
+
+/**
+ * The worker: keeps the node's assignments (the desired state of each task)
+ * and makes the engine match them through one controller per task. Syncs
+ * never overlap; one asked for during a sync runs right after it.
+ */
+export class Worker {
+  private assignments = new Map<string, Assignment>();
+  private readonly busy = new Set<string>();
+  private syncing: Promise<void> | undefined;
+  private syncAgain = false;
+
+  constructor(
+    private readonly docker: Engine,
+    private readonly nodeId: string,
+    private readonly report: Report,
+    private readonly log: Logger,
+    /** Whether to keep syncing (false once the agent stops). */
+    private readonly active: () => boolean = () => true,
+  ) {}
+
+  /** Takes a new set of assignments (the dispatcher's whole answer) and syncs. */
+  assign(tasks: Assignment[]): void {
+    this.assignments = new Map(tasks.map((t) => [t.id, t]));
+    this.nudge();
+  }
+
+  /** Asks for a sync (an engine event, the periodic resync, new assignments). */
+  nudge(): void {
+    if (this.syncing) {
+      this.syncAgain = true;
+      return;
+    }
+    this.syncing = (async () => {
+      do {
+        this.syncAgain = false;
+        try {
+          await this.sync();
+        } catch (err) {
+          this.log.warn("sync failed", { error: String(err) });
+        }
+      } while (this.syncAgain && this.active());
+      this.syncing = undefined;
+    })();
+  }
+
+  /** Resolves once no sync runs. */
+  async idle(): Promise<void> {
+    while (this.syncing) await this.syncing;
+  }
+
+  private async sync(): Promise<void> {
+    const containers = new Map<string, ContainerSummary>();
+    for (const c of await this.docker.listContainers({ all: true, labelFilters: [labels.task] })) containers.set(c.Labels[labels.task]!, c);
+    await Promise.all(planSync(this.assignments.values(), containers, this.busy).map((action) => this.guard(action)));
+  }
+
+  private async guard(action: SyncAction): Promise<void> {
+    const taskId = action.kind === "remove-orphan" ? action.taskId : action.assignment.id;
+    this.busy.add(taskId);
+    try {
+      await this.perform(action);
+    } catch (err) {
+      this.log.warn("task step failed", { task: taskId, error: String(err) });
+    } finally {
+      this.busy.delete(taskId);
+    }
+  }
+
+  private async perform(action: SyncAction): Promise<void> {
+    if (action.kind === "remove-orphan") {
+      await this.docker.stopContainer(action.containerId, orphanStopSeconds).catch(() => undefined);
+      return removeContainer(this.docker, action.containerId);
+    }
+    const controller = new TaskController(action.assignment, this.docker, this.nodeId, this.report);
+    if (action.kind === "run") return controller.run();
+    if (action.kind === "wait") return controller.wait(action.containerId);
+    const c = action.container;
+    if (c?.State === "running") await controller.shutdown(c.Id);
+    return controller.remove(c?.Id);
+  }
+}
