@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { expect } from "vitest";
 import { run } from "../../src/cli/run.js";
-import { FakeAgent } from "../helpers/fake-agent.js";
+import { startTestAgent, type TestAgent } from "../helpers/test-agent.js";
 import { repoRoot, startNodeServer, tempDir, type Started } from "../helpers/processes.js";
 
 /** The real `shoal` bin (what `npx shoal` runs), for the tests of the program itself. */
@@ -55,7 +55,7 @@ export const spawnBin = (args: string[], env: Record<string, string>) =>
 export interface CliCluster {
   server: Started;
   configPath: string;
-  agents: FakeAgent[];
+  agents: TestAgent[];
   shoal(...args: string[]): Promise<Run>;
   /** Like shoal(), and expects exit 0 with nothing on stderr. */
   ok(...args: string[]): Promise<string>;
@@ -65,8 +65,8 @@ export interface CliCluster {
 }
 
 /**
- * A real control plane that logged the CLI in (its own SHOAL_CONFIG), with fake agents for `hosts`.
- * Their tasks of images named `broken…` fail.
+ * A real control plane that logged the CLI in (its own SHOAL_CONFIG), with a real agent on an
+ * in-memory engine for each of `hosts`. Containers of images named `broken…` exit 1 at once.
  */
 export async function startCliCluster(hosts: string[]): Promise<CliCluster> {
   const dir = tempDir("shoal-cli-");
@@ -80,7 +80,7 @@ export async function startCliCluster(hosts: string[]): Promise<CliCluster> {
   };
   const joinToken = async () => (await ok("swarm", "join-token", "-q", "worker")).trim();
   const token = await joinToken();
-  const agents = await Promise.all(hosts.map((h) => new FakeAgent(server.url, h, { fails: (image) => image.startsWith("broken") }).join(token)));
+  const agents = await Promise.all(hosts.map((h) => startTestAgent(server.url, h, token, { onStart: (image) => (image.startsWith("broken") ? { exitCode: 1 } : undefined) })));
   return {
     server,
     configPath,

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FakeAgent } from "../helpers/fake-agent.js";
+import { startTestAgent } from "../helpers/test-agent.js";
 import { tempDir } from "../helpers/processes.js";
 import { expectTable, runBin, runShoal, startCliCluster, type CliCluster } from "./harness.js";
 
@@ -126,7 +126,7 @@ describe("shoal node", () => {
   });
 
   it("rm refuses a ready node with the API's message (exit 1); -f removes it; an unknown node is exit 1", async () => {
-    const extra = await new FakeAgent(c.server.url, "host-9").join(await c.joinToken());
+    const extra = await startTestAgent(c.server.url, "host-9", await c.joinToken());
     try {
       const refused = await c.shoal("node", "rm", "host-9");
       expect(refused.code).toBe(1);
