@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { generateJwtSecret, importClusterKeys } from "../../src/auth/keys.js";
 import { rootAdminToken } from "../../src/bootstrap.js";
+import { HttpJsonClient } from "../../src/protocol/http-client.js";
 import { nodeDescription } from "../helpers/app.js";
 import { startNodeServer, tempDir, type Started } from "../helpers/processes.js";
 
@@ -22,12 +23,8 @@ describe("concurrent writers through the HTTP server", () => {
     server = await startNodeServer({ stateDir, jwtKey });
     const url = server.url;
     const call = async (method: string, path: string, body?: unknown, token = admin) => {
-      const res = await fetch(url + path, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },
-        body: body ? JSON.stringify(body) : undefined,
-      });
-      return { status: res.status, body: (await res.json().catch(() => undefined)) as any };
+      const res = await new HttpJsonClient({ url, token }).request(method, path, { body });
+      return { status: res.status, body: res.body as any };
     };
     const joinToken = (await call("GET", "/v1/swarm/join-tokens")).body.worker;
     // 5 nodes of 2 CPUs; each task reserves 0.5 CPU: at most 20 tasks fit.

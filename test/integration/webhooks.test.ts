@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateJwtSecret, importClusterKeys } from "../../src/auth/keys.js";
 import { rootAdminToken } from "../../src/bootstrap.js";
+import { HttpJsonClient } from "../../src/protocol/http-client.js";
 import { nodeDescription } from "../helpers/app.js";
 import { startNodeServer, tempDir, type Started } from "../helpers/processes.js";
 import { startReceiver, verifyStandardWebhook } from "../helpers/webhook-receiver.js";
@@ -20,16 +21,8 @@ let server: Started;
 let receiver: Awaited<ReturnType<typeof startReceiver>>;
 let token = "";
 
-async function call(method: string, path: string, body?: unknown, bearer = token): Promise<any> {
-  const res = await fetch(server.url + path, {
-    method,
-    headers: { authorization: `Bearer ${bearer}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = await res.json().catch(() => undefined);
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
+const call = (method: string, path: string, body?: unknown, bearer = token): Promise<any> =>
+  new HttpJsonClient({ url: server.url, token: bearer }).call(method, path, { body });
 const join = async (hostname: string) =>
   call("POST", "/v1/agent/join", { description: nodeDescription({ hostname }) }, (await call("GET", "/v1/swarm/join-tokens")).worker);
 const subscribe = (path: string, events: string[], extra: Record<string, unknown> = { allowPrivate: true }) =>
