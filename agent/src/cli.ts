@@ -2,6 +2,7 @@ import { createLogger } from "./log.js";
 import { Agent } from "./agent.js";
 import { loadAgentConfig, usage, type AgentConfig } from "./config.js";
 import { DockerClient } from "./docker/client.js";
+import { leaveCluster } from "./leave.js";
 
 let config: AgentConfig | "help";
 try {
@@ -13,6 +14,16 @@ try {
 if (config === "help") {
   process.stdout.write(usage);
   process.exit(0);
+}
+
+if (config.command === "leave") {
+  try {
+    process.stdout.write(`${await leaveCluster(config.stateDir, config.url, config.force === true)}\n`);
+    process.exit(0);
+  } catch (err) {
+    process.stderr.write(`shoal-agent: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
 }
 
 const log = createLogger(config.logFormat);
@@ -28,7 +39,9 @@ for (const signal of ["SIGTERM", "SIGINT"] as const)
 
 try {
   await agent.run();
-  process.exit(agent.state === "stopped" && signals > 0 ? 0 : 1);
+  // Stopped by a signal, or because the node was removed (left): either way not a failure to restart after,
+  // which would make a node that left join again with the install's token.
+  process.exit(agent.state === "stopped" ? 0 : 1);
 } catch (err) {
   log.error("agent failed", { error: String(err instanceof Error ? err.message : err) });
   process.exit(1);

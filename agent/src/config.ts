@@ -4,10 +4,14 @@ import { z } from "zod";
 
 export const usage = `Usage: shoal-agent join --url URL [options]
        shoal-agent run [options]
+       shoal-agent leave [-f] [options]
 
 join: exchanges a join token for this node's credential (kept in the state dir),
 then runs. run: runs with the stored credential. The join token is read from
 SHOAL_JOIN_TOKEN or the file given by --token-file, never from the command line.
+leave: removes this node from its cluster and forgets the credential (joining
+another cluster needs it first); -f forgets it even when the control plane
+can't be told. The running agent stops at its next call.
 
   --url URL              the control plane (SHOAL_URL)
   --token-file FILE      file holding the join token
@@ -17,11 +21,12 @@ SHOAL_JOIN_TOKEN or the file given by --token-file, never from the command line.
   --machine-id ID        stable id of this machine (SHOAL_MACHINE_ID, default /etc/machine-id)
   --hostname NAME        reported hostname (default: the engine's)
   --log-format FORMAT    text or json (SHOAL_LOG_FORMAT, default text)
+  -f, --force            leave: even when the control plane can't be reached
   -h, --help             show this help
 `;
 
 const ConfigSchema = z.object({
-  command: z.enum(["join", "run"]),
+  command: z.enum(["join", "run", "leave"]),
   url: z.url().optional(),
   joinToken: z.string().min(1).optional(),
   stateDir: z.string().min(1),
@@ -30,6 +35,7 @@ const ConfigSchema = z.object({
   machineId: z.string().min(8).optional(),
   hostname: z.string().optional(),
   logFormat: z.enum(["text", "json"]),
+  force: z.boolean().optional(),
 });
 export type AgentConfig = z.infer<typeof ConfigSchema>;
 
@@ -47,6 +53,7 @@ export function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentCo
       "machine-id": { type: "string" },
       hostname: { type: "string" },
       "log-format": { type: "string" },
+      force: { type: "boolean", short: "f" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -62,6 +69,7 @@ export function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentCo
     machineId: values["machine-id"] ?? env.SHOAL_MACHINE_ID,
     hostname: values.hostname,
     logFormat: values["log-format"] ?? env.SHOAL_LOG_FORMAT ?? "text",
+    force: values.force,
   });
   if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `${i.path.join(".") || "command"}: ${i.message}`).join("\n"));
   if (parsed.data.command === "join" && (!parsed.data.url || !parsed.data.joinToken))

@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import { z } from "zod";
 import {
   Assignments,
   HeartbeatAck,
@@ -52,6 +52,11 @@ export class ControlPlaneClient {
   /** A heartbeat with the node's description; `engineDown` (why) marks the node down while the agent lives. */
   heartbeat(description: HostDescription, engineDown?: string): Promise<HeartbeatAck> {
     return this.call(HeartbeatAck, "POST", agentV1Paths.heartbeat, { body: { description, ...(engineDown ? { engineDown } : {}) } });
+  }
+
+  /** Removes this node from the cluster; the credential stops working. */
+  leave(): Promise<void> {
+    return this.call(z.undefined(), "POST", agentV1Paths.leave);
   }
 
   reportStatus(updates: TaskStatusUpdate[]): Promise<StatusApplied> {

@@ -92,6 +92,14 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>) {
   };
 }
 
+/** Ends the command with this exit code, printing nothing more (what it had to say is out already). */
+export class ExitStatus extends Error {
+  override name = "ExitStatus";
+  constructor(readonly code: number) {
+    super(`exit status ${code}`);
+  }
+}
+
 /** Collects a repeatable option's values. */
 export const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 

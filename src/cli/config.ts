@@ -6,17 +6,31 @@ import { z } from "zod";
 
 /**
  * The CLI config: named contexts (API URL, token, optional CA file) and the
- * current one. The Node control plane writes it on first start (the local user
- * is logged in); `shoal login` / `shoal context` edit it. The file holds tokens:
- * mode 0600, written atomically.
+ * current one, and the machines `shoal machine` provisioned (address, SSH user
+ * and the path of the key, never the key itself). The Node control plane writes
+ * it on first start (the local user is logged in); `shoal login` / `shoal context`
+ * / `shoal machine` edit it. The file holds tokens: mode 0600, written atomically.
  */
 
 const ContextSchema = z.object({ url: z.url(), token: z.string().min(1), caFile: z.string().optional() });
+const MachineSchema = z.object({
+  driver: z.literal("generic"),
+  address: z.string().min(1),
+  port: z.number().int().min(1).max(65535),
+  user: z.string().min(1),
+  keyPath: z.string().optional(),
+  /** The control plane the machine's agent joined, and its node. */
+  url: z.string(),
+  nodeId: z.string(),
+  createdAt: z.string(),
+});
 const CliConfigSchema = z.object({
   currentContext: z.string(),
   contexts: z.record(z.string(), ContextSchema),
+  machines: z.record(z.string(), MachineSchema).optional(),
 });
 export type CliContext = z.infer<typeof ContextSchema>;
+export type MachineRecord = z.infer<typeof MachineSchema>;
 export type CliConfig = z.infer<typeof CliConfigSchema>;
 
 /** SHOAL_CONFIG, else $XDG_CONFIG_HOME/shoal/config.json, else ~/.config/shoal/config.json (HOME, else the user's home). */
@@ -72,6 +86,22 @@ export async function removeCliContext(path: string, name: string): Promise<bool
   if (config.currentContext === name) config.currentContext = "";
   await writeCliConfig(path, config);
   return true;
+}
+
+/** Known hosts of the machines' SSH servers: beside the config, so that the CLI's trust is its own. */
+export const knownHostsPath = (configPath: string) => join(dirname(configPath), "known_hosts");
+
+/** Edits the config's machines; calls are queued, so that parallel provisioning doesn't lose a write. */
+let machineWrites: Promise<unknown> = Promise.resolve();
+export function editMachines(path: string, edit: (machines: Record<string, MachineRecord>) => void): Promise<void> {
+  const write = machineWrites.then(async () => {
+    const config = await readCliConfig(path);
+    const machines = { ...config.machines };
+    edit(machines);
+    await writeCliConfig(path, { ...config, machines });
+  });
+  machineWrites = write.catch(() => undefined);
+  return write;
 }
 
 export interface Target {

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from "commander";
-import { createCli, type CliIo } from "./cli.js";
+import { createCli, ExitStatus, type CliIo } from "./cli.js";
 import { ApiCallError } from "../protocol/http-client.js";
 import { commandGroups } from "./commands/index.js";
 
@@ -47,6 +47,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return ["commander.helpDisplayed", "commander.version"].includes(err.code) ? 0 : 2;
+    if (err instanceof ExitStatus) return err.code;
     io.stderr.write(`Error: ${err instanceof Error ? err.message : String(err)}\n`);
     // The detail names every field on one line; several read better one per line.
     if (err instanceof ApiCallError && err.errors.length > 1) io.stderr.write(err.errors.map((e) => `${e.path}: ${e.message}\n`).join(""));

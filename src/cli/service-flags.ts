@@ -328,7 +328,8 @@ function parseEnvFileFlag(text: string, index: number): string[] {
   }
 }
 
-const parseLabel = (s: string): [string, string] => {
+/** `key=value` (or a bare `key`, value "") of a --label flag. */
+export const parseLabel = (s: string): [string, string] => {
   const at = s.indexOf("=");
   return at === -1 ? [s, ""] : [s.slice(0, at), s.slice(at + 1)];
 };

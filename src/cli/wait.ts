@@ -6,7 +6,7 @@ import { judgeUpdateStatus, planProgress, type ProgressLine, type WaitKind } fro
 const pollMs = 500;
 
 /** Prints progress lines: redrawn in place on a terminal, otherwise a line whenever one changes. */
-class ProgressPrinter {
+export class ProgressPrinter {
   private drawn = 0;
   private last = new Map<string, string>();
   constructor(private readonly cli: Cli) {}

@@ -3,6 +3,7 @@ import { nodeCredentialLifetimeMs, signNodeCredential } from "../auth/credential
 import { retryOnConflict } from "../db/cas.js";
 import {
   getNode,
+  deleteNode,
   getNodeByMachineId,
   heartbeatNode,
   insertNode,
@@ -50,7 +51,7 @@ function toDescription(d: AgentNodeDescription): NodeDescription {
 /** A poll without in-process wake-ups (Workers) re-reads the store this often. */
 const storeRecheckMs = 1000;
 
-/** The dispatcher's agent-facing routes: join, heartbeats, the assignment long-poll and status reports. */
+/** The dispatcher's agent-facing routes: join, heartbeats, the assignment long-poll, status reports and leaving. */
 export function dispatcherRoutes(deps: AppDeps) {
   const app = newRouter();
 
@@ -234,6 +235,23 @@ export function dispatcherRoutes(deps: AppDeps) {
       const applied = await retryOnConflict(() => applyTaskStatus(deps.db, deps.keys.clusterId, nodeId, updates, now));
       if (applied > 0) await reconcileTasks(deps, now);
       return c.json({ applied }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: agentV1Paths.leave,
+      tags: ["agent"],
+      summary: "Leave the cluster (shoal-agent leave)",
+      description: "Removes the calling node, as `docker node rm --force` would: its credential stops working at once.",
+      security: bearer,
+      middleware: [access(deps, "node")],
+      responses: { 204: { description: "Left" }, ...errorResponses },
+    }),
+    async (c) => {
+      await deleteNode(deps.db, deps.keys.clusterId, c.get("node")!, true, c.get("now"));
+      return c.body(null, 204);
     },
   );
 

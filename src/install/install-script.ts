@@ -38,6 +38,7 @@ export function renderInstallScript(params: InstallScriptParams): string {
 # The join token (GET /v1/swarm/join-tokens) may instead be given as SHOAL_JOIN_TOKEN.
 # Run it again to upgrade (the agent restarts only if something changed);
 # --uninstall removes everything it installed. --help lists the options.
+# It also installs the shoal-agent command (shoal-agent leave [-f] leaves the cluster).
 # Everything is in one function, called on the last line with a closing marker that it
 # checks: a truncated download runs nothing.
 
@@ -104,6 +105,7 @@ USAGE
   state_dir=$prefix/var/lib/shoal-agent
   env_file=$etc_dir/agent.env
   unit_file=$prefix/etc/systemd/system/shoal-agent.service
+  cli_file=$prefix/usr/local/bin/shoal-agent
   pid_file=$prefix/run/shoal-agent.pid
   log_file=$prefix/var/log/shoal-agent.log
   container=shoal-agent
@@ -147,7 +149,7 @@ USAGE
     if grep -q '^SHOAL_RUNTIME=container' "$env_file" 2>/dev/null && command -v docker >/dev/null 2>&1; then
       docker -H "unix://$docker_socket" rm -f "$container" >/dev/null 2>&1 || :
     fi
-    rm -rf "$bin_dir" "$etc_dir" "$state_dir" "$log_file"
+    rm -rf "$bin_dir" "$etc_dir" "$state_dir" "$log_file" "$cli_file"
     say "removed. Containers of its tasks keep running; remove the node on the control plane (DELETE /v1/nodes/ID)."
     return 0
   fi
@@ -216,13 +218,16 @@ USAGE
   if [ "$runtime" = node ]; then
     agent_socket=$docker_socket
     agent_state=$state_dir
-    command="$node_bin $bin_dir/shoal-agent.mjs run"
+    agent_cli="$node_bin $bin_dir/shoal-agent.mjs"
+    command="$agent_cli run"
   else
     agent_socket=/var/run/docker.sock
     agent_state=/var/lib/shoal-agent
     machine_mount=
     if [ -z "$machine_id" ] && [ -r /etc/machine-id ]; then machine_mount="-v /etc/machine-id:/etc/machine-id:ro"; fi
-    command="$docker_bin -H unix://$docker_socket run --rm --name $container --network host --env-file $env_file -v $docker_socket:/var/run/docker.sock -v $bin_dir:/opt/shoal-agent:ro -v $state_dir:/var/lib/shoal-agent $machine_mount $image node /opt/shoal-agent/shoal-agent.mjs run"
+    container_args="--network host --env-file $env_file -v $docker_socket:/var/run/docker.sock -v $bin_dir:/opt/shoal-agent:ro -v $state_dir:/var/lib/shoal-agent $machine_mount $image node /opt/shoal-agent/shoal-agent.mjs"
+    command="$docker_bin -H unix://$docker_socket run --rm --name $container $container_args run"
+    agent_cli="$docker_bin -H unix://$docker_socket run --rm $container_args"
   fi
   {
     echo "SHOAL_RUNTIME=$runtime"
@@ -273,9 +278,15 @@ USAGE
     echo '  if [ "$delay" -lt 30 ]; then delay=$((delay * 2)); fi'
     echo 'done'
   } >"$tmp/supervise"
+  {
+    echo "#!/bin/sh"
+    echo "# Written by shoal's install.sh: the agent's own commands with the installed settings (shoal-agent leave [-f])."
+    echo "set -a; . $env_file; set +a"
+    echo "exec $agent_cli"' "$@"'
+  } >"$tmp/shoal-agent"
   if [ -n "$stage" ]; then
     mkdir -p "$stage"
-    cp "$tmp/shoal-agent.mjs" "$tmp/agent.env" "$tmp/shoal-agent.service" "$tmp/supervise" "$stage/"
+    cp "$tmp/shoal-agent.mjs" "$tmp/agent.env" "$tmp/shoal-agent.service" "$tmp/supervise" "$tmp/shoal-agent" "$stage/"
     say "staged in $stage ($runtime runtime); nothing installed"
     return 0
   fi
@@ -296,6 +307,9 @@ USAGE
   put "$tmp/agent.env" "$env_file" 600
   chmod 700 "$etc_dir"
   if [ "$manager" = systemd ]; then put "$tmp/shoal-agent.service" "$unit_file" 644; else put "$tmp/supervise" "$bin_dir/supervise" 755; fi
+  cli_changed=$changed
+  put "$tmp/shoal-agent" "$cli_file" 755
+  changed=$cli_changed
   if [ "$runtime" = container ] && ! "$docker_bin" -H "unix://$docker_socket" image inspect "$image" >/dev/null 2>&1; then
     "$docker_bin" -H "unix://$docker_socket" pull "$image" >/dev/null || die "could not pull $image"
   fi

@@ -15,6 +15,7 @@ export const agentV1Paths = {
   heartbeat: "/v1/agent/heartbeat",
   assignments: "/v1/agent/assignments",
   status: "/v1/agent/status",
+  leave: "/v1/agent/leave",
 } as const;
 
 const hostnamePattern = /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/;

@@ -129,6 +129,7 @@ const routes: RouteCase[] = [
     allowed: ["node"],
     request: ({ taskId }) => ({ path: "/v1/agent/status", body: { updates: [{ taskId, state: "accepted" }] } }),
   },
+  { method: "POST", path: "/v1/agent/leave", allowed: ["node"], request: () => ({ path: "/v1/agent/leave" }) },
 ];
 
 describe("auth matrix: every credential kind against every route", () => {

@@ -200,6 +200,15 @@ describe("node remove", () => {
     expect(await eventsOf()).toEqual(["node:join", "node:ready", "node:remove"]);
   });
 
+  it("a node leaves with its own credential: removed, and the credential revoked", async () => {
+    const node = await joinNode(t);
+    expect((await t.call("POST", "/v1/agent/leave", { token: t.tokens.admin })).status).toBe(403);
+    expect((await t.call("POST", "/v1/agent/leave", { token: node.credential })).status).toBe(204);
+    expect((await get(`/v1/nodes/${node.id}`)).status).toBe(404);
+    expect((await t.call("POST", "/v1/agent/leave", { token: node.credential })).status).toBe(401);
+    expect(await eventsOf()).toEqual(["node:join", "node:ready", "node:remove"]);
+  });
+
   it("removes a down node without force", async () => {
     const node = await joinNode(t);
     t.clock.advance(10_000);

@@ -12,14 +12,19 @@
  * but NOT its agent, which sits in the root namespace and reaches the engine by unix
  * socket; stop the agent too if the test needs it cut off from the control plane.
  *
+ * A host can also run sshd (`host.startSshd()`), in its namespace on its address, port 22,
+ * with its own config, host key and authorized_keys; its sessions run in the host's
+ * namespace, with the environment given (the filesystem is still this machine's).
+ *
  * Everything lives under /run/shoal-e2e/<prefix>/ and in links and namespaces named
  * <prefix>-…, so a later run with the same prefix removes what a crashed one left.
  * Test files that run in parallel must use distinct prefixes.
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { accessSync, chmodSync, closeSync, constants, copyFileSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { accessSync, chmodSync, closeSync, constants, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
+import { connect } from "node:net";
 import { delimiter, join } from "node:path";
 
 export const TEST_IMAGE_REPO = "shoal-test/busybox";
@@ -28,7 +33,7 @@ export const TEST_IMAGE = `${TEST_IMAGE_REPO}:1`;
 const BASE_DIR = "/run/shoal-e2e";
 const BUSYBOX = "/bin/busybox";
 const INSTALL_LOCK = "/run/shoal-e2e.install.lock";
-const REQUIRED_COMMANDS = ["dockerd", "containerd", "docker", "ip", "iptables", "nsenter", "unshare", "flock", "tar"];
+const REQUIRED_COMMANDS = ["dockerd", "containerd", "docker", "ip", "iptables", "nsenter", "unshare", "flock", "tar", "sshd", "ssh", "ssh-keygen"];
 
 export interface E2EHost {
   /** Host name: also the engine's hostname (`docker info` Name), its netns and its root-side veth. */
@@ -55,6 +60,13 @@ export interface E2EHost {
   linkUp(): Promise<void>;
   /** Runs the docker CLI against this host's engine; resolves to stdout, rejects with stderr. */
   docker(args: string[], opts?: { input?: string | Buffer; timeoutMs?: number }): Promise<string>;
+  /**
+   * Starts sshd on `ip`:22 in the host's namespaces, letting in `authorizedKey` (a public key line)
+   * as root; its sessions get `env` (PATH included) set by sshd. Resolves once it accepts connections.
+   */
+  startSshd(opts: { authorizedKey: string; env: Record<string, string> }): Promise<void>;
+  /** Stops the listening sshd (sessions already open and what they started keep running). */
+  stopSshd(): Promise<void>;
 }
 
 export interface E2ECluster {
@@ -104,7 +116,7 @@ export async function ensureDockerInstalled(): Promise<void> {
   if (missingTools().length === 0) return;
   const apt = "apt-get -o DPkg::Lock::Timeout=600";
   // Under flock, and checking again: parallel test files may all find Docker missing, one installs it.
-  const script = `for c in "$@"; do command -v "$c" >/dev/null || { ${apt} update && ${apt} install -y docker.io busybox-static iproute2 iptables; exit; }; done`;
+  const script = `for c in "$@"; do command -v "$c" >/dev/null || { ${apt} update && ${apt} install -y docker.io busybox-static iproute2 iptables openssh-server; exit; }; done`;
   try {
     await run("flock", [INSTALL_LOCK, "sh", "-ec", script, "sh", ...REQUIRED_COMMANDS, BUSYBOX], {
       env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
@@ -193,7 +205,7 @@ function claimSubnet(prefix: string, bridge: string): string {
 const forwardRule = (prefix: string) => ["FORWARD", "-i", `${prefix}-br`, "-o", `${prefix}-br`, "-j", "ACCEPT"];
 
 /**
- * Runs in the host's netns, in new mount and UTS namespaces, then execs dockerd:
+ * Runs in the host's netns, in new mount and UTS namespaces, then execs dockerd (or sshd):
  * - a resolv.conf pointing at 127.0.0.1, so registry look-ups fail at once instead of leaving the machine;
  * - the host's own hostname, which the engine reports as its Name;
  * - a system containerd's socket hidden, else dockerd would use that shared one instead of managing its own.
@@ -213,6 +225,7 @@ class Host implements E2EHost {
   readonly logFile: string;
   private readonly dir: string;
   private engine: ChildProcess | undefined;
+  private sshd: ChildProcess | undefined;
 
   constructor(
     clusterDir: string,
@@ -308,6 +321,56 @@ class Host implements E2EHost {
 
   async linkUp(): Promise<void> {
     sh("ip", ["link", "set", this.name, "up"]);
+  }
+
+  async startSshd(opts: { authorizedKey: string; env: Record<string, string> }): Promise<void> {
+    if (this.sshd && this.sshd.exitCode === null && this.sshd.signalCode === null) return;
+    const dir = join(this.dir, "sshd");
+    const hostKey = join(dir, "host_ed25519_key");
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirSync("/run/sshd", { recursive: true, mode: 0o755 }); // sshd's privilege separation directory
+    if (!existsSync(hostKey)) sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", this.name, "-f", hostKey]);
+    writeFileSync(join(dir, "authorized_keys"), `${opts.authorizedKey.trim()}\n`, { mode: 0o600 });
+    const config = [
+      `ListenAddress ${this.ip}:22`,
+      `HostKey ${hostKey}`,
+      `PidFile ${join(dir, "sshd.pid")}`,
+      `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
+      "PermitRootLogin prohibit-password",
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "UsePAM no",
+      "StrictModes no", // the key files sit in the test's directories, not in ~/.ssh
+      `SetEnv ${Object.entries(opts.env).map(([k, v]) => `${k}=${v}`).join(" ")}`,
+    ];
+    writeFileSync(join(dir, "sshd_config"), `${config.join("\n")}\n`);
+    const log = openSync(join(dir, "sshd.log"), "a");
+    try {
+      this.sshd = spawn(
+        "nsenter",
+        [`--net=/var/run/netns/${this.netns}`, "unshare", "--mount", "--uts", "--propagation", "private", "sh", "-ec", ENGINE_SCRIPT, "sh", join(this.dir, "resolv.conf"), this.name, "/usr/sbin/sshd", "-D", "-e", "-f", join(dir, "sshd_config")],
+        { detached: true, stdio: ["ignore", log, log] },
+      );
+    } finally {
+      closeSync(log);
+    }
+    this.sshd.unref();
+    const deadline = Date.now() + 30_000;
+    while (!(await accepts(this.ip, 22))) {
+      if (this.sshd.exitCode !== null) throw new Error(`sshd of ${this.name} exited: ${readFileSync(join(dir, "sshd.log"), "utf8")}`);
+      if (Date.now() > deadline) throw new Error(`sshd of ${this.name} did not listen in 30 s`);
+      await sleep(50);
+    }
+  }
+
+  async stopSshd(): Promise<void> {
+    const sshd = this.sshd;
+    if (!sshd || sshd.exitCode !== null || sshd.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      sshd.once("exit", () => resolve());
+      sshd.kill("SIGTERM");
+    });
+    this.sshd = undefined;
   }
 
   docker(args: string[], opts: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<string> {
@@ -520,6 +583,19 @@ function run(cmd: string, args: string[], opts: { input?: string | Buffer; env?:
       else reject(new Error(`${cmd} ${args.join(" ")}: ${signal ?? `exit ${code}`}: ${Buffer.concat(err).toString().trim()}`));
     });
     child.stdin.end(opts.input);
+  });
+}
+
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: 1000 });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("timeout", () => socket.destroy());
+    socket.once("error", () => resolve(false));
+    socket.once("close", () => resolve(false));
   });
 }
 

@@ -155,6 +155,10 @@ describe("what it installs", () => {
     const supervise = readFileSync(join(stage, "supervise"), "utf8");
     expect(supervise).toContain(`  ${process.execPath} /srv/x/opt/shoal-agent/shoal-agent.mjs run &\n`);
     expect(spawnSync("dash", ["-n"], { input: supervise }).status).toBe(0);
+    const cli = readFileSync(join(stage, "shoal-agent"), "utf8");
+    expect(cli).toContain("set -a; . /srv/x/etc/shoal-agent/agent.env; set +a\n");
+    expect(cli).toContain(`exec ${process.execPath} /srv/x/opt/shoal-agent/shoal-agent.mjs "$@"\n`);
+    expect(spawnSync("dash", ["-n"], { input: cli }).status).toBe(0);
   });
 
   it("the unit passes systemd-analyze verify where systemd's tools are installed", async () => {
@@ -194,6 +198,10 @@ describe("what it installs", () => {
         new RegExp(`ExecStart=${bin}/docker -H unix:///var/run/docker.sock run --rm --name shoal-agent --network host --env-file /etc/shoal-agent/agent.env -v /var/run/docker.sock:/var/run/docker.sock -v /opt/shoal-agent:/opt/shoal-agent:ro -v /var/lib/shoal-agent:/var/lib/shoal-agent .*${(image ?? defaultAgentImage).replaceAll(".", "\\.")} node /opt/shoal-agent/shoal-agent.mjs run\n`),
       );
       expect(readFileSync(join(stage, "agent.env"), "utf8")).toContain("SHOAL_AGENT_STATE_DIR=/var/lib/shoal-agent\nDOCKER_SOCKET=/var/run/docker.sock\n");
+      // The shoal-agent command runs in a container of its own, not the agent's (--name would clash).
+      expect(readFileSync(join(stage, "shoal-agent"), "utf8")).toMatch(
+        new RegExp(`exec ${bin}/docker -H unix:///var/run/docker.sock run --rm --network host --env-file /etc/shoal-agent/agent.env .* node /opt/shoal-agent/shoal-agent.mjs "\\$@"\n`),
+      );
     }
     const forced = await runScript(script(), ["--stage", stageDir(), "--token", token, "--runtime", "node"], { PATH: `${bin}:${process.env.PATH}` });
     expect(forced.status).toBe(1);

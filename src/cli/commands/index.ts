@@ -1,6 +1,7 @@
 import type { CommandGroup } from "../cli.js";
 import { registerContextCommands } from "./context.js";
 import { registerEventsCommands } from "./events.js";
+import { registerMachineCommands } from "./machine.js";
 import { registerNodeCommands } from "./node.js";
 import { registerServiceCommands } from "./service.js";
 import { registerStackCommands } from "./stack.js";
@@ -14,6 +15,7 @@ import { registerWebhookCommands } from "./webhook.js";
 export const commandGroups: CommandGroup[] = [
   registerSwarmCommands,
   registerNodeCommands,
+  registerMachineCommands,
   registerServiceCommands,
   registerStackCommands,
   registerWebhookCommands,

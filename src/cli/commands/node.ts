@@ -4,6 +4,7 @@ import type { Node } from "../api-types.js";
 import { action, addInspectCommand, collect, removeEach, type CommandGroup } from "../cli.js";
 import { retryOnStaleVersion, type ApiClient } from "../client.js";
 import { filterQuery, parseFilters } from "../filters.js";
+import { parseLabel } from "../service-flags.js";
 import { addTaskListOptions, printTasks, type TaskListFlags } from "../task-list.js";
 import { renderList, type Column } from "../format/output.js";
 import { capitalize, formatBytes } from "../format/units.js";
@@ -116,7 +117,7 @@ export const registerNodeCommands: CommandGroup = (program, cli) => {
         if (opts.availability) body.availability = opts.availability;
         if (opts.role) body.role = opts.role;
         if (opts.labelAdd)
-          body.labelAdd = Object.fromEntries(opts.labelAdd.map((l) => (l.includes("=") ? [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)] : [l, ""])));
+          body.labelAdd = Object.fromEntries(opts.labelAdd.map(parseLabel));
         if (opts.labelRm) body.labelRm = opts.labelRm;
         await updateNode(await cli.client(), ref, body);
         cli.out(`${ref}\n`);
