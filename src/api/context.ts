@@ -4,7 +4,7 @@ import type { Db } from "../db/client.js";
 import type { ClusterRow } from "../db/cluster.js";
 import type { NodeRow } from "../db/nodes.js";
 import type { AssignmentNotifier } from "../dispatcher/notifier.js";
-import type { AgentBundle } from "../install/agent-bundle.js";
+import type { TextBundle } from "../install/agent-bundle.js";
 
 /** shoal's release, in the OpenAPI document and the Docker API's /version. */
 export const shoalVersion = "0.1.0";
@@ -29,7 +29,7 @@ export interface AppDeps {
   /** The URL users and agents reach the control plane at; default: the request's origin. */
   publicUrl?: string;
   /** The agent as one file, served to the install script; undefined where the deployment has none. */
-  agentBundle?: () => Promise<AgentBundle | undefined>;
+  agentBundle?: () => Promise<TextBundle | undefined>;
 }
 
 /** Request-scoped values set by the access middleware. */

@@ -1,7 +1,7 @@
 import { sha256Hex } from "../auth/sha256.js";
 
-/** The agent bundle (agent/dist/shoal-agent.mjs) and its SHA-256, which install.sh checks. */
-export interface AgentBundle {
+/** A bundle served as one text file (the agent, the web view) and its SHA-256 (install.sh checks the agent's; it is the ETag). */
+export interface TextBundle {
   text: string;
   sha256: string;
 }
@@ -10,8 +10,8 @@ export interface AgentBundle {
  * Wraps a loader of the bundle's text so that it runs once per process (or isolate);
  * a failed load is retried on the next call. Undefined: this deployment has no bundle.
  */
-export function cachedAgentBundle(load: () => Promise<string | undefined>): () => Promise<AgentBundle | undefined> {
-  let pending: Promise<AgentBundle | undefined> | undefined;
+export function cachedBundle(load: () => Promise<string | undefined>): () => Promise<TextBundle | undefined> {
+  let pending: Promise<TextBundle | undefined> | undefined;
   return () => {
     pending ??= load()
       .then(async (text) => (text === undefined ? undefined : { text, sha256: await sha256Hex(text) }))

@@ -18,7 +18,7 @@ import { schema } from "../db/client.js";
 import { beginLivenessGrace } from "../db/cluster.js";
 import { downAfterMs, effectiveHeartbeatPeriodMs } from "../dispatcher/liveness.js";
 import { createLocalNotifier } from "../dispatcher/notifier.js";
-import { cachedAgentBundle } from "../install/agent-bundle.js";
+import { cachedBundle } from "../install/agent-bundle.js";
 import { createLogger } from "../logger.js";
 import { loadNodeConfig, usage, type NodeConfig } from "./nodejs-config.js";
 import { reconcile } from "../reconcile.js";
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
     notifier: createLocalNotifier(),
     publicUrl: config.publicUrl,
     // Built from agent/ on the first install request, in memory: always the agent of this checkout.
-    agentBundle: cachedAgentBundle(async () => (await import("../../agent/scripts/build.js")).bundleAgent()),
+    agentBundle: cachedBundle(async () => (await import("../../agent/scripts/build.js")).bundleAgent()),
   };
   const { created } = await bootstrapCluster(db, keys, deps.clock.now());
   const cluster = await requireCluster(deps);

@@ -8,7 +8,7 @@ import { importClusterKeys } from "../auth/keys.js";
 import { bootstrapCluster } from "../bootstrap.js";
 import { schema, type Db } from "../db/client.js";
 import { pollingNotifier } from "../dispatcher/notifier.js";
-import { cachedAgentBundle } from "../install/agent-bundle.js";
+import { cachedBundle } from "../install/agent-bundle.js";
 import { reconcile } from "../reconcile.js";
 import { runDeliveryPass } from "../webhooks/deliver.js";
 import { fetchSender } from "../webhooks/fetch-sender.js";
@@ -61,7 +61,7 @@ function getSetup(env: Env) {
       logger,
       notifier: pollingNotifier,
       publicUrl: env.SHOAL_PUBLIC_URL,
-      agentBundle: cachedAgentBundle(async () => agentBundleText),
+      agentBundle: cachedBundle(async () => agentBundleText),
     };
     await bootstrapCluster(deps.db, deps.keys, deps.clock.now());
     const settings = loadWebhookSettings(env);

@@ -12,7 +12,7 @@ import { bootstrapCluster, rootAdminToken } from "../../src/bootstrap.js";
 import { schema } from "../../src/db/client.js";
 import { createLocalNotifier } from "../../src/dispatcher/notifier.js";
 import { insertApiToken } from "../../src/db/tokens.js";
-import { cachedAgentBundle } from "../../src/install/agent-bundle.js";
+import { cachedBundle } from "../../src/install/agent-bundle.js";
 
 /** A stand-in for agent/dist/shoal-agent.mjs (the e2e tests serve the real one). */
 export const testAgentBundle = "// shoal agent (test stand-in)\n";
@@ -48,7 +48,7 @@ export async function createTestApp() {
     clock,
     logger: { ...silentLogger, error: (message, fields) => errors.push({ message, ...fields }) },
     notifier: createLocalNotifier(),
-    agentBundle: cachedAgentBundle(async () => testAgentBundle),
+    agentBundle: cachedBundle(async () => testAgentBundle),
   };
   await bootstrapCluster(db, keys, clock.now());
   await insertApiToken(db, { id: "tok_reader", name: "reader", scope: "read", createdAt: clock.now() });
