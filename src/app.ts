@@ -16,6 +16,7 @@ import { serviceRoutes } from "./api/routes/services.js";
 import { stackRoutes } from "./api/routes/stacks.js";
 import { taskRoutes } from "./api/routes/tasks.js";
 import { tokenRoutes } from "./api/routes/tokens.js";
+import { uiRoutes } from "./api/routes/ui.js";
 import { webhookRoutes } from "./api/routes/webhooks.js";
 import { dispatcherRoutes } from "./dispatcher/routes.js";
 
@@ -77,6 +78,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", installRoutes(deps));
   app.route("/", dispatcherRoutes(deps));
   app.route("/", dockerApi(deps));
+  app.route("/", uiRoutes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

@@ -30,6 +30,8 @@ export interface AppDeps {
   publicUrl?: string;
   /** The agent as one file, served to the install script; undefined where the deployment has none. */
   agentBundle?: () => Promise<TextBundle | undefined>;
+  /** The web view's script (src/ui/), served at /ui/app.js; undefined where the deployment has none. */
+  uiBundle?: () => Promise<TextBundle | undefined>;
 }
 
 /** Request-scoped values set by the access middleware. */

@@ -12,7 +12,7 @@ const modeNames: Record<Service["spec"]["mode"], string> = {
   "global-job": "global job",
 };
 
-function replicasText(s: Service): string {
+export function replicasText(s: Service): string {
   const { runningTasks: running, desiredTasks: desired, completedTasks: completed } = s.serviceStatus;
   if (s.spec.mode === "replicated-job") return `${running}/${desired} (${completed}/${s.spec.replicas} completed)`;
   if (s.spec.mode === "global-job") return `${running}/${desired} (${completed}/${desired + completed} completed)`;
@@ -21,7 +21,7 @@ function replicasText(s: Service): string {
 }
 
 /** Ingress ports, consecutive ones grouped into ranges: "*:8080-8081->80-81/tcp". */
-function ingressPortsText(s: Service): string {
+export function ingressPortsText(s: Service): string {
   const ports = s.spec.endpoint.ports
     .filter((p) => p.publishMode === "ingress" && p.publishedPort !== undefined)
     .map((p) => ({ published: p.publishedPort!, target: p.targetPort, protocol: p.protocol }))

@@ -84,6 +84,8 @@ async function main(): Promise<void> {
     publicUrl: config.publicUrl,
     // Built from agent/ on the first install request, in memory: always the agent of this checkout.
     agentBundle: cachedBundle(async () => (await import("../../agent/scripts/build.js")).bundleAgent()),
+    // Likewise the web view, on the first page load.
+    uiBundle: cachedBundle(async () => (await import("../ui/build.js")).bundleUi()),
   };
   const { created } = await bootstrapCluster(db, keys, deps.clock.now());
   const cluster = await requireCluster(deps);

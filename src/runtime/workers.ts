@@ -16,6 +16,8 @@ import { loadWebhookSettings } from "../webhooks/retry-schedule.js";
 import { createDeliveryRunner, type DeliveryRunner } from "../webhooks/runner.js";
 // agent/dist/shoal-agent.mjs as a string (wrangler.toml: built by [build], a Text module by [[rules]]).
 import agentBundleText from "../../agent/dist/shoal-agent.mjs";
+// src/ui/dist/shoal-ui.js, the web view, the same way.
+import uiBundleText from "../ui/dist/shoal-ui.js";
 
 /** Bindings and secrets (wrangler.toml, `wrangler secret put`). */
 export interface Env {
@@ -62,6 +64,7 @@ function getSetup(env: Env) {
       notifier: pollingNotifier,
       publicUrl: env.SHOAL_PUBLIC_URL,
       agentBundle: cachedBundle(async () => agentBundleText),
+      uiBundle: cachedBundle(async () => uiBundleText),
     };
     await bootstrapCluster(deps.db, deps.keys, deps.clock.now());
     const settings = loadWebhookSettings(env);

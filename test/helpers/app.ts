@@ -16,6 +16,8 @@ import { cachedBundle } from "../../src/install/agent-bundle.js";
 
 /** A stand-in for agent/dist/shoal-agent.mjs (the e2e tests serve the real one). */
 export const testAgentBundle = "// shoal agent (test stand-in)\n";
+/** A stand-in for the web view's script (test/api/ui.test.ts and the e2e tests serve the real one). */
+export const testUiBundle = "// shoal web view (test stand-in)\n";
 
 export const migrationsFolder = new URL("../../migrations", import.meta.url).pathname;
 
@@ -49,6 +51,7 @@ export async function createTestApp() {
     logger: { ...silentLogger, error: (message, fields) => errors.push({ message, ...fields }) },
     notifier: createLocalNotifier(),
     agentBundle: cachedBundle(async () => testAgentBundle),
+    uiBundle: cachedBundle(async () => testUiBundle),
   };
   await bootstrapCluster(db, keys, clock.now());
   await insertApiToken(db, { id: "tok_reader", name: "reader", scope: "read", createdAt: clock.now() });
