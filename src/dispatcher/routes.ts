@@ -22,6 +22,7 @@ import { newRouter } from "../api/router.js";
 import { newId } from "../ids.js";
 import {
   AssignmentsQuery,
+  type Assignment,
   Assignments,
   Heartbeat,
   HeartbeatAck,
@@ -209,6 +210,7 @@ export function dispatcherRoutes(deps: AppDeps) {
             desiredState: task.desiredState,
             state: task.state,
             spec,
+            attachments: [] as Assignment["attachments"],
           })),
         },
         200,

@@ -32,6 +32,22 @@ const descriptionShape = {
   }),
   engine: strictObject({ version: z.string().min(1).max(64), labels: Labels }),
   addr: z.union([z.ipv4(), z.ipv6()], { error: "an IPv4 or IPv6 address" }).meta({ description: "The address other hosts reach this node at" }),
+  overlay: strictObject({
+    underlayMtu: z.number().int().min(1280).max(65535).meta({ description: "MTU of the interface that reaches `addr`'s peers" }),
+    capabilities: strictObject({
+      vxlan: z.boolean(),
+      nftables: z.boolean(),
+      conntrack: z.boolean(),
+      wireguard: z.enum(["kernel", "go", "none"]).meta({ description: "Kernel WireGuard, wireguard-go, or neither" }),
+    }),
+    wgPublicKey: z
+      .string()
+      .regex(/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw480]=$/, "a WireGuard public key (base64 of 32 bytes)")
+      .optional()
+      .meta({ description: "The host's WireGuard public key; its private key never leaves the host" }),
+  })
+    .optional()
+    .meta({ description: "What the host can do for overlay networks; omitted: the host takes no part in them" }),
 };
 
 /** What the agent tells about its host in heartbeats (without the machine id, which only a join sends). */
@@ -72,6 +88,11 @@ export const Heartbeat = strictObject({
     .max(1024)
     .optional()
     .meta({ description: "The agent is alive but cannot reach its Docker engine (why): the node is down until a heartbeat without it" }),
+  networkIssues: z
+    .array(strictObject({ networkId: z.string().max(64).optional(), peerNodeId: z.string().max(64).optional(), message: z.string().min(1).max(1024) }))
+    .max(256)
+    .optional()
+    .meta({ description: "What the agent could not set up (a peer it cannot reach, a rule it could not apply); an empty list clears them" }),
 }).meta({ id: "Heartbeat" });
 export type Heartbeat = z.infer<typeof Heartbeat>;
 
@@ -87,6 +108,11 @@ export type HeartbeatAck = z.infer<typeof HeartbeatAck>;
 
 export const AssignmentsQuery = strictObject({
   since: z.coerce.number().int().min(-1).default(-1).meta({ description: "The generation the agent has; -1 answers at once" }),
+  netSince: z
+    .string()
+    .max(128)
+    .optional()
+    .meta({ description: "The network document token the agent has; the answer carries `network` when it differs" }),
   waitMs: z.coerce.number().int().min(0).max(60_000).optional().meta({ description: "How long to wait for a change (default: the heartbeat period)" }),
 });
 
@@ -100,13 +126,89 @@ export const Assignment = z
     desiredState: z.enum(desiredStates),
     state: z.enum(taskStates),
     spec: z.custom<TaskSpec>().meta({ type: "object", description: "What the task runs: the service's task template and endpoint" }),
+    attachments: z
+      .array(z.object({ networkId: z.string(), ip: z.ipv4(), aliases: z.array(z.string()) }))
+      .default([])
+      .meta({ description: "The task's address on each overlay network it joins (ingress included), allocated by the control plane; connect in this order, the first is the one whose node IP is the container's DNS server" }),
   })
   .meta({ id: "Assignment" });
 export type Assignment = z.infer<typeof Assignment>;
 
+const Peer = z.object({
+  nodeId: z.string(),
+  underlay: z.ipv4().meta({ description: "The peer's `addr`: VXLAN (UDP 4789) or WireGuard (UDP 51820) goes there" }),
+  nodeIp: z.ipv4().meta({ description: "The peer's address on this network" }),
+  vtepMac: z.string().meta({ description: "The MAC of the peer's VXLAN device for this network" }),
+  wg: z.object({ publicKey: z.string(), addr: z.ipv4(), port: z.number().int() }).optional().meta({ description: "Encrypted networks: the peer's WireGuard key, tunnel address and port" }),
+});
+
+const Endpoint = z.object({
+  taskId: z.string(),
+  nodeId: z.string(),
+  ip: z.ipv4(),
+  dnsName: z.string().meta({ description: "<service>.<slot or node>.<task id>" }),
+});
+
+/**
+ * One overlay network as this host realises it (flannel-style routed VXLAN): the
+ * host's own address on it, the peers that have tasks on it, a route per remote
+ * task, and the services whose names and VIPs resolve and balance on it.
+ */
+export const OverlayNetwork = z.object({
+  id: z.string(),
+  name: z.string(),
+  vni: z.number().int().min(1).max(16_777_215),
+  subnet: z.string().meta({ description: "IPv4 CIDR" }),
+  mtu: z.number().int(),
+  encrypted: z.boolean(),
+  internal: z.boolean(),
+  ingress: z.boolean().meta({ description: "The cluster's routing-mesh network" }),
+  nodeIp: z.ipv4().meta({ description: "This host's address on the network: gateway, DNS server and SNAT source of its containers" }),
+  vtepMac: z.string(),
+  peers: z.array(Peer),
+  routes: z.array(z.object({ ip: z.ipv4(), nodeId: z.string() })).meta({ description: "Remote task addresses and the peer that holds each (assigned tasks, not only running ones)" }),
+  services: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      aliases: z.array(z.string()).meta({ description: "More names for it on this network (stack short names, --network alias=)" }),
+      endpointMode: z.enum(["vip", "dnsrr"]),
+      vip: z.ipv4().optional(),
+      ports: z.array(z.object({ protocol: z.enum(["tcp", "udp", "sctp"]), targetPort: z.number().int() })),
+      endpoints: z.array(Endpoint).meta({ description: "Running (and healthy, where there is a healthcheck) tasks only" }),
+    }),
+  ),
+});
+export type OverlayNetwork = z.infer<typeof OverlayNetwork>;
+
+/** The routing mesh: a published ingress port that answers on every node. */
+export const MeshPort = z.object({
+  protocol: z.enum(["tcp", "udp", "sctp"]),
+  publishedPort: z.number().int(),
+  targetPort: z.number().int(),
+  serviceId: z.string(),
+  targets: z.array(z.ipv4()).meta({ description: "Task addresses on the ingress network" }),
+});
+export type MeshPort = z.infer<typeof MeshPort>;
+
+/**
+ * The whole desired network state of one host: level-triggered, idempotent, no
+ * deltas. The agent keeps the last one through control-plane outages.
+ */
+export const NetworkDocument = z
+  .object({
+    token: z.string().meta({ description: "Pass back as `netSince`" }),
+    wg: z.object({ addr: z.ipv4(), port: z.number().int() }).optional().meta({ description: "This host's WireGuard tunnel address, when it is on an encrypted network" }),
+    networks: z.array(OverlayNetwork),
+    mesh: z.array(MeshPort),
+  })
+  .meta({ id: "NetworkDocument" });
+export type NetworkDocument = z.infer<typeof NetworkDocument>;
+
 export const Assignments = HeartbeatAck.extend({
   generation: z.number().int().meta({ description: "Pass back as `since`" }),
   tasks: z.array(Assignment),
+  network: NetworkDocument.optional().meta({ description: "Present when the document differs from `netSince`" }),
 }).meta({ id: "Assignments" });
 export type Assignments = z.infer<typeof Assignments>;
 

@@ -15,6 +15,7 @@ export function fixtureAssignment(id: string, body: Record<string, unknown> = {}
     desiredState: "running",
     state: "assigned",
     spec: taskSpecOf(fixtureSpec({ name: "web", ...body })),
+    attachments: [],
     ...over,
   };
 }
