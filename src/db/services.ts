@@ -1,6 +1,6 @@
 import { and, asc, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
-import { manualRollbackStatus, statusAfterUpdate } from "../orchestrator/rollout.js";
+import { manualRollbackStatus, statusAfterOtherWrite, statusAfterUpdate } from "../orchestrator/rollout.js";
 import type { ServiceSpec } from "../domain/service-spec.js";
 import type { Db } from "./client.js";
 import { requireChanged } from "./cas.js";
@@ -99,7 +99,13 @@ export async function scaleServices(
   const statements = changes.flatMap(({ service, replicas }) => [
     db
       .update(services)
-      .set({ spec: { ...service.spec, replicas }, previousSpec: service.spec, version: service.version + 1, updatedAt: now })
+      .set({
+        spec: { ...service.spec, replicas },
+        previousSpec: service.spec,
+        updateStatus: statusAfterOtherWrite(service.updateStatus),
+        version: service.version + 1,
+        updatedAt: now,
+      })
       .where(and(eq(services.id, service.id), eq(services.version, service.version))),
     requireChanged(db),
     insertEvent(db, now, "service", "update", service.id, { name: service.name, replicas: String(replicas) }),

@@ -1,6 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { TaskRow } from "../../src/db/tasks.js";
+import type { UpdateState, UpdateStatus } from "../../src/domain/service-spec.js";
+import { statusAfterUpdate } from "../../src/orchestrator/rollout.js";
 import { FakeCluster, fixtureNode, fixtureService, fixtureSpec, t0 } from "../helpers/cluster-fixtures.js";
 
 const nodes = (n: number) => Array.from({ length: n }, (_, i) => fixtureNode(`node_${String(i).padStart(3, "0")}`));
@@ -56,6 +58,22 @@ describe("rolling update status", () => {
     expect(svc.updateStatus).toMatchObject({ state: "completed", message: "update completed", completedAt: c.now });
     expect(done.events).toContainEqual(expect.objectContaining({ type: "service", action: "update.completed", actorId: "svc_w" }));
     expect(svc.version).toBe(3);
+  });
+
+  it("a later write that does not change the tasks clears a finished status and keeps a running or paused one", () => {
+    const at = (state: UpdateState): UpdateStatus => ({ state, message: state, startedAt: t0 });
+    const spec = web();
+    const scaled = { ...spec, replicas: 9 };
+    for (const [state, after] of [
+      ["completed", null],
+      ["rollback_completed", null],
+      ["updating", "updating"],
+      ["paused", "paused"],
+      ["rollback_started", "rollback_started"],
+      ["rollback_paused", "rollback_paused"],
+    ] as const)
+      expect(statusAfterUpdate(spec, scaled, at(state), t0 + 1)?.state ?? null).toBe(after);
+    expect(statusAfterUpdate(spec, web({}, "busybox:2"), at("completed"), t0 + 1)).toMatchObject({ state: "updating", startedAt: t0 + 1 });
   });
 
   it("waits `delay` after a batch runs before the next batch", () => {
