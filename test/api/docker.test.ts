@@ -177,3 +177,40 @@ describe("nodes", () => {
     expect((await docker("GET", "/v1.41/nodes")).body).toEqual([]);
   });
 });
+
+describe("events", () => {
+  const lines = (text: string) => text.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+
+  it("streams past swarm events as dockerd does, ending at `until`; task and stack events have no Docker form", async () => {
+    const created = await docker("POST", "/v1.41/services/create", webSpec());
+    const id = created.body.ID as string;
+    const current = await docker("GET", `/v1.41/services/${id}`);
+    await docker("POST", `/v1.41/services/${id}/update?version=${current.body.Version.Index}`, webSpec("nginx:1.28"));
+    const res = await docker("GET", "/v1.41/events?since=0&until=0s");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+    const events = lines(res.text);
+    expect(events.map((e) => `${e.Type} ${e.Action}`)).toEqual(["node create", "node update", "service create", "service update"]);
+    expect(events[1].Actor.Attributes).toMatchObject({ "state.new": "ready" });
+    expect(events[2]).toEqual({ Type: "service", Action: "create", Actor: { ID: id, Attributes: { name: "web" } }, scope: "swarm", time: expect.any(Number), timeNano: expect.any(Number) });
+    expect(events[0].Actor.ID).toBe(nodeId.replace(/^node_/, ""));
+  });
+
+  it("filters by type, action, object name or id prefix and label, each key having to match", async () => {
+    const id = (await docker("POST", "/v1.41/services/create", webSpec())).body.ID as string;
+    const get = async (f: object) => lines((await docker("GET", `/v1.41/events?since=0&until=0s&${filters(f)}`)).text);
+    expect((await get({ type: ["service"] })).map((e) => e.Action)).toEqual(["create"]);
+    expect((await get({ type: { node: true } })).map((e) => e.Action)).toEqual(["create", "update"]);
+    expect(await get({ service: ["we"] })).toHaveLength(1);
+    expect(await get({ service: [id.slice(0, 6)] })).toHaveLength(1);
+    expect(await get({ service: ["api"] })).toHaveLength(0);
+    expect(await get({ type: ["service"], event: ["remove"] })).toHaveLength(0);
+    expect(await get({ label: ["state.new=ready"] })).toHaveLength(1);
+    expect(await get({ container: ["x"] })).toHaveLength(0);
+  });
+
+  it("refuses bad times and unknown filters with Docker's error shape, 400", async () => {
+    expect(await docker("GET", "/v1.41/events?since=yesterday")).toMatchObject({ status: 400, body: { message: expect.stringMatching(/invalid since "yesterday"/) } });
+    expect(await docker("GET", `/v1.41/events?${filters({ colour: ["red"] })}`)).toMatchObject({ status: 400, body: { message: expect.stringMatching(/invalid filter 'colour'/) } });
+  });
+});

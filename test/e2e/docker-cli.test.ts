@@ -91,6 +91,12 @@ describe("the docker CLI drives shoal", () => {
     const gone = await docker("service", "inspect", "web");
     expect(gone.code).toBe(1);
     expect(gone.stderr).toMatch(/no such service: web/i);
+    const events = await docker("events", "--since", "10m", "--until", "0s", "--filter", "type=service", "--filter", "service=web", "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}");
+    expect(events.code).toBe(0);
+    const seen = events.stdout.trim().split("\n");
+    expect(seen[0]).toBe("service create web");
+    expect(seen.at(-1)).toBe("service remove web");
+    expect(seen).toContain("service update web");
   });
 
   it("dockerode, as an SDK client, lists, creates, updates and removes services", async () => {

@@ -1,9 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { dockerEvent } from "../../src/api/docker/events.js";
 import { DockerFieldError } from "../../src/api/docker/lenient.js";
 import { dockerFieldPath, dockerServiceSpec, serviceSpecFromDocker } from "../../src/api/docker/translate.js";
 import { ServiceSpecSchema } from "../../src/api/service-spec-schema.js";
 import type { ServiceSpec } from "../../src/domain/service-spec.js";
+import type { EventRow } from "../../src/events/event-filter.js";
 
 const ms = fc.integer({ min: 0, max: 600_000 });
 const word = fc.constantFrom("a", "web", "api_1", "x-y");
@@ -271,5 +273,25 @@ describe("Docker ServiceSpec ⇄ shoal ServiceSpec", () => {
     expect(dockerFieldPath("update.monitorMs")).toBe("UpdateConfig.Monitor");
     expect(dockerFieldPath("task.placement.preferences.0.spread")).toBe("TaskTemplate.Placement.Preferences.0.Spread.SpreadDescriptor");
     expect(dockerFieldPath("endpoint.ports.1.publishedPort")).toBe("EndpointSpec.Ports.1.PublishedPort");
+  });
+});
+
+describe("events as dockerd reports them", () => {
+  const at = (type: EventRow["type"], action: string, attributes: Record<string, string> = {}): EventRow => ({ id: 1, time: 1_767_225_600_123, type, action, actorId: `${type === "node" ? "node" : "svc"}_abc`, attributes });
+  it.each([
+    [at("node", "join", { hostname: "h1", role: "worker" }), "create", { name: "h1", role: "worker" }],
+    [at("node", "down", { hostname: "h1", reason: "no heartbeat" }), "update", { name: "h1", reason: "no heartbeat", "state.new": "down" }],
+    [at("node", "ready", { hostname: "h1" }), "update", { name: "h1", "state.new": "ready" }],
+    [at("service", "update.completed", { name: "web" }), "update", { name: "web", "updatestate.new": "completed" }],
+    [at("service", "update.rolled_back", { name: "web" }), "update", { name: "web", "updatestate.new": "rollback_started" }],
+    [at("service", "rollback", { name: "web" }), "update", { name: "web", "updatestate.new": "rollback_started" }],
+    [at("service", "remove", { name: "web" }), "remove", { name: "web" }],
+  ])("%o → %s", (e, action, attributes) => {
+    expect(dockerEvent(e)).toEqual({ Type: e.type, Action: action, Actor: { ID: "abc", Attributes: attributes }, scope: "swarm", time: 1_767_225_600, timeNano: 1_767_225_600_123_000_000 });
+  });
+  it("task and stack events, and shoal-only actions, have no Docker form", () => {
+    expect(dockerEvent(at("task", "failed"))).toBeUndefined();
+    expect(dockerEvent(at("stack", "deploy"))).toBeUndefined();
+    expect(dockerEvent(at("service", "webhook.triggered"))).toBeUndefined();
   });
 });

@@ -1,20 +1,27 @@
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { stream } from "hono/streaming";
 import { effectiveHeartbeatPeriodMs } from "../../dispatcher/liveness.js";
 import { listNodes } from "../../db/nodes.js";
 import { countServiceTasks, listServices, type ServiceRow } from "../../db/services.js";
+import { maxEventId } from "../../db/events.js";
+import { eventTypes, type EventType } from "../../db/schema/index.js";
 import { getTask, getTaskSpecs, listTasks } from "../../db/tasks.js";
 import { hashTaskSpec, taskSpecOf } from "../../domain/task-spec.js";
+import { parseEventTime } from "../../events/event-filter.js";
 import { reconcileTasks } from "../../orchestrator/reconcile-tasks.js";
 import { access, type Access } from "../access.js";
 import { shoalVersion, type AppDeps, type AppEnv } from "../context.js";
 import { ApiError, notFound } from "../errors.js";
+import { followEvents } from "../event-feed.js";
+import { maxStreamMs } from "../routes/events.js";
 import { matchesLabelFilters } from "../label-filter.js";
 import { filterNodes } from "../node-filters.js";
 import { changeNode, removeNode, resolveNode } from "../node-writes.js";
 import { currentJoinTokens } from "../routes/swarm.js";
 import { filterServices } from "../service-filters.js";
 import { createService, removeService, replaceServiceSpec, resolveService, rollBackService } from "../service-writes.js";
+import { dockerEvent, dockerEventFilterKeys, matchesDockerEvent } from "./events.js";
 import { anyOf, parseDockerFilters, queryBool } from "./filters.js";
 import { DockerFieldError } from "./lenient.js";
 import { dockerCluster, dockerId, dockerNode, dockerService, dockerTask, nodeSpecFromDocker, normalizeId, serviceSpecFromDocker } from "./translate.js";
@@ -320,6 +327,34 @@ export function dockerApi(deps: AppDeps) {
     const task = await getTask(deps.db, `task_${normalizeId(ref)}`);
     if (!task) throw notFound("task", ref);
     return c.json(dockerTask(task, (await getTaskSpecs(deps.db, [task.specHash])).get(task.specHash)));
+  });
+
+  // --- events: newline-delimited JSON, as dockerd streams them; bounded like shoal's own stream ---
+
+  add("GET", "/events", "read", async (c) => {
+    const f = filtersOf(c, dockerEventFilterKeys);
+    const now = c.get("now");
+    const time = (name: "since" | "until") => {
+      const raw = c.req.query(name);
+      if (raw === undefined || raw === "") return undefined;
+      const ms = parseEventTime(raw, now);
+      if (ms === undefined) throw new ApiError("validation_failed", `invalid ${name} ${JSON.stringify(raw.slice(0, 64))}: a Unix timestamp, an RFC 3339 time or a duration such as 10m`);
+      return ms;
+    };
+    const sinceMs = time("since");
+    const untilMs = time("until");
+    const types = f.get("type")?.filter((t): t is EventType => (eventTypes as readonly string[]).includes(t));
+    const range = { sinceMs, untilMs, types: types?.length ? types : undefined };
+    const cursor = sinceMs === undefined ? await maxEventId(deps.db) : 0;
+    const startedAt = Date.now();
+    const endAt = Math.min(startedAt + maxStreamMs, untilMs === undefined ? Infinity : startedAt + (untilMs - now));
+    c.header("Content-Type", "application/json");
+    return stream(c, async (out) => {
+      await followEvents(deps.db, range, cursor, endAt, out, async (e) => {
+        const ev = dockerEvent(e);
+        if (ev && matchesDockerEvent(ev, f)) await out.write(`${JSON.stringify(ev)}\n`);
+      });
+    });
   });
 
   // The agents resolve images, not the control plane: the CLI then warns that each node pulls the tag itself.

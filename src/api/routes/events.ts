@@ -6,6 +6,7 @@ import { eventTypes } from "../../db/schema/index.js";
 import { listServices } from "../../db/services.js";
 import { eventPatternRegex, matchesEventFilter, parseEventTime, toEventView, type EventFilter } from "../../events/event-filter.js";
 import { access } from "../access.js";
+import { followEvents } from "../event-feed.js";
 import type { AppDeps } from "../context.js";
 import { bearer, errorResponses, jsonResponse } from "../openapi.js";
 import { strictObject } from "../../protocol/schema.js";
@@ -65,10 +66,8 @@ const EventListSchema = z
 const pageSize = 500;
 /** A list request looks at this many events at most; the cursor says where it stopped. */
 const maxScannedPerList = 50_000;
-/** A stream re-reads the store this often; writes from any instance show up within it. */
-const streamPollMs = 500;
 /** Every stream ends after this long (on both runtimes, so a Worker's request is bounded): clients reconnect with Last-Event-ID. */
-const maxStreamMs = 5 * 60_000;
+export const maxStreamMs = 5 * 60_000;
 const keepAliveMs = 15_000;
 
 type FilterQuery = z.infer<typeof EventStreamQuery>;
@@ -157,22 +156,23 @@ export function eventRoutes(deps: AppDeps) {
       const endAt = Math.min(startedAt + maxStreamMs, range.untilMs === undefined ? Infinity : startedAt + (range.untilMs - now));
       return streamSSE(c, async (stream) => {
         let lastWrite = Date.now();
-        for (;;) {
-          const page = await listEvents(deps.db, { ...range, afterId: cursor }, pageSize);
-          for (const e of page) {
-            cursor = e.id;
-            if (!matchesEventFilter(e, filter)) continue;
+        cursor = await followEvents(
+          deps.db,
+          range,
+          cursor,
+          endAt,
+          stream,
+          async (e) => {
+            if (!matchesEventFilter(e, filter)) return;
             await stream.writeSSE({ id: String(e.id), data: JSON.stringify(toEventView(e)) });
             lastWrite = Date.now();
-          }
-          if (page.length === pageSize) continue;
-          if (stream.aborted || Date.now() >= endAt) break;
-          if (Date.now() - lastWrite >= keepAliveMs) {
+          },
+          async () => {
+            if (Date.now() - lastWrite < keepAliveMs) return;
             await stream.write(": keep-alive\n\n");
             lastWrite = Date.now();
-          }
-          await stream.sleep(Math.min(streamPollMs, Math.max(0, endAt - Date.now())));
-        }
+          },
+        );
         if (!stream.aborted) await stream.writeSSE({ event: "end", id: String(cursor), data: JSON.stringify({ cursor }) });
       });
     },
