@@ -124,8 +124,18 @@ export async function removeEach(cli: Cli, refs: string[], remove: (ref: string)
 /**
  * `X inspect [--pretty] [-f FORMAT] REF...`: fetches each object at `pathOf(ref)`
  * and prints docker inspect's JSON array, the template, or the pretty form.
+ * `dockerPathOf`: where the Docker Engine API shows the same object; a template then
+ * reads the fields shoal's object does not have from Docker's (`{{.Spec.TaskTemplate.ContainerSpec.Image}}`,
+ * `{{.Version.Index}}`, `{{json .Endpoint.VirtualIPs}}`), so scripts written for docker work unchanged.
  */
-export function addInspectCommand<T>(parent: Command, cli: Cli, noun: string, pathOf: (ref: string) => string, pretty: (o: T, now: number) => string) {
+export function addInspectCommand<T>(
+  parent: Command,
+  cli: Cli,
+  noun: string,
+  pathOf: (ref: string) => string,
+  pretty: (o: T, now: number) => string,
+  dockerPathOf?: (o: T) => string,
+) {
   parent
     .command("inspect")
     .description(`Display detailed information on one or more ${noun}s`)
@@ -135,9 +145,11 @@ export function addInspectCommand<T>(parent: Command, cli: Cli, noun: string, pa
     .action(
       action(async (refs: string[], opts: { format?: string; pretty?: boolean }) => {
         const client = await cli.client();
-        const objects = await Promise.all(refs.map((r) => client.get<T>(pathOf(r))));
         const asPretty = opts.pretty || opts.format === "pretty";
-        cli.out(renderInspect(objects, { format: opts.format, ...(asPretty ? { pretty: (o: T) => pretty(o, cli.now()) } : {}) }));
+        const objects = await Promise.all(refs.map((r) => client.get<T>(pathOf(r))));
+        const template = opts.format !== undefined && !asPretty && opts.format !== "json";
+        const fallbacks = template && dockerPathOf ? await Promise.all(objects.map((o) => client.get(dockerPathOf(o)))) : undefined;
+        cli.out(renderInspect(objects, { format: opts.format, fallbacks, ...(asPretty ? { pretty: (o: T) => pretty(o, cli.now()) } : {}) }));
       }),
     );
 }

@@ -125,6 +125,8 @@ describe("shoal service", () => {
     expect(pretty).toContain("UpdateConfig:\n Parallelism:\t0\n Delay:\t\t1m30s\n On failure:\tpause\n Monitoring Period: 1s\n");
     expect(pretty).toContain("Ports:\n PublishedPort = 9090\n  Protocol = tcp\n  TargetPort = 90\n  PublishMode = ingress\n");
     expect(await c.ok("service", "inspect", "-f", "{{.Spec.Name}} {{.Version}}", "web")).toMatch(/^web \d+\n$/);
+    // Docker's field names, for scripts written against docker service inspect.
+    expect(await c.ok("service", "inspect", "-f", "{{.Spec.Mode.Replicated.Replicas}} {{.Spec.TaskTemplate.ContainerSpec.Image}} {{.Version.Index}}", "web")).toMatch(/^3 busybox:\S+ \d+\n$/);
   });
 
   it("scale prints each service and waits for it; bad specifiers are usage errors; global services refuse (API message)", async () => {

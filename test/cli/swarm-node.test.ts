@@ -96,6 +96,7 @@ describe("shoal node", () => {
     expect(pretty).toContain(" Availability:         \tPause\n");
     expect(pretty).toContain("Resources:\n CPUs:\t\t\t4\n Memory:\t\t8GiB\n");
     expect(await c.ok("node", "inspect", "-f", "{{.Description.Hostname}} {{.Spec.Role}}", "host-1", "host-2")).toBe("host-1 manager\nhost-2 worker\n");
+    expect(await c.ok("node", "inspect", "-f", "{{.Status.State}} {{.Spec.Availability}} {{.Version.Index}}", "host-1")).toMatch(/^ready pause \d+\n$/);
     expect(await c.ok("node", "demote", "host-1")).toBe("Manager host-1 demoted in the swarm.\n");
     expect(await c.ok("node", "update", "--label-rm", "ssd", "--availability", "active", "host-1")).toBe("host-1\n");
     expect(JSON.parse(await c.ok("node", "inspect", "host-1"))[0].spec).toEqual({ role: "worker", availability: "active", labels: { zone: "a" } });

@@ -99,6 +99,13 @@ describe("templates", () => {
   it.each(["{{.ID", "{{nope .ID}}", "{{.Missing}}", "{{}}"])("%s is a usage error", (source) => {
     expect(() => parseTemplate(source).render(data)).toThrow(UsageError);
   });
+
+  it("reads what the data lacks from the fallback (Docker's view), the data first", () => {
+    const docker = { ID: "1", Version: { Index: 7 }, Spec: { Name: "web", Mode: { Replicated: { Replicas: 3 } } } };
+    const both = (source: string) => parseTemplate(source).render({ ...data, version: 7, spec: { ...data.spec, mode: "replicated" } }, docker);
+    expect(both("{{.ID}} {{.Version}} {{.Version.Index}} {{.Spec.Mode}} {{.Spec.Mode.Replicated.Replicas}}")).toBe("svc_1 7 7 replicated 3");
+    expect(() => both("{{.Spec.Nope}}")).toThrow(/no field Nope; fields here: name, labels, mode/);
+  });
 });
 
 describe("renderList", () => {

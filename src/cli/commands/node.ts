@@ -89,7 +89,7 @@ export const registerNodeCommands: CommandGroup = (program, cli) => {
       }),
     );
 
-  addInspectCommand<Node>(node, cli, "node", nodePath, prettyNode);
+  addInspectCommand<Node>(node, cli, "node", nodePath, prettyNode, (n) => `/docker/v1.41/nodes/${encodeURIComponent(n.id)}`);
 
   const psFilters = ["id", "name", "desired-state"];
   addTaskListOptions(

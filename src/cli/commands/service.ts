@@ -97,7 +97,7 @@ export const registerServiceCommands: CommandGroup = (program, cli) => {
     }),
   );
 
-  addInspectCommand<Service>(service, cli, "service", servicePath, prettyService);
+  addInspectCommand<Service>(service, cli, "service", servicePath, prettyService, (s) => `/docker/v1.41/services/${encodeURIComponent(s.id)}`);
 
   service
     .command("scale")

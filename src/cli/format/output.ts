@@ -88,14 +88,15 @@ export function renderList<R>(rows: R[], columns: Column<R>[], opts: ListOptions
 
 /**
  * docker inspect: a JSON array indented by 4, or the template once per object.
- * `pretty` renders the human form (--pretty).
+ * `pretty` renders the human form (--pretty); `fallbacks[i]` is where a template
+ * reads the fields object i does not have.
  */
-export function renderInspect<T>(objects: T[], opts: { format?: string; pretty?: (o: T) => string }): string {
+export function renderInspect<T>(objects: T[], opts: { format?: string; pretty?: (o: T) => string; fallbacks?: unknown[] }): string {
   if (opts.pretty && opts.format && opts.format !== "pretty") throw new UsageError("--format and --pretty cannot be combined");
   if (opts.pretty) return objects.map(opts.pretty).join("\n\n");
   if (!opts.format || opts.format === "json") return `${JSON.stringify(objects, null, 4)}\n`;
   const template = parseTemplate(unescape(opts.format));
-  return objects.map((o) => `${template.render(o)}\n`).join("");
+  return objects.map((o, i) => `${template.render(o, opts.fallbacks?.[i])}\n`).join("");
 }
 
 /** "Key:  value" lines aligned like docker's pretty inspect; nested lines start with a space. */

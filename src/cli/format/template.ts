@@ -5,7 +5,8 @@ import { UsageError } from "./units.js";
  * text with `{{.Field}}`, `{{.A.B}}`, `{{.}}` and the functions json, upper,
  * lower, title, join and truncate (`{{json .}}`, `{{join .Args ","}}`). Field
  * names match case-insensitively, so `{{.Spec.Name}}` reads the API's
- * `spec.name`. Pure.
+ * `spec.name`. A field the data does not have is read from `fallback` when
+ * one is given (the object as Docker's API shows it). Pure.
  */
 
 type Arg = { kind: "field"; path: string[] } | { kind: "string"; value: string } | { kind: "number"; value: number };
@@ -21,7 +22,7 @@ const functions: Record<string, (args: unknown[]) => unknown> = {
 };
 
 export interface Template {
-  render(data: unknown): string;
+  render(data: unknown, fallback?: unknown): string;
 }
 
 /** Parses a template; a syntax error, an unknown function or a bad argument is a UsageError. */
@@ -40,7 +41,7 @@ export function parseTemplate(source: string): Template {
     nodes.push(parseAction(source.slice(open + 2, close)));
     at = close + 2;
   }
-  return { render: (data) => nodes.map((n) => (n.kind === "text" ? n.text : evaluate(n, data))).join("") };
+  return { render: (data, fallback) => nodes.map((n) => (n.kind === "text" ? n.text : evaluate(n, data, fallback))).join("") };
 }
 
 function parseAction(inner: string): Node {
@@ -77,8 +78,21 @@ function lookup(data: unknown, path: string[], source: string): unknown {
   return value;
 }
 
-function evaluate(node: Extract<Node, { kind: "action" }>, data: unknown): string {
-  const values = node.args.map((a) => (a.kind === "field" ? lookup(data, a.path, node.source) : a.value));
+function lookupEither(data: unknown, fallback: unknown, path: string[], source: string): unknown {
+  try {
+    return lookup(data, path, source);
+  } catch (err) {
+    if (fallback === undefined) throw err;
+    try {
+      return lookup(fallback, path, source);
+    } catch {
+      throw err;
+    }
+  }
+}
+
+function evaluate(node: Extract<Node, { kind: "action" }>, data: unknown, fallback: unknown): string {
+  const values = node.args.map((a) => (a.kind === "field" ? lookupEither(data, fallback, a.path, node.source) : a.value));
   return show(node.fn ? functions[node.fn]!(values) : values[0]);
 }
 
