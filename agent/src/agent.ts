@@ -1,8 +1,13 @@
+import { readFileSync } from "node:fs";
 import { nextBackoffMs, sleep } from "./backoff.js";
 import type { AgentConfig } from "./config.js";
 import { labels } from "./container-spec.js";
 import type { Engine } from "./engine.js";
 import type { Logger } from "./log.js";
+import { DnsResponder, parseResolvConf } from "./network/dns.js";
+import { probeOverlay } from "./network/probe.js";
+import { NetworkReconciler, type NetworkEngine } from "./network/reconciler.js";
+import type { CommandRunner } from "./network/runner.js";
 import { Reporter } from "./reporter.js";
 import { Session } from "./session.js";
 import { Worker } from "./worker.js";
@@ -15,6 +20,9 @@ const resyncEveryMs = 5000;
  * controller per task, and a reporter of task status. It only touches
  * containers carrying shoal's task label. Control-plane outages change
  * nothing locally: containers keep running and the session retries.
+ * With a command runner it also owns the host's share of the overlay
+ * networks: a network reconciler and a DNS responder, fed by the network
+ * document of the long-poll (kept through outages and restarts).
  * States: initialized → running → stopping → stopped.
  */
 export class Agent {
@@ -23,16 +31,33 @@ export class Agent {
   private readonly reporter: Reporter;
   private readonly session: Session;
   private worker: Worker | undefined;
+  private network: NetworkReconciler | undefined;
+  private dns: DnsResponder | undefined;
+  private dnsIssues: string[] = [];
 
   constructor(
-    config: AgentConfig,
-    private readonly docker: Engine,
+    private readonly config: AgentConfig,
+    private readonly docker: Engine & Partial<NetworkEngine>,
     private readonly log: Logger,
+    /** Runs ip/nft/iptables/conntrack: without one the agent takes no part in overlay networks (tests on an in-memory engine). */
+    private readonly runner?: CommandRunner,
   ) {
     this.reporter = new Reporter((updates) => this.session.reportStatus(updates), log);
     this.session = new Session(config, docker, this.reporter, log, {
-      assignments: (tasks) => this.worker?.assign(tasks),
+      assignments: (tasks) => {
+        this.worker?.assign(tasks);
+        this.dns?.setLocalTasks(tasks.map((t) => t.attachments));
+      },
       revoked: () => this.stop(),
+      network: (doc) => void this.network?.setDocument(doc),
+      netSince: () => this.network?.token,
+      networkIssues: () => [...(this.network?.issues() ?? []), ...this.dnsIssues.map((message) => ({ message }))],
+      overlay: async (addr) => {
+        if (!this.runner) return undefined;
+        const { overlay, why } = await probeOverlay(this.runner, addr);
+        if (why) this.log.warn("this host takes no part in overlay networks", { why });
+        return overlay;
+      },
     }, this.abort.signal);
   }
 
@@ -47,7 +72,8 @@ export class Agent {
     await this.docker.negotiate();
     const description = await this.session.describe();
     await this.session.connect(description);
-    const worker = new Worker(this.docker, this.session.nodeId, this.reporter.report, this.log, () => this.state === "running");
+    await this.startNetwork(description.addr, description.overlay !== undefined);
+    const worker = new Worker(this.docker, this.session.nodeId, this.reporter.report, this.log, () => this.state === "running", (id) => this.network?.ready(id));
     this.worker = worker;
     this.log.info("agent running", { node: this.session.nodeId, url: this.session.url, engine: description.engine.version });
     const timer = setInterval(() => worker.nudge(), resyncEveryMs);
@@ -56,8 +82,43 @@ export class Agent {
     } finally {
       clearInterval(timer);
       await worker.idle();
+      // The kernel state stays as it is (traffic keeps flowing); only the DNS sockets close with the process.
+      this.network?.stop();
+      await this.network?.idle();
+      await this.dns?.close();
       this.state = "stopped";
     }
+  }
+
+  /** The network reconciler and DNS responder, reconciling at once to a document kept from before a restart. */
+  private async startNetwork(addr: string, overlay: boolean): Promise<void> {
+    const docker = this.docker;
+    if (!this.runner || !overlay || !docker.listNetworks || !docker.createNetwork || !docker.removeNetwork) return;
+    const resolvConf = this.config.resolvConf ?? "/etc/resolv.conf";
+    const dns = new DnsResponder({
+      log: this.log,
+      upstreams: () => {
+        try {
+          return parseResolvConf(readFileSync(resolvConf, "utf8"), new Set(this.network?.document?.networks.map((n) => n.nodeIp)));
+        } catch {
+          return [];
+        }
+      },
+    });
+    this.dns = dns;
+    this.network = new NetworkReconciler({
+      runner: this.runner,
+      docker: { listNetworks: docker.listNetworks.bind(docker), createNetwork: docker.createNetwork.bind(docker), removeNetwork: docker.removeNetwork.bind(docker) },
+      log: this.log,
+      nodeId: this.session.nodeId,
+      underlay: addr,
+      stateDir: this.config.stateDir,
+      onReconciled: (doc) => {
+        this.worker?.nudge();
+        void dns.setDocument(doc).then((problems) => (this.dnsIssues = problems));
+      },
+    });
+    await this.network.start();
   }
 
   /** Stops polling and leaves every container as it is (SIGTERM). */
@@ -74,7 +135,11 @@ export class Agent {
       try {
         await this.docker.events(
           { filters: { type: ["container"], label: [labels.task], event: ["die", "health_status", "start", "destroy"] } },
-          () => worker.nudge(),
+          (event) => {
+            worker.nudge();
+            // A network that could not go because containers were still on it can go now.
+            if (event.Action === "destroy" && this.network?.issues().length) this.network.nudge();
+          },
           this.abort.signal,
         );
         backoffMs = 0;

@@ -3,6 +3,7 @@ import { Agent } from "./agent.js";
 import { loadAgentConfig, usage, type AgentConfig } from "./config.js";
 import { DockerClient } from "./docker/client.js";
 import { leaveCluster } from "./leave.js";
+import { commandRunner } from "./network/runner.js";
 
 let config: AgentConfig | "help";
 try {
@@ -27,7 +28,7 @@ if (config.command === "leave") {
 }
 
 const log = createLogger(config.logFormat);
-const agent = new Agent(config, new DockerClient({ socketPath: config.dockerSocket }), log);
+const agent = new Agent(config, new DockerClient({ socketPath: config.dockerSocket }), log, commandRunner());
 let signals = 0;
 for (const signal of ["SIGTERM", "SIGINT"] as const)
   process.on(signal, () => {

@@ -20,6 +20,7 @@ can't be told. The running agent stops at its next call.
   --addr IP              address other hosts reach this node at (SHOAL_AGENT_ADDR, default: first non-loopback IPv4)
   --machine-id ID        stable id of this machine (SHOAL_MACHINE_ID, default /etc/machine-id)
   --hostname NAME        reported hostname (default: the engine's)
+  --resolv-conf FILE     upstream resolvers for names overlays do not know (default /etc/resolv.conf)
   --log-format FORMAT    text or json (SHOAL_LOG_FORMAT, default text)
   -f, --force            leave: even when the control plane can't be reached
   -h, --help             show this help
@@ -34,6 +35,7 @@ const ConfigSchema = z.object({
   addr: z.string().optional(),
   machineId: z.string().min(8).optional(),
   hostname: z.string().optional(),
+  resolvConf: z.string().min(1).optional(),
   logFormat: z.enum(["text", "json"]),
   force: z.boolean().optional(),
 });
@@ -52,6 +54,7 @@ export function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentCo
       addr: { type: "string" },
       "machine-id": { type: "string" },
       hostname: { type: "string" },
+      "resolv-conf": { type: "string" },
       "log-format": { type: "string" },
       force: { type: "boolean", short: "f" },
       help: { type: "boolean", short: "h" },
@@ -68,6 +71,7 @@ export function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentCo
     addr: values.addr ?? env.SHOAL_AGENT_ADDR,
     machineId: values["machine-id"] ?? env.SHOAL_MACHINE_ID,
     hostname: values.hostname,
+    resolvConf: values["resolv-conf"] ?? "/etc/resolv.conf",
     logFormat: values["log-format"] ?? env.SHOAL_LOG_FORMAT ?? "text",
     force: values.force,
   });

@@ -1,6 +1,15 @@
 import type { Assignment } from "../../src/protocol/agent-v1.js";
 import type { ContainerCreateBody } from "./docker/client.js";
 
+/** A task's address on an overlay network this host has set up. */
+export interface ResolvedAttachment {
+  networkId: string;
+  dockerName: string;
+  ip: string;
+  /** This host's address on the network: the first one's is the container's DNS server. */
+  nodeIp: string;
+}
+
 /** Labels on every container shoal runs; the agent only ever touches containers carrying them. */
 export const labels = {
   task: "io.shoal.task.id",
@@ -22,10 +31,16 @@ function extraHosts(hosts: string[]): string[] {
 
 /**
  * The Docker Engine API body that creates a task's container. Pure, so the
- * mapping of every spec field is tested on its own. Ingress ports need the
- * routing mesh (not built yet); host-mode ports are bound on this host.
+ * mapping of every spec field is tested on its own. Host-mode ports are bound
+ * on this host (ingress ports are the routing mesh's). With overlay
+ * attachments the container is created on the first one's Docker network at
+ * its allocated address, its resolver is that network's node IP (the agent's
+ * DNS; Docker's embedded one forwards to it), and the controller connects the
+ * others before start. Service names are never Docker aliases: Docker would
+ * answer them with local containers only.
  */
-export function containerCreateBody(a: Assignment, nodeId: string): ContainerCreateBody {
+export function containerCreateBody(a: Assignment, nodeId: string, attachments: ResolvedAttachment[] = []): ContainerCreateBody {
+  const [first] = attachments;
   const c = a.spec.task.container;
   const { limits } = a.spec.task.resources;
   const hostPorts = a.spec.endpoint.ports.filter((p) => p.publishMode === "host" && p.publishedPort);
@@ -78,7 +93,8 @@ export function containerCreateBody(a: Assignment, nodeId: string): ContainerCre
       ReadonlyRootfs: c.readOnly,
       CapAdd: c.capAdd,
       CapDrop: c.capDrop,
-      Dns: c.dns.nameservers,
+      ...(first ? { NetworkMode: first.dockerName } : {}),
+      Dns: first ? [first.nodeIp, ...c.dns.nameservers] : c.dns.nameservers,
       DnsSearch: c.dns.search,
       DnsOptions: c.dns.options,
       ExtraHosts: extraHosts(c.hosts),
@@ -86,5 +102,6 @@ export function containerCreateBody(a: Assignment, nodeId: string): ContainerCre
       // shoal restarts tasks itself (as new tasks), so the engine must not.
       RestartPolicy: { Name: "no" },
     },
+    ...(first ? { NetworkingConfig: { EndpointsConfig: { [first.dockerName]: { IPAMConfig: { IPv4Address: first.ip } } } } } : {}),
   };
 }

@@ -5,6 +5,7 @@ import {
   Joined,
   StatusApplied,
   agentV1Paths,
+  type Heartbeat,
   type HostDescription,
   type NodeDescription,
   type TaskStatusUpdate,
@@ -45,13 +46,15 @@ export class ControlPlaneClient {
   }
 
   /** The long-poll; also the node's heartbeat. */
-  assignments(since: number, signal: AbortSignal): Promise<Assignments> {
-    return this.call(Assignments, "GET", agentV1Paths.assignments, { query: { since }, signal });
+  assignments(since: number, netSince: string | undefined, signal: AbortSignal): Promise<Assignments> {
+    return this.call(Assignments, "GET", agentV1Paths.assignments, { query: { since, ...(netSince !== undefined ? { netSince } : {}) }, signal });
   }
 
   /** A heartbeat with the node's description; `engineDown` (why) marks the node down while the agent lives. */
-  heartbeat(description: HostDescription, engineDown?: string): Promise<HeartbeatAck> {
-    return this.call(HeartbeatAck, "POST", agentV1Paths.heartbeat, { body: { description, ...(engineDown ? { engineDown } : {}) } });
+  heartbeat(description: HostDescription, engineDown?: string, networkIssues?: Heartbeat["networkIssues"]): Promise<HeartbeatAck> {
+    return this.call(HeartbeatAck, "POST", agentV1Paths.heartbeat, {
+      body: { description, ...(engineDown ? { engineDown } : {}), ...(networkIssues ? { networkIssues } : {}) },
+    });
   }
 
   /** Removes this node from the cluster; the credential stops working. */

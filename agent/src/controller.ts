@@ -1,6 +1,6 @@
 import type { Assignment } from "../../src/protocol/agent-v1.js";
-import { containerCreateBody, labels } from "./container-spec.js";
-import { isConflict, isNotFound } from "./docker/client.js";
+import { containerCreateBody, labels, type ResolvedAttachment } from "./container-spec.js";
+import { DockerError, isConflict, isNotFound } from "./docker/client.js";
 import type { Engine } from "./engine.js";
 import type { Report } from "./reporter.js";
 
@@ -19,6 +19,8 @@ export class TaskController {
     private readonly docker: Engine,
     private readonly nodeId: string,
     private readonly report: Report,
+    /** The task's overlay attachments, resolved on this host (the worker runs the task only once they are set up). */
+    private readonly attachments: ResolvedAttachment[] = [],
   ) {}
 
   private get stopTimeoutSeconds(): number {
@@ -53,12 +55,26 @@ export class TaskController {
     if (!(await this.docker.imageExists(image))) await this.docker.pullImage(image);
     for (const m of this.a.spec.task.container.mounts)
       if (m.type === "volume" && m.source) await this.docker.createVolume(m.source, { [labels.service]: this.a.serviceId });
+    let id: string;
+    let created = true;
     try {
-      return { id: await this.docker.createContainer(this.a.containerName, containerCreateBody(this.a, this.nodeId)), created: true };
+      id = await this.docker.createContainer(this.a.containerName, containerCreateBody(this.a, this.nodeId, this.attachments));
     } catch (err) {
       if (!isConflict(err)) throw err;
-      return { id: (await this.docker.inspectContainer(this.a.containerName)).Id, created: false };
+      const existing = await this.docker.inspectContainer(this.a.containerName);
+      id = existing.Id;
+      created = false;
+      if (existing.State.Status !== "created") return { id, created };
     }
+    // API 1.41 takes one network at create: the others are connected before start.
+    for (const n of this.attachments.slice(1)) {
+      try {
+        await this.docker.connectNetwork(n.dockerName, id, { IPAMConfig: { IPv4Address: n.ip } });
+      } catch (err) {
+        if (!(err instanceof DockerError && err.statusCode === 403 && /already exists/.test(err.engineMessage))) throw err;
+      }
+    }
+    return { id, created };
   }
 
   /** Starts the container (already running is fine). */

@@ -16,4 +16,5 @@ export type Engine = Pick<
   | "startContainer"
   | "stopContainer"
   | "removeContainer"
+  | "connectNetwork"
 >;

@@ -1,7 +1,7 @@
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
-import type { Assignment, HostDescription } from "../../src/protocol/agent-v1.js";
+import type { Assignment, Heartbeat, HostDescription, NetworkDocument } from "../../src/protocol/agent-v1.js";
 import { ApiCallError } from "../../src/protocol/http-client.js";
 import { nextBackoffMs, sleep } from "./backoff.js";
 import type { AgentConfig } from "./config.js";
@@ -27,6 +27,14 @@ export interface SessionEvents {
   assignments(tasks: Assignment[]): void;
   /** The control plane refused the node's credential (node removed): the agent stops. */
   revoked(): void;
+  /** A new network document (its token differed from `netSince()`). */
+  network?(doc: NetworkDocument): void;
+  /** The token of the network document the agent holds. */
+  netSince?(): string | undefined;
+  /** What the network reconciler could not set up; sent in a heartbeat whenever it changes. */
+  networkIssues?(): NonNullable<Heartbeat["networkIssues"]>;
+  /** What the host can do for overlays (probed at each description). */
+  overlay?(addr: string): Promise<HostDescription["overlay"]>;
 }
 
 /**
@@ -73,12 +81,14 @@ export class Session {
         .flat()
         .find((i) => i && i.family === "IPv4" && !i.internal)?.address ??
       "127.0.0.1";
+    const overlay = await this.events.overlay?.(addr);
     return {
       hostname: this.config.hostname ?? info.Name,
       platform: { os: info.OSType, architecture: info.Architecture },
       resources: { nanoCpus: info.NCPU * 1e9, memoryBytes: info.MemTotal },
       engine: { version: info.ServerVersion, labels: engineLabels },
       addr,
+      ...(overlay ? { overlay } : {}),
     };
   }
 
@@ -114,6 +124,7 @@ export class Session {
     let since = -1;
     let backoffMs = 0;
     let sent: string | undefined;
+    let sentIssues = "[]";
     let describedAt = Date.now();
     let description = initial;
     while (!this.signal.aborted) {
@@ -140,18 +151,25 @@ export class Session {
           await sleep(this.periodMs, this.signal);
           continue;
         }
-        if (JSON.stringify(description) !== sent) {
+        const issues = this.events.networkIssues?.() ?? [];
+        if (JSON.stringify(description) !== sent || JSON.stringify(issues) !== sentIssues) {
           if (sent === undefined && since !== -1) this.log.info("Docker engine reachable again");
-          await this.client.heartbeat(description);
+          await this.client.heartbeat(description, undefined, issues);
           sent = JSON.stringify(description);
+          sentIssues = JSON.stringify(issues);
         }
-        const answer = await this.client.assignments(since, AbortSignal.any([this.signal, AbortSignal.timeout(this.periodMs + pollSlackMs)]));
+        const answer = await this.client.assignments(
+          since,
+          this.events.netSince?.(),
+          AbortSignal.any([this.signal, AbortSignal.timeout(this.periodMs + pollSlackMs)]),
+        );
         backoffMs = 0;
         this.periodMs = answer.heartbeatPeriodMs;
         if (answer.credential) {
           this.client.credential = answer.credential;
           await this.saveCredential({ url: this.client.url, nodeId: this.nodeId, credential: answer.credential });
         }
+        if (answer.network) this.events.network?.(answer.network);
         if (answer.generation !== since) {
           since = answer.generation;
           this.events.assignments(answer.tasks);

@@ -1,10 +1,11 @@
 import { isDesiredUp } from "../../src/domain/task-states.js";
 import type { Assignment } from "../../src/protocol/agent-v1.js";
-import { labels } from "./container-spec.js";
+import { labels, type ResolvedAttachment } from "./container-spec.js";
 import { TaskController, removeContainer } from "./controller.js";
 import type { ContainerSummary } from "./docker/client.js";
 import type { Engine } from "./engine.js";
 import type { Logger } from "./log.js";
+import type { ReadyNetwork } from "./network/reconciler.js";
 import type { Report } from "./reporter.js";
 
 /** What a sync does for one task (or for a container no assignment names). */
@@ -19,16 +20,25 @@ export type SyncAction =
  * A task that should run gets started, or watched once it has a container; one
  * that should not is stopped and removed; `ready` tasks are left as they are;
  * containers of tasks no longer assigned are removed. Tasks in `busy` are
- * skipped: a step of theirs is still under way.
+ * skipped: a step of theirs is still under way. A task whose overlay networks
+ * this host has not set up yet waits (`networksReady`).
  */
-export function planSync(assignments: Iterable<Assignment>, containers: ReadonlyMap<string, ContainerSummary>, busy: ReadonlySet<string>): SyncAction[] {
+export function planSync(
+  assignments: Iterable<Assignment>,
+  containers: ReadonlyMap<string, ContainerSummary>,
+  busy: ReadonlySet<string>,
+  networksReady: (a: Assignment) => boolean = () => true,
+): SyncAction[] {
   const actions: SyncAction[] = [];
   const assigned = new Set<string>();
   for (const a of assignments) {
     assigned.add(a.id);
     if (busy.has(a.id)) continue;
     const c = containers.get(a.id);
-    if (a.desiredState === "running") actions.push(c ? { kind: "wait", assignment: a, containerId: c.Id } : { kind: "run", assignment: a });
+    if (a.desiredState === "running") {
+      if (c) actions.push({ kind: "wait", assignment: a, containerId: c.Id });
+      else if (networksReady(a)) actions.push({ kind: "run", assignment: a });
+    }
     else if (!isDesiredUp(a.desiredState)) actions.push({ kind: "shutdown", assignment: a, container: c });
   }
   for (const [taskId, c] of containers)
@@ -57,7 +67,24 @@ export class Worker {
     private readonly log: Logger,
     /** Whether to keep syncing (false once the agent stops). */
     private readonly active: () => boolean = () => true,
+    /** Overlay networks this host has set up (none without a network reconciler). */
+    private readonly networks: (networkId: string) => ReadyNetwork | undefined = () => undefined,
   ) {}
+
+  /** The assignments held (the DNS responder scopes names by their tasks' addresses). */
+  get tasks(): Assignment[] {
+    return [...this.assignments.values()];
+  }
+
+  private resolve(a: Assignment): ResolvedAttachment[] | undefined {
+    const resolved: ResolvedAttachment[] = [];
+    for (const at of a.attachments) {
+      const n = this.networks(at.networkId);
+      if (!n) return undefined;
+      resolved.push({ networkId: at.networkId, dockerName: n.dockerName, nodeIp: n.nodeIp, ip: at.ip });
+    }
+    return resolved;
+  }
 
   /** Takes a new set of assignments (the dispatcher's whole answer) and syncs. */
   assign(tasks: Assignment[]): void {
@@ -92,7 +119,8 @@ export class Worker {
   private async sync(): Promise<void> {
     const containers = new Map<string, ContainerSummary>();
     for (const c of await this.docker.listContainers({ all: true, labelFilters: [labels.task] })) containers.set(c.Labels[labels.task]!, c);
-    await Promise.all(planSync(this.assignments.values(), containers, this.busy).map((action) => this.guard(action)));
+    const ready = (a: Assignment) => this.resolve(a) !== undefined;
+    await Promise.all(planSync(this.assignments.values(), containers, this.busy, ready).map((action) => this.guard(action)));
   }
 
   private async guard(action: SyncAction): Promise<void> {
@@ -112,7 +140,7 @@ export class Worker {
       await this.docker.stopContainer(action.containerId, orphanStopSeconds).catch(() => undefined);
       return removeContainer(this.docker, action.containerId);
     }
-    const controller = new TaskController(action.assignment, this.docker, this.nodeId, this.report);
+    const controller = new TaskController(action.assignment, this.docker, this.nodeId, this.report, this.resolve(action.assignment) ?? []);
     if (action.kind === "run") return controller.run();
     if (action.kind === "wait") return controller.wait(action.containerId);
     const c = action.container;

@@ -33,7 +33,7 @@ export const TEST_IMAGE = `${TEST_IMAGE_REPO}:1`;
 const BASE_DIR = "/run/shoal-e2e";
 const BUSYBOX = "/bin/busybox";
 const INSTALL_LOCK = "/run/shoal-e2e.install.lock";
-const REQUIRED_COMMANDS = ["dockerd", "containerd", "docker", "ip", "iptables", "nsenter", "unshare", "flock", "tar", "sshd", "ssh", "ssh-keygen"];
+const REQUIRED_COMMANDS = ["dockerd", "containerd", "docker", "ip", "bridge", "iptables", "nft", "conntrack", "nsenter", "unshare", "flock", "tar", "sshd", "ssh", "ssh-keygen"];
 
 export interface E2EHost {
   /** Host name: also the engine's hostname (`docker info` Name), its netns and its root-side veth. */
@@ -116,7 +116,7 @@ export async function ensureDockerInstalled(): Promise<void> {
   if (missingTools().length === 0) return;
   const apt = "apt-get -o DPkg::Lock::Timeout=600";
   // Under flock, and checking again: parallel test files may all find Docker missing, one installs it.
-  const script = `for c in "$@"; do command -v "$c" >/dev/null || { ${apt} update && ${apt} install -y docker.io busybox-static iproute2 iptables openssh-server; exit; }; done`;
+  const script = `for c in "$@"; do command -v "$c" >/dev/null || { ${apt} update && ${apt} install -y docker.io busybox-static iproute2 iptables nftables conntrack openssh-server; exit; }; done`;
   try {
     await run("flock", [INSTALL_LOCK, "sh", "-ec", script, "sh", ...REQUIRED_COMMANDS, BUSYBOX], {
       env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },

@@ -121,6 +121,11 @@ export class FakeEngine implements Engine {
     return id;
   }
 
+  async connectNetwork(network: string, container: string): Promise<void> {
+    this.check("POST /networks/connect");
+    this.calls.push(`connect ${this.find(container, `POST /networks/${network}/connect`).name} ${network}`);
+  }
+
   async startContainer(id: string): Promise<void> {
     this.check("POST /containers/start");
     const c = this.find(id, `POST /containers/${id}/start`);

@@ -87,3 +87,22 @@ describe("containerCreateBody", () => {
     expect(body.StopTimeout).toBe(10);
   });
 });
+
+describe("containerCreateBody with overlay attachments", () => {
+  it("creates the container on the first network at its address, with that network's node IP as resolver", () => {
+    const a = fixtureAssignment("task_1", { task: { container: { image: "x", dns: { nameservers: ["192.0.2.53"] } } } });
+    const body = containerCreateBody(a, "node_1", [
+      { networkId: "net_1", dockerName: "shoal-net_1", ip: "10.10.1.11", nodeIp: "10.10.1.2" },
+      { networkId: "net_ing", dockerName: "shoal-net_ing", ip: "10.0.0.11", nodeIp: "10.0.0.2" },
+    ]);
+    expect(body.HostConfig?.NetworkMode).toBe("shoal-net_1");
+    expect(body.NetworkingConfig).toEqual({ EndpointsConfig: { "shoal-net_1": { IPAMConfig: { IPv4Address: "10.10.1.11" } } } });
+    expect(body.HostConfig?.Dns).toEqual(["10.10.1.2", "192.0.2.53"]);
+  });
+
+  it("leaves networking to Docker's default without attachments", () => {
+    const body = containerCreateBody(fixtureAssignment("task_1"), "node_1");
+    expect(body.HostConfig?.NetworkMode).toBeUndefined();
+    expect(body.NetworkingConfig).toBeUndefined();
+  });
+});

@@ -94,3 +94,11 @@ describe("Worker", () => {
     expect(engine.containers.size).toBe(1);
   });
 });
+
+describe("planSync with overlay networks", () => {
+  it("waits to run a task until its networks are set up on this host", () => {
+    const a = fixtureAssignment("task_net", {}, { attachments: [{ networkId: "net_1", ip: "10.10.1.11", aliases: [] }] });
+    expect(planSync([a], new Map(), new Set(), () => false)).toEqual([]);
+    expect(planSync([a], new Map(), new Set(), () => true)).toEqual([{ kind: "run", assignment: a }]);
+  });
+});

@@ -10,6 +10,9 @@ import type {
   DockerEvent,
   EngineInfo,
   EngineVersion,
+  EndpointSettings,
+  NetworkCreateBody,
+  NetworkSummary,
   PullProgress,
 } from "./types.js";
 
@@ -216,6 +219,27 @@ export class DockerClient {
   /** 404 when gone, 409 while a container uses it. */
   async removeVolume(name: string): Promise<void> {
     await this.call("DELETE", `/volumes/${encodeURIComponent(name)}`);
+  }
+
+  /** Networks carrying all of `labelFilters` ("key" or "key=value"). */
+  listNetworks(labelFilters: string[] = []): Promise<NetworkSummary[]> {
+    return this.json("GET", "/networks", { query: { filters: labelFilters.length > 0 ? JSON.stringify({ label: labelFilters }) : undefined } });
+  }
+
+  /** Returns the new network's id. 409 when the name is taken. */
+  async createNetwork(body: NetworkCreateBody): Promise<string> {
+    const created = await this.json<{ Id: string }>("POST", "/networks/create", { body: { CheckDuplicate: true, ...body } });
+    return created.Id;
+  }
+
+  /** 404 when gone; 403 while containers are connected. */
+  async removeNetwork(id: string): Promise<void> {
+    await this.call("DELETE", `/networks/${encodeURIComponent(id)}`);
+  }
+
+  /** Connects a (created, not yet started) container; 403 when already connected. */
+  async connectNetwork(id: string, container: string, endpoint: EndpointSettings = {}): Promise<void> {
+    await this.call("POST", `/networks/${encodeURIComponent(id)}/connect`, { body: { Container: container, EndpointConfig: endpoint } });
   }
 
   /**

@@ -96,7 +96,7 @@ export interface ContainerCreateBody {
   /** "port/proto" -> {}. */
   ExposedPorts?: Record<string, Record<string, never>>;
   HostConfig?: HostConfig;
-  NetworkingConfig?: { EndpointsConfig?: Record<string, { Aliases?: string[] }> };
+  NetworkingConfig?: { EndpointsConfig?: Record<string, EndpointSettings> };
 }
 
 export type ContainerStatus = "created" | "running" | "paused" | "restarting" | "removing" | "exited" | "dead";
@@ -151,4 +151,33 @@ export interface DockerEvent {
   time: number;
   /** Unix nanoseconds; beyond 2^53, so JSON parsing rounds it. */
   timeNano: number;
+}
+
+/** A container's settings on one network (create's NetworkingConfig, POST /networks/{id}/connect). */
+export interface EndpointSettings {
+  Aliases?: string[];
+  IPAMConfig?: { IPv4Address?: string };
+}
+
+/** POST /networks/create. */
+export interface NetworkCreateBody {
+  Name: string;
+  Driver: string;
+  Internal?: boolean;
+  Attachable?: boolean;
+  IPAM?: { Driver?: string; Config: { Subnet: string; Gateway?: string }[] };
+  /** Driver options, e.g. com.docker.network.bridge.name. */
+  Options?: Record<string, string>;
+  Labels?: Record<string, string>;
+}
+
+/** One entry of GET /networks. */
+export interface NetworkSummary {
+  Id: string;
+  Name: string;
+  Driver: string;
+  Internal: boolean;
+  IPAM: { Config: { Subnet?: string; Gateway?: string }[] | null };
+  Options: Record<string, string> | null;
+  Labels: Record<string, string> | null;
 }
