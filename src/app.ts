@@ -10,6 +10,7 @@ import { newRouter } from "./api/router.js";
 import { eventRoutes } from "./api/routes/events.js";
 import { hookRoutes } from "./api/routes/hooks.js";
 import { installRoutes } from "./api/routes/install.js";
+import { networkRoutes } from "./api/routes/networks.js";
 import { nodeRoutes } from "./api/routes/nodes.js";
 import { swarmRoutes } from "./api/routes/swarm.js";
 import { serviceRoutes } from "./api/routes/services.js";
@@ -70,6 +71,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", nodeRoutes(deps));
   app.route("/", serviceRoutes(deps));
   app.route("/", taskRoutes(deps));
+  app.route("/", networkRoutes(deps));
   app.route("/", stackRoutes(deps));
   app.route("/", tokenRoutes(deps));
   app.route("/", eventRoutes(deps));

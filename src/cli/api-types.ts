@@ -54,6 +54,27 @@ export interface Node {
   status: { state: NodeState; message: string; addr: string; lastHeartbeatAt: string };
 }
 
+export interface Network {
+  id: string;
+  name: string;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+  driver: string;
+  scope: string;
+  subnet: string;
+  gateway: string;
+  vni: number;
+  mtu?: number;
+  encrypted: boolean;
+  internal: boolean;
+  attachable: boolean;
+  ingress: boolean;
+  labels: Record<string, string>;
+  options: Record<string, string>;
+  services: string[];
+}
+
 export interface Swarm {
   id: string;
   version: number;

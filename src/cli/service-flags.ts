@@ -51,6 +51,21 @@ const ratio = (s: string) => {
   return n;
 };
 
+/** `--network` as docker takes it: `NAME`, or `name=NAME,alias=A,alias=B` (also `NAME,alias=A`). */
+export function parseNetwork(raw: string): { target: string; aliases: string[] } {
+  let target = "";
+  const aliases: string[] = [];
+  raw.split(",").forEach((part, i) => {
+    const at = part.indexOf("=");
+    if (at < 0 && i === 0) target = part;
+    else if (at > 0 && ["name", "target"].includes(part.slice(0, at))) target = part.slice(at + 1);
+    else if (at > 0 && part.slice(0, at) === "alias") aliases.push(part.slice(at + 1));
+    else throw new UsageError(`"${part}": network options are name=, alias=`);
+  });
+  if (!target) throw new UsageError(`"${raw}" names no network`);
+  return { target, aliases };
+}
+
 /** A command-line flag value split into words as docker splits `--entrypoint`. */
 export function shellSplit(line: string): string[] {
   try {
@@ -207,9 +222,9 @@ const sharedFlags: Flag[] = [
     kind: "list",
     name: "network",
     arg: "<network>",
-    help: "Network attachments",
+    help: "Network attachments (NAME[,alias=A…], or name=NAME,alias=A)",
     path: ["task", "networks"],
-    parse: (s: string) => ({ target: s, aliases: [] }),
+    parse: parseNetwork,
     removes: (raw: string) => (n: { target: string }) => n.target === raw,
   } satisfies List<{ target: string; aliases: string[] }>,
   {

@@ -4,6 +4,7 @@ import { isCasFailure, requireChanged } from "./cas.js";
 import { bumpGeneration, recountNodes } from "./cluster.js";
 import { insertEvent } from "./events.js";
 import { nodes } from "./schema/index.js";
+import type { NetworkIssue } from "../domain/network.js";
 
 export type NodeRow = typeof nodes.$inferSelect;
 export type NodeDescription = Pick<
@@ -17,6 +18,7 @@ export type NodeDescription = Pick<
   | "engineVersion"
   | "engineLabels"
   | "addr"
+  | "overlay"
 >;
 
 export async function listNodes(db: Db): Promise<NodeRow[]> {
@@ -103,9 +105,12 @@ export async function heartbeatNode(
   leaseExpiresAt: number,
   description?: NodeDescription,
   engineDown?: string,
+  networkIssues?: NetworkIssue[],
 ): Promise<void> {
   const state = engineDown ? "down" : "ready";
   const stateChanged = current.state !== state;
+  // What the host can do for overlays decides where its networks' addresses go: the allocator must look again.
+  const overlayChanged = description !== undefined && JSON.stringify(description.overlay) !== JSON.stringify(current.overlay);
   const changed = stateChanged || description !== undefined;
   const update = db
     .update(nodes)
@@ -115,6 +120,7 @@ export async function heartbeatNode(
       leaseExpiresAt,
       state,
       stateMessage: engineDown ? `engine unreachable: ${engineDown}` : "",
+      ...(networkIssues ? { networkIssues } : {}),
       ...(changed ? { version: current.version + 1, updatedAt: now } : {}),
     })
     .where(
@@ -131,6 +137,7 @@ export async function heartbeatNode(
   await db.batch([
     update,
     requireChanged(db),
+    ...(overlayChanged && !stateChanged ? [bumpGeneration(db, clusterId)] : []),
     ...(stateChanged
       ? [
           bumpGeneration(db, clusterId),

@@ -46,6 +46,7 @@ function toDescription(d: AgentNodeDescription): NodeDescription {
     engineVersion: d.engine.version,
     engineLabels: d.engine.labels,
     addr: d.addr,
+    overlay: d.overlay ?? null,
   };
 }
 
@@ -62,7 +63,7 @@ export function dispatcherRoutes(deps: AppDeps) {
    * second half of the current one's life.
    */
   async function beat(c: Context<AppEnv>, body: Heartbeat = {}) {
-    const { description, engineDown } = body;
+    const { description, engineDown, networkIssues } = body;
     const credential = c.get("credential");
     if (credential.kind !== "node") throw new Error("agent route reached without a node credential");
     const cluster = c.get("cluster");
@@ -78,6 +79,7 @@ export function dispatcherRoutes(deps: AppDeps) {
           leaseExpiresAt(cluster, now),
           description && toDescription({ ...description, machineId: node.machineId }),
           engineDown,
+          networkIssues,
         );
       } catch (err) {
         // Lost a compare-and-set (an admin update, a concurrent heartbeat): re-read, unless revoked meanwhile.
@@ -142,6 +144,7 @@ export function dispatcherRoutes(deps: AppDeps) {
           stateMessage: "",
           lastHeartbeatAt: now,
           leaseExpiresAt: lease,
+          networkIssues: [],
           credentialGeneration: 1,
           assignmentGeneration: 0,
         };

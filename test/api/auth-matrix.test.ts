@@ -80,6 +80,11 @@ const routes: RouteCase[] = [
   // The token in the path is the credential: any bearer (or none) is ignored.
   { method: "POST", path: "/v1/hooks/{token}", allowed: credentials, request: ({ hookToken }) => ({ path: `/v1/hooks/${hookToken}`, body: { tag: "2" } }) },
   { method: "GET", path: "/v1/tasks", allowed: ["read", "admin"], request: () => ({ path: "/v1/tasks" }) },
+  { method: "POST", path: "/v1/networks", allowed: ["admin"], request: () => ({ path: "/v1/networks", body: { name: "fresh" } }) },
+  { method: "GET", path: "/v1/networks", allowed: ["read", "admin"], request: () => ({ path: "/v1/networks?type=custom" }) },
+  { method: "GET", path: "/v1/networks/{id}", allowed: ["read", "admin"], request: () => ({ path: "/v1/networks/ingress" }) },
+  { method: "DELETE", path: "/v1/networks/{id}", allowed: ["admin"], request: () => ({ path: "/v1/networks/spare" }) },
+  { method: "POST", path: "/v1/networks/prune", allowed: ["admin"], request: () => ({ path: "/v1/networks/prune" }) },
   { method: "GET", path: "/v1/tasks/{id}", allowed: ["read", "admin"], request: ({ taskId }) => ({ path: `/v1/tasks/${taskId}` }) },
   {
     method: "PUT",
@@ -165,6 +170,7 @@ describe("auth matrix: every credential kind against every route", () => {
       await t.call("POST", "/v1/services/scale", { token: t.tokens.admin, body: { services: { api: 2 } } });
       webhookId = (await t.call("POST", "/v1/webhooks", { token: t.tokens.admin, body: { url: "https://hooks.example.com/matrix" } })).body.id;
       await t.call("PUT", "/v1/stacks/shop", { token: t.tokens.admin, body: { files: ["services:\n  db:\n    image: busybox:1\n"] } });
+      await t.call("POST", "/v1/networks", { token: t.tokens.admin, body: { name: "spare" } });
       hook = (await t.call("POST", "/v1/services/web/hooks", { token: t.tokens.admin, body: {} })).body;
       await t.call("POST", "/v1/tokens", { token: t.tokens.admin, body: { name: "spare", scope: "read" } });
       await t.client.execute("UPDATE api_tokens SET id = 'tok_spare' WHERE name = 'spare'");

@@ -81,6 +81,17 @@ const templates: Record<string, Template> = {
     },
     token: admin,
   },
+  "POST /v1/networks": {
+    method: "POST",
+    path: () => "/v1/networks",
+    // No boolean fields: a wrong leaf may be a boolean, which they accept.
+    body: { name: "fuzzed", driver: "overlay", subnet: "10.20.0.0/24", gateway: "10.20.0.254", options: { "com.docker.network.driver.mtu": "1400" }, labels: { a: "b" } },
+    token: admin,
+  },
+  "GET /v1/networks": { method: "GET", path: () => "/v1/networks", query: { name: "fuzz", type: "custom" }, token: admin },
+  "GET /v1/networks/{id}": { method: "GET", path: (id) => `/v1/networks/${id === "__NODE__" ? "fuzznet" : id}`, idParam: true, token: admin },
+  "DELETE /v1/networks/{id}": { method: "DELETE", path: (id) => `/v1/networks/${id === "__NODE__" ? "fuzznet" : id}`, idParam: true, token: admin },
+  "POST /v1/networks/prune": { method: "POST", path: () => "/v1/networks/prune", query: { label: "none=here" }, token: admin },
   "POST /v1/tokens": { method: "POST", path: () => "/v1/tokens", body: { name: "x", scope: "read" }, token: admin },
   "DELETE /v1/tokens/{id}": { method: "DELETE", path: (id) => `/v1/tokens/${id}`, idParam: true, token: admin },
   "GET /v1/events": { method: "GET", path: () => "/v1/events", query: { type: "node", event: "task.*", since: "10m", service: "existing", limit: "10" }, token: admin },
@@ -229,12 +240,13 @@ describe("fuzz templates", () => {
     ({ id: hookId, token: hookToken } = (await t.call("POST", "/v1/services/existing/hooks", { token: t.tokens.admin, body: {} })).body);
     const spare = (await t.client.execute("SELECT id FROM api_tokens WHERE name = 'spare'")).rows[0]!.id as string;
     webhookId = (await t.call("POST", "/v1/webhooks", { token: t.tokens.admin, body: { url: "https://hooks.example.com/x" } })).body.id;
+    await t.call("POST", "/v1/networks", { token: t.tokens.admin, body: { name: "fuzznet" } });
     const id =
       tpl.path === templates["POST rotate"]!.path
         ? "worker"
         : tpl.path(node.id).includes("/webhooks/")
           ? webhookId
-          : tpl.path(node.id).includes("/hooks")
+          : tpl.path(node.id).includes("/hooks") || tpl.path(node.id).includes("/networks/")
           ? "__NODE__"
           : tpl.path(node.id).includes("/tokens/")
           ? spare
@@ -252,7 +264,7 @@ describe("fuzz: malformed requests", () => {
   let t: TestApp;
   let nodeId = "";
   const snapshot = async () => {
-    const tables = ["cluster", "nodes", "api_tokens", "events", "webhooks", "webhook_deliveries", "service_hooks"];
+    const tables = ["cluster", "nodes", "api_tokens", "events", "webhooks", "webhook_deliveries", "service_hooks", "networks", "ip_allocations"];
     const out: Record<string, unknown> = {};
     for (const table of tables) out[table] = (await t.client.execute(`SELECT * FROM ${table} ORDER BY rowid`)).rows;
     return JSON.stringify(out);
@@ -270,6 +282,7 @@ describe("fuzz: malformed requests", () => {
     await t.call("POST", "/v1/services/scale", { token: t.tokens.admin, body: { services: { existing: 1 } } });
     webhookId = (await t.call("POST", "/v1/webhooks", { token: t.tokens.admin, body: { url: "https://hooks.example.com/x" } })).body.id;
     ({ id: hookId, token: hookToken } = (await t.call("POST", "/v1/services/existing/hooks", { token: t.tokens.admin, body: {} })).body);
+    await t.call("POST", "/v1/networks", { token: t.tokens.admin, body: { name: "fuzznet" } });
     // Let the reconcile the join asked for run now, so only the fuzzed requests could change anything.
     await t.call("GET", "/v1/swarm", { token: t.tokens.read });
     before = await snapshot();

@@ -27,6 +27,8 @@ export function fixtureNode(id: string, over: Partial<NodeRow> = {}): NodeRow {
     engineVersion: "20.10",
     engineLabels: {},
     addr: "10.0.0.1",
+    overlay: null,
+    networkIssues: [],
     state: "ready",
     stateMessage: "",
     lastHeartbeatAt: t0,

@@ -13,6 +13,7 @@ const cluster = (over: Partial<ClusterRow> = {}): ClusterRow => ({
   workerJoinGeneration: 1,
   managerJoinGeneration: 1,
   nodeCount: 0,
+  networkGeneration: 0,
   generation: 1,
   reconciledGeneration: 1,
   wakeAt: null,

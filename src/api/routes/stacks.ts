@@ -4,7 +4,10 @@ import { deleteStackResources, listStackResources, replaceStackResources } from 
 import { listTasks, taskImages } from "../../db/tasks.js";
 import { reconcileTasks } from "../../orchestrator/reconcile-tasks.js";
 import { stableJson } from "../../domain/task-spec.js";
-import { stackNamespaceLabel, stackResourceKinds } from "../../stack/convert.js";
+import { stackNamespaceLabel, stackResourceKinds, type StackResource } from "../../stack/convert.js";
+import { entriesToMapping } from "../../stack/merge.js";
+import { listNetworks } from "../../db/networks.js";
+import { createNetwork, removeNetwork, type NetworkRequest } from "../network-writes.js";
 import { loadStack } from "../../stack/load.js";
 import { access } from "../access.js";
 import type { AppDeps } from "../context.js";
@@ -87,6 +90,31 @@ const StackSummarySchema = z
   .object({ name: z.string(), services: z.number().int().openapi({ description: "How many services the stack has" }) })
   .openapi("Stack");
 
+const text = (v: unknown) => (v === null || v === undefined ? "" : String(v));
+
+/** A compose network of the stack as a network create (docker stack deploy: overlay, the namespace label). */
+function stackNetworkRequest(stack: string, r: StackResource): NetworkRequest {
+  const d = r.definition;
+  const driver = d.driver === undefined ? "overlay" : d.driver;
+  if (driver !== "overlay")
+    throw new ApiError("validation_failed", `network ${r.key}: driver ${text(driver)} is not available; stacks use overlay networks`, [
+      { path: `networks.${r.key}.driver`, message: "only overlay" },
+    ]);
+  const ipam = (d.ipam ?? {}) as { config?: { subnet?: string }[] };
+  const subnet = ipam.config?.[0]?.subnet;
+  const options = Object.fromEntries(Object.entries(entriesToMapping(d.driver_opts ?? {})).map(([k, v]) => [k, text(v)]));
+  const labels = Object.fromEntries(Object.entries(entriesToMapping(d.labels ?? {})).map(([k, v]) => [k, text(v)]));
+  return {
+    name: r.name,
+    driver: "overlay",
+    ...(subnet ? { subnet } : {}),
+    options,
+    internal: d.internal === true,
+    attachable: d.attachable === true,
+    labels: { ...labels, [stackNamespaceLabel]: stack },
+  };
+}
+
 const inStack = (stack: string) => (s: ServiceRow) => s.spec.labels[stackNamespaceLabel] === stack;
 
 export function stackRoutes(deps: AppDeps) {
@@ -139,6 +167,24 @@ export function stackRoutes(deps: AppDeps) {
             { path: `services.${key}.deploy.mode`, message: `must stay ${current.mode}` },
           ]);
       }
+      // Networks: external ones must exist; the stack's own are created (or kept) before its services.
+      const networks = await listNetworks(deps.db);
+      const toCreate: NetworkRequest[] = [];
+      for (const r of loaded.resources) {
+        if (r.kind !== "network") continue;
+        const found = networks.find((n) => n.name === r.name);
+        if (r.external) {
+          if (!found)
+            throw new ApiError("not_found", `external network ${r.name} not found; create it first (shoal network create -d overlay ${r.name})`, [
+              { path: `networks.${r.key}`, message: "no such network" },
+            ]);
+        } else if (found) {
+          if (found.labels[stackNamespaceLabel] !== stack)
+            throw new ApiError("conflict", `network ${r.name} exists and is not part of stack ${stack}; remove or rename it first`, [
+              { path: `networks.${r.key}`, message: `${r.name} belongs to no stack or another one` },
+            ]);
+        } else toCreate.push(stackNetworkRequest(stack, r));
+      }
       // Published ports, against the services as the deploy leaves them: a clash found midway would leave it half done.
       const wanted = new Set(loaded.services.map((s) => s.spec.name));
       const projected = new Map(
@@ -154,6 +200,7 @@ export function stackRoutes(deps: AppDeps) {
         }
       }
 
+      for (const request of toCreate) await createNetwork(deps, request, now);
       const results: z.infer<typeof DeployResultSchema>["services"] = [];
       if (body.prune) {
         for (const service of existing.values())
@@ -256,6 +303,7 @@ export function stackRoutes(deps: AppDeps) {
       const now = c.get("now");
       const { name } = c.req.valid("param");
       for (const service of await stackServices(name)) await removeService(deps, service, now);
+      for (const network of await listNetworks(deps.db)) if (network.labels[stackNamespaceLabel] === name) await removeNetwork(deps, network, now);
       await deleteStackResources(deps.db, name, now);
       await reconcileTasks(deps, now);
       return c.body(null, 204);

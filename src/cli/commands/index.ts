@@ -2,6 +2,7 @@ import type { CommandGroup } from "../cli.js";
 import { registerContextCommands } from "./context.js";
 import { registerEventsCommands } from "./events.js";
 import { registerMachineCommands } from "./machine.js";
+import { registerNetworkCommands } from "./network.js";
 import { registerNodeCommands } from "./node.js";
 import { registerServiceCommands } from "./service.js";
 import { registerStackCommands } from "./stack.js";
@@ -18,6 +19,7 @@ export const commandGroups: CommandGroup[] = [
   registerMachineCommands,
   registerServiceCommands,
   registerStackCommands,
+  registerNetworkCommands,
   registerWebhookCommands,
   registerEventsCommands,
   registerContextCommands,

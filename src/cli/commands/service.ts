@@ -1,11 +1,11 @@
 import { Option, type Command } from "commander";
 import { readFile } from "node:fs/promises";
 import { generateServiceName } from "../names.js";
-import type { Service } from "../api-types.js";
+import type { Network, Service } from "../api-types.js";
 import { action, addInspectCommand, collect, removeEach, type Cli, type CommandGroup } from "../cli.js";
 import { retryOnStaleVersion, type ApiClient } from "../client.js";
 import { UsageError } from "../format/units.js";
-import { applyServiceUpdate, buildServiceSpec, serviceOptionDefs } from "../service-flags.js";
+import { applyServiceUpdate, buildServiceSpec, parseNetwork, serviceOptionDefs } from "../service-flags.js";
 import { prettyService, renderServices } from "../service-views.js";
 import { addTaskListOptions, printTasks, type TaskListFlags } from "../task-list.js";
 import { waitForService } from "../wait.js";
@@ -38,6 +38,22 @@ function addServiceOptions(cmd: Command, kind: "create" | "update") {
 async function maybeWait(cli: Cli, client: ApiClient, service: Service, kind: "create" | "update" | "scale" | "rollback", flags: WaitFlags) {
   if (flags.detach) return;
   await waitForService(cli, client, service.id, kind, service.updatedAt, Boolean(flags.quiet));
+}
+
+/**
+ * Services store their networks by id: `--network-rm NAME` and `--network-add NAME`
+ * name them by id too, so they match (and replace) what is attached.
+ */
+async function networksById(client: ApiClient, opts: Record<string, unknown>) {
+  const byId = async (ref: string) => (await client.get<Network>(`/v1/networks/${encodeURIComponent(ref)}`)).id;
+  if (Array.isArray(opts.networkRm)) opts.networkRm = await Promise.all(opts.networkRm.map((r: string) => byId(r)));
+  if (Array.isArray(opts.networkAdd))
+    opts.networkAdd = await Promise.all(
+      opts.networkAdd.map(async (raw: string) => {
+        const { target, aliases } = parseNetwork(raw);
+        return [`name=${await byId(target)}`, ...aliases.map((a) => `alias=${a}`)].join(",");
+      }),
+    );
 }
 
 /** `service rollback` and `service update --rollback`: back to the previous spec. */
@@ -134,6 +150,7 @@ export const registerServiceCommands: CommandGroup = (program, cli) => {
     action(async (ref: string, opts: Record<string, unknown>) => {
       const client = await cli.client();
       if (opts.rollback) return rollback(cli, client, ref, opts);
+      await networksById(client, opts);
       const updated = await retryOnStaleVersion(async () => {
         const current = await client.get<Service>(servicePath(ref));
         return client.call<Service>("PUT", servicePath(current.id), { query: { version: String(current.version) }, body: applyServiceUpdate(current.spec, opts) });

@@ -31,6 +31,8 @@ export const cluster = sqliteTable("cluster", {
   reconciledGeneration: integer("reconciled_generation").notNull().default(0),
   /** When a timer (a restart delay) next needs a reconcile; null when none. */
   wakeAt: integer("wake_at"),
+  /** Bumped by every network create and remove: creates are guarded on it, so two never take overlapping subnets. */
+  networkGeneration: integer("network_generation").notNull().default(0),
   /** No node is marked down before this: set when a control plane starts, as agents could not call in while it was away. */
   livenessGraceUntil: integer("liveness_grace_until").notNull(),
 });

@@ -6,3 +6,4 @@ export * from "./services.js";
 export * from "./webhooks.js";
 export * from "./stacks.js";
 export * from "./hooks.js";
+export * from "./networks.js";

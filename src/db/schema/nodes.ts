@@ -1,5 +1,6 @@
 import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { nodeAvailabilities, nodeRoles, nodeStates } from "../../domain/node.js";
+import type { HostOverlay, NetworkIssue } from "../../domain/network.js";
 
 
 /**
@@ -28,6 +29,10 @@ export const nodes = sqliteTable(
     engineVersion: text("engine_version").notNull(),
     engineLabels: text("engine_labels", { mode: "json" }).$type<Record<string, string>>().notNull(),
     addr: text("addr").notNull(),
+    /** What the host can do for overlay networks (MTU, capabilities, WireGuard key); null: it takes no part. */
+    overlay: text("overlay", { mode: "json" }).$type<HostOverlay>(),
+    /** What the agent last said it could not set up for its networks. */
+    networkIssues: text("network_issues", { mode: "json" }).$type<NetworkIssue[]>().notNull().default([]),
     // status
     state: text("state", { enum: nodeStates }).notNull(),
     stateMessage: text("state_message").notNull().default(""),

@@ -1,0 +1,41 @@
+/**
+ * Overlay networks: what hosts say they can do for them, and the names and
+ * numbers shared by the control plane, the CLI and the agent.
+ */
+
+/** What a host can do for overlay networks, from its join and heartbeats (the protocol's `HostDescription.overlay`). */
+export interface HostOverlay {
+  underlayMtu: number;
+  capabilities: { vxlan: boolean; nftables: boolean; conntrack: boolean; wireguard: "kernel" | "go" | "none" };
+  wgPublicKey?: string;
+}
+
+/** Something the agent could not set up for its networks (the protocol's `Heartbeat.networkIssues`). */
+export interface NetworkIssue {
+  networkId?: string;
+  peerNodeId?: string;
+  message: string;
+}
+
+/** The routing-mesh network every cluster has, as in Swarm. */
+export const ingressNetwork = { name: "ingress", subnet: "10.0.0.0/24", gateway: "10.0.0.1" } as const;
+
+/** VXLAN network identifiers start here, as in Swarm. */
+export const firstVni = 4096;
+export const maxVni = 16_777_215;
+
+/** Where subnets of networks created without --subnet come from (Swarm's default address pool). */
+export const defaultAddressPool = { base: "10.0.0.0/8", size: 24 } as const;
+
+/** Docker's driver options shoal reads. */
+export const mtuOption = "com.docker.network.driver.mtu";
+export const encryptedOption = "encrypted";
+
+/** VXLAN's overhead on the underlay, and WireGuard's on top of it. */
+export const vxlanOverhead = 50;
+export const wireguardOverhead = 80;
+
+/** A host that can realise overlay networks. */
+export const canOverlay = (o: HostOverlay | null | undefined) => o?.capabilities.vxlan === true;
+/** A host that can carry encrypted overlay networks. */
+export const canEncrypt = (o: HostOverlay | null | undefined) => canOverlay(o) && o!.capabilities.wireguard !== "none" && !!o!.wgPublicKey;
