@@ -45,9 +45,12 @@ export class ControlPlaneClient {
     return this.call(Joined, "POST", agentV1Paths.join, { body: { description } });
   }
 
-  /** The long-poll; also the node's heartbeat. */
-  assignments(since: number, netSince: string | undefined, signal: AbortSignal): Promise<Assignments> {
-    return this.call(Assignments, "GET", agentV1Paths.assignments, { query: { since, ...(netSince !== undefined ? { netSince } : {}) }, signal });
+  /** The long-poll; also the node's heartbeat. `waitMs`: answer sooner than the heartbeat period when nothing changed. */
+  assignments(since: number, netSince: string | undefined, signal: AbortSignal, waitMs?: number): Promise<Assignments> {
+    return this.call(Assignments, "GET", agentV1Paths.assignments, {
+      query: { since, ...(netSince !== undefined ? { netSince } : {}), ...(waitMs !== undefined ? { waitMs } : {}) },
+      signal,
+    });
   }
 
   /** A heartbeat with the node's description; `engineDown` (why) marks the node down while the agent lives. */

@@ -56,8 +56,15 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-/** Connections kept open between calls, for callers that ask for it. */
-const keepAliveAgents = { "http:": new http.Agent({ keepAlive: true }), "https:": new https.Agent({ keepAlive: true }) };
+/**
+ * Connections kept open between calls for callers that ask for it, one per call otherwise.
+ * Never Node's global agent: since Node 19 it gives sockets a 5 s timeout, which cut any
+ * answer slower than that (a busy control plane, a large create).
+ */
+const agents = {
+  keepAlive: { "http:": new http.Agent({ keepAlive: true }), "https:": new https.Agent({ keepAlive: true }) },
+  perCall: { "http:": new http.Agent({ keepAlive: false }), "https:": new https.Agent({ keepAlive: false }) },
+};
 
 /**
  * The one client of shoal's bearer-token JSON APIs (the CLI's and the agent's):
@@ -147,13 +154,13 @@ export class HttpJsonClient {
         method,
         headers,
         ...(this.opts.ca ? { ca: this.opts.ca } : {}),
-        ...(this.opts.keepAlive ? { agent: keepAliveAgents[secure ? "https:" : "http:"] } : {}),
+        agent: agents[this.opts.keepAlive ? "keepAlive" : "perCall"][secure ? "https:" : "http:"],
         ...(idleTimeoutMs ? { timeout: idleTimeoutMs } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
       },
       (res) => onResponse(res, url),
     );
-    req.on("timeout", () => req.destroy(new Error(`no answer within ${(idleTimeoutMs ?? 0) / 1000} s`)));
+    if (idleTimeoutMs) req.on("timeout", () => req.destroy(new Error(`no answer within ${idleTimeoutMs / 1000} s`)));
     req.on("error", (err) =>
       reject(opts.signal?.aborted ? err : new Error(`cannot reach ${this.opts.serverName ?? "the server"} at ${this.url}: ${err.message}`)),
     );
