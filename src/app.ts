@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { shoalVersion, type AppDeps } from "./api/context.js";
-import { dockerApi } from "./api/docker/routes.js";
+import { dockerApi, dockerErrorResponse, isDockerApiPath } from "./api/docker/routes.js";
 import { ApiError } from "./api/errors.js";
 import { jsonResponse } from "./api/openapi.js";
 import { renderReferencePage } from "./api/reference-page.js";
@@ -20,10 +20,10 @@ import { tokenRoutes } from "./api/routes/tokens.js";
 import { uiRoutes } from "./api/routes/ui.js";
 import { webhookRoutes } from "./api/routes/webhooks.js";
 import { dispatcherRoutes } from "./dispatcher/routes.js";
+import { maxBodyBytes } from "./domain/limits.js";
 
 export type { AppDeps } from "./api/context.js";
 
-const maxBodyBytes = 1024 * 1024;
 
 const openApiConfig = {
   openapi: "3.1.0",
@@ -125,6 +125,7 @@ export function createApp(deps: AppDeps) {
   });
 
   app.onError((err, c) => {
+    if (isDockerApiPath(c.req.path)) return dockerErrorResponse(deps, err, c);
     const apiError = toApiError(err);
     if (apiError.code === "internal")
       deps.logger.error("request failed", { method: c.req.method, path: c.req.path, error: err instanceof Error ? err.stack : String(err) });

@@ -28,14 +28,31 @@ export const toEventView = (e: EventRow): EventView => ({
 /** Letters, digits, `_`, `-`, dot-separated; `*` stands for any run of characters (dots too). */
 export const eventPatternRegex = /^[A-Za-z0-9_*-]+(\.[A-Za-z0-9_*-]+)*$/;
 
-const globCache = new Map<string, RegExp>();
-function glob(pattern: string): RegExp {
-  let re = globCache.get(pattern);
-  if (!re) {
-    re = new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\-]/g, "\\$&")).join(".*")}$`);
-    if (globCache.size < 1000) globCache.set(pattern, re);
+/**
+ * `*` matches any run of characters. Matched by walking both strings once
+ * with a return to the last `*` (at most pattern × text steps), not by a
+ * regular expression: `.*.*.*…` backtracks exponentially, and a pattern is
+ * user input (100 characters of `*` took minutes).
+ */
+function globMatches(pattern: string, text: string): boolean {
+  let p = 0;
+  let t = 0;
+  let star = -1;
+  let resume = 0;
+  while (t < text.length) {
+    if (p < pattern.length && pattern[p] === "*") {
+      star = p++;
+      resume = t;
+    } else if (p < pattern.length && pattern[p] === text[t]) {
+      p++;
+      t++;
+    } else if (star >= 0) {
+      p = star + 1;
+      t = ++resume;
+    } else return false;
   }
-  return re;
+  while (p < pattern.length && pattern[p] === "*") p++;
+  return p === pattern.length;
 }
 
 /**
@@ -43,7 +60,7 @@ function glob(pattern: string): RegExp {
  * `service.update.*`) or, as docker's `event=` filter does, its action alone (`failed`).
  */
 export const matchesEventPattern = (pattern: string, e: Pick<EventRow, "type" | "action">) =>
-  glob(pattern).test(eventName(e)) || glob(pattern).test(e.action);
+  globMatches(pattern, eventName(e)) || globMatches(pattern, e.action);
 
 /**
  * docker events filters: values of one filter are alternatives, different

@@ -4,6 +4,7 @@ import type { StackIssue } from "./issues.js";
 import { entriesToMapping, isMapping } from "./merge.js";
 import { ShellWordsError, splitShellWords } from "../domain/shell-words.js";
 import { EnvFileError, lookupIn, parseEnvFile } from "../domain/env-file.js";
+import { quoted } from "../domain/limits.js";
 import { parseBytes, parseDurationMs, parseNanoCpus } from "../domain/units.js";
 
 /**
@@ -176,7 +177,7 @@ export function convertStack(doc: Doc, input: ConvertInput): ConvertResult {
       const path = `volumes.${i}`;
       if (typeof v === "string") {
         const parts = v.split(":");
-        if (parts.length > 3 || parts.some((p) => p === "")) return fail(path, `"${v}" is not SOURCE:TARGET[:MODE] or TARGET`);
+        if (parts.length > 3 || parts.some((p) => p === "")) return fail(path, `${quoted(v)} is not SOURCE:TARGET[:MODE] or TARGET`);
         const [source, target, mode = ""] = parts.length === 1 ? ["", parts[0]!] : (parts as [string, string, string?]);
         const modes = mode ? mode.split(",") : [];
         const unknownMode = modes.find((m) => !["ro", "rw", "z", "Z", "nocopy", "rprivate", "private", "rshared", "shared", "rslave", "slave", "cached", "delegated", "consistent"].includes(m));
@@ -207,7 +208,7 @@ export function convertStack(doc: Doc, input: ConvertInput): ConvertResult {
       const path = `ports.${i}`;
       if (isMapping(p)) {
         const published = p.published === undefined ? undefined : Number(p.published);
-        if (published !== undefined && !Number.isInteger(published)) return fail(`${path}.published`, `"${String(p.published)}" is not a port number`);
+        if (published !== undefined && !Number.isInteger(published)) return fail(`${path}.published`, `${quoted(p.published)} is not a port number`);
         return ports.push({
           targetPort: p.target as number,
           ...(published !== undefined ? { publishedPort: published } : {}),
@@ -220,7 +221,7 @@ export function convertStack(doc: Doc, input: ConvertInput): ConvertResult {
       const targets = match ? portRange(match[3]!) : undefined;
       const published = match?.[2] ? portRange(match[2]) : undefined;
       if (!match || !targets || (match[2] && (!published || published.length !== targets.length)))
-        return fail(path, `"${text}" is not a port like 80, 8080:80, 8080:80/udp or 8000-8001:80-81`);
+        return fail(path, `${quoted(text)} is not a port like 80, 8080:80, 8080:80/udp or 8000-8001:80-81`);
       if (match[1]) warnings.push(`${at}.${path}: the host IP ${match[1]} is ignored; published ports listen on every address`);
       targets.forEach((targetPort, j) =>
         ports.push({

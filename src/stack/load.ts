@@ -1,11 +1,12 @@
-import { parseDocument } from "yaml";
 import { ServiceSpecSchema } from "../api/service-spec-schema.js";
 import type { ServiceSpec } from "../domain/service-spec.js";
 import { composeShape } from "./compose-schema.js";
 import { convertStack, type StackResource } from "./convert.js";
+import { maxReportedIssues } from "../domain/limits.js";
 import { interpolate } from "./interpolate.js";
 import type { StackIssue } from "./issues.js";
 import { mergeComposeFiles } from "./merge.js";
+import { readYaml } from "./read-yaml.js";
 import { check, type CheckResult } from "./shape.js";
 
 /**
@@ -93,21 +94,12 @@ function composePath(service: string, specPath: string): string {
 const describeVersion = (v: unknown) => (typeof v === "number" ? String(v) : typeof v === "string" ? v : "");
 
 function parseFile(text: string, label: string, errors: StackIssue[]): Record<string, unknown> | undefined {
-  const doc = parseDocument(text, { merge: true, uniqueKeys: true });
-  const problem = doc.errors[0];
-  if (problem) {
-    const line = problem.linePos?.[0];
-    errors.push({ path: label, message: `not valid YAML${line ? ` (line ${line.line}, column ${line.col})` : ""}: ${problem.code.toLowerCase().replaceAll("_", " ")}` });
+  const read = readYaml(text, label);
+  if (!read.ok) {
+    errors.push(read.issue);
     return undefined;
   }
-  let value: unknown;
-  try {
-    value = doc.toJS({ maxAliasCount: 1000 });
-  } catch (err) {
-    // The alias limit ("billion laughs"): the only way a parsed document fails to convert.
-    errors.push({ path: label, message: `not accepted as YAML: ${err instanceof Error ? err.message : String(err)}` });
-    return undefined;
-  }
+  const value = read.value;
   if (!value || typeof value !== "object" || Array.isArray(value)) {
     errors.push({ path: label, message: "a compose file is a mapping with services: at the top" });
     return undefined;
@@ -123,6 +115,12 @@ function parseFile(text: string, label: string, errors: StackIssue[]): Record<st
     return undefined;
   }
   return value as Record<string, unknown>;
+}
+
+/** The first maxReportedIssues problems, and how many more there were: a refusal stays small whatever the file. */
+function reported(errors: StackIssue[]): StackIssue[] {
+  if (errors.length <= maxReportedIssues) return errors;
+  return [...errors.slice(0, maxReportedIssues), { path: "file", message: `and ${errors.length - maxReportedIssues} more problems (the first ${maxReportedIssues} are listed)` }];
 }
 
 export function loadStack(input: StackInput): LoadResult {
@@ -147,7 +145,7 @@ export function loadStack(input: StackInput): LoadResult {
     errors.push(...fileErrors.map((e) => (several && !e.path.startsWith("file") ? { ...e, message: `${e.message}${fileNote}` } : e)));
   });
   for (const name of [...unset].sort()) warnings.push(`the ${name} variable is not set: it stands for an empty string`);
-  if (errors.length) return { ok: false, errors, warnings };
+  if (errors.length) return { ok: false, errors: reported(errors), warnings };
 
   const merged = mergeComposeFiles(docs);
   const services = merged.services;
@@ -171,6 +169,6 @@ export function loadStack(input: StackInput): LoadResult {
         errors.push({ path: composePath(key, specPath), message: `${issue.message}${keys}` });
       }
   }
-  if (errors.length) return { ok: false, errors, warnings };
+  if (errors.length) return { ok: false, errors: reported(errors), warnings };
   return { ok: true, services: specs, resources: converted.resources, warnings };
 }

@@ -1,4 +1,5 @@
 import type { StackIssue } from "./issues.js";
+import { quoted } from "../domain/limits.js";
 import { closest } from "./suggest.js";
 
 /**
@@ -110,16 +111,16 @@ export function check(value: unknown, shape: Shape, path: string, result: CheckR
   if (!fits(shape, value)) return fail(`expected ${describe(shape)}, got ${typeName(value)}`);
   switch (shape.kind) {
     case "integer":
-      if (!Number.isInteger(value)) fail(`expected an integer, got ${String(value)}`);
+      if (!Number.isInteger(value)) fail(`expected an integer, got ${String(value).slice(0, 40)}`);
       return;
     case "enum":
       if (!shape.values.includes(value as string)) {
         const guess = closest(value as string, shape.values);
-        fail(`"${String(value)}" is not one of ${shape.values.join(", ")}${guess ? `; did you mean ${guess}?` : ""}`);
+        fail(`${quoted(value)} is not one of ${shape.values.join(", ")}${guess ? `; did you mean ${guess}?` : ""}`);
       }
       return;
     case "format":
-      if (shape.parse(value as string | number) === undefined) fail(`"${String(value)}" is not ${shape.expected}`);
+      if (shape.parse(value as string | number) === undefined) fail(`${quoted(value)} is not ${shape.expected}`);
       return;
     case "list":
       (value as unknown[]).forEach((item, i) => check(item, shape.item, join(path, i), result));

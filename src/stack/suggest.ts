@@ -16,8 +16,11 @@ export function closest(word: string, known: Iterable<string>): string | undefin
   const lower = word.toLowerCase();
   let best: { word: string; distance: number } | undefined;
   for (const candidate of known) {
+    const within = Math.max(1, Math.floor(candidate.length / 3));
+    // The distance is at least the difference in length: a long key costs no table of its size.
+    if (Math.abs(lower.length - candidate.length) > within) continue;
     const d = distance(lower, candidate.toLowerCase());
-    if (d <= Math.max(1, Math.floor(candidate.length / 3)) && (!best || d < best.distance)) best = { word: candidate, distance: d };
+    if (d <= within && (!best || d < best.distance)) best = { word: candidate, distance: d };
   }
   return best?.word;
 }

@@ -182,6 +182,12 @@ const wrongLeaf = fc.oneof(
   fc.double({ noNaN: false }).filter((d) => !Number.isInteger(d)),
 );
 
+/** A body with one leaf replaced by arrays or objects nested past the JSON depth limit (built as text: JSON.stringify would overflow). */
+const deepLeaf = (body: Record<string, unknown>) =>
+  fc.tuple(fc.constantFrom(...leafPaths(body)), fc.integer({ min: 65, max: 100_000 }), fc.boolean()).map(([p, n, objects]) =>
+    JSON.stringify(setPath(body, p, "__DEEP__")).replace('"__DEEP__"', objects ? `${'{"a":'.repeat(n)}1${"}".repeat(n)}` : `${"[".repeat(n)}${"]".repeat(n)}`),
+  );
+
 interface Malformed {
   path: string;
   query: string;
@@ -218,6 +224,7 @@ function malformed(tpl: Template): fc.Arbitrary<Malformed> {
       fc.oneof(fc.integer(), fc.string(), fc.array(fc.anything()), fc.constant(null), fc.boolean()).map((v) => base({ body: JSON.stringify(v) })),
       fc.tuple(fc.string({ maxLength: 12 }), fc.jsonValue()).map(([k, v]) => base({ body: JSON.stringify({ ...tpl.body, [`x_${k}`]: v }) })),
       fc.tuple(fc.constantFrom(...leafPaths(tpl.body)), wrongLeaf).map(([p, v]) => base({ body: JSON.stringify(setPath(tpl.body!, p, v)) })),
+      deepLeaf(tpl.body).map((body) => base({ body })),
       fc.integer({ min: 0, max: JSON.stringify(tpl.body).length - 1 }).map((n) => base({ body: JSON.stringify(tpl.body).slice(0, n) })),
       fc.constantFrom("text/plain", "application/x-www-form-urlencoded", "application/xml", "multipart/form-data; boundary=x").map((ct) =>
         base({ contentType: ct }),
@@ -409,6 +416,7 @@ function malformedDocker(tpl: Omit<Template, "token">): fc.Arbitrary<Malformed> 
     options.push(
       fc.oneof(fc.integer(), fc.string(), fc.array(fc.jsonValue()), fc.constant(null), fc.boolean()).map((v) => base({ body: JSON.stringify(v) })),
       fc.tuple(fc.constantFrom(...leafPaths(tpl.body)), dockerWrongLeaf).map(([p, v]) => base({ body: JSON.stringify(setPath(tpl.body!, p, v)) })),
+      deepLeaf(tpl.body).map((body) => base({ body })),
       fc.integer({ min: 0, max: JSON.stringify(tpl.body).length - 1 }).map((n) => base({ body: JSON.stringify(tpl.body).slice(0, n) })),
       fc.constantFrom("text/plain", "application/x-www-form-urlencoded", "application/xml", "multipart/form-data; boundary=x").map((ct) => base({ contentType: ct })),
     );

@@ -163,6 +163,26 @@ services:
     expect(await listStackResources(t.db)).toEqual([]);
   });
 
+  it("answers 400 naming what was wrong for the two files that crashed it (issue 19), and writes nothing", async () => {
+    const nested = `${"${A:-".repeat(5000)}x${"}".repeat(5000)}`;
+    const deep = await deploy("deep", { files: [`services:\n  web:\n    image: busybox:1\n    environment:\n      X: "${nested}"\n`] });
+    expect(deep.status).toBe(400);
+    expect(deep.body).toMatchObject({ code: "validation_failed", errors: [{ path: "services.web.environment.X", message: expect.stringContaining("defaults nest more than 32 levels deep") }] });
+    expect(deep.body.detail).toMatch(/the limit is 32$/);
+    expect(deep.text.length).toBeLessThan(1000);
+
+    const cyclic = await deploy("cyclic", { files: ["x-a: &a\n  b: *a\nservices:\n  web:\n    image: busybox:1\n"] });
+    expect(cyclic.status).toBe(400);
+    expect(cyclic.body).toMatchObject({
+      code: "validation_failed",
+      errors: [{ path: "file", message: "the alias *a (line 2) is inside the node anchored &a: the document would contain itself, and cyclic YAML is not accepted" }],
+    });
+    expect(await services()).toEqual([]);
+    expect(await listStackResources(t.db)).toEqual([]);
+    expect(t.errors).toEqual([]);
+    expect((await t.call("GET", "/healthz")).status).toBe(200);
+  });
+
   it("a published port clash anywhere in the files writes nothing, not half the stack", async () => {
     await t.call("POST", "/v1/services", { ...admin(), body: { name: "solo", task: { container: { image: "busybox:1" } }, endpoint: { ports: [{ targetPort: 80, publishedPort: 8080 }] } } });
     const file = `services:\n  a:\n    image: busybox:1\n  b:\n    image: busybox:1\n    ports: ["8080:80"]\n`;

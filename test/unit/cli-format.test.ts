@@ -108,6 +108,21 @@ describe("templates", () => {
   });
 });
 
+describe("format limits", () => {
+  it("refuses a template past its length or action limit, naming the limit", () => {
+    expect(() => parseTemplate("x".repeat(16 * 1024 + 1))).toThrow(new UsageError("template: 16385 characters; the limit is 16384"));
+    expect(() => parseTemplate("{{.ID}}".repeat(257))).toThrow(new UsageError("template: more than 256 actions ({{…}}); the limit is 256"));
+    expect(parseTemplate("{{.ID}}".repeat(256)).render({ id: "a" })).toBe("a".repeat(256));
+  });
+
+  it("aligns at most 64 columns: a line of 100,000 tabs is one table, not a stack overflow", () => {
+    const wide = Array.from({ length: 100_000 }, (_, i) => String(i % 10)).join("\t");
+    const out = tabulate(["a\tb", wide]);
+    expect(out.split("\n")[1]!.split("\t")).toHaveLength(100_000 - 63);
+    expect(tabulate(["a\tb", "c\td"])).toBe("a         b\nc         d\n");
+  });
+});
+
 describe("renderList", () => {
   const columns: Column<{ id: string; name: string }>[] = [
     { field: "ID", header: "ID", value: (r) => r.id },

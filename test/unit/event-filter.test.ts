@@ -47,6 +47,27 @@ describe("event patterns", () => {
   });
 });
 
+describe("event patterns: cost", () => {
+  it("matches as the glob's regular expression would, for any pattern of a, . and *", () => {
+    const reference = (pattern: string, text: string) =>
+      new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.]/g, "\\.")).join(".*")}$`).test(text);
+    fc.assert(
+      fc.property(fc.stringMatching(/^[a.*]{1,8}$/), fc.stringMatching(/^[a.]{0,10}$/), (pattern, action) => {
+        const e = event("task", action);
+        expect(matchesEventPattern(pattern, e)).toBe(reference(pattern, `task.${action}`) || reference(pattern, action));
+      }),
+      { numRuns: 2000, seed: 19 },
+    );
+  });
+
+  it("answers at once for the worst patterns the API accepts (100 characters of *)", () => {
+    const started = performance.now();
+    for (const pattern of [`${"*".repeat(99)}x`, `${"*a".repeat(50)}`, `${"*.".repeat(49)}*x`])
+      expect(matchesEventPattern(pattern, event("service", "update.rollback_completed"))).toBe(false);
+    expect(performance.now() - started).toBeLessThan(50);
+  });
+});
+
 describe("event filters", () => {
   const taskFailed = event("task", "failed", "task_1", { service: "svc_1", node: "node_1" });
   const serviceUpdated = event("service", "update", "svc_1", { name: "web" });

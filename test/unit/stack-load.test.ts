@@ -239,6 +239,75 @@ describe("compose corpus: invalid files", () => {
     if (!result.ok) expect(result.errors).toEqual([{ path: "file", message: expect.stringMatching(/^not accepted as YAML: .*alias/i) }]);
   });
 
+  const web = "services:\n  web:\n    image: busybox\n";
+  const refusal = (files: string[], env: Record<string, string> = {}) => {
+    const result = loadStack({ stack: "s", files, env });
+    if (result.ok) throw new Error("expected a refusal");
+    return result.errors;
+  };
+
+  it("refuses defaults nested past the interpolation limit, naming the limit (issue 19: 5,000 deep)", () => {
+    const nested = (n: number) => `${"${A:-".repeat(n)}x${"}".repeat(n)}`;
+    expect(refusal([`${web}    environment:\n      X: "${nested(5000)}"\n`])).toEqual([
+      { path: "services.web.environment.X", message: expect.stringMatching(/defaults nest more than 32 levels deep .*the limit is 32$/) },
+    ]);
+    const ok = loadStack({ stack: "s", files: [`${web}    environment:\n      X: "${nested(32)}"\n`], env: {} });
+    expect(ok.ok && ok.services[0]!.spec.task.container.env).toEqual(["X=x"]);
+  });
+
+  it("refuses an alias inside the node it names as cyclic YAML (issue 19), also through a merge key", () => {
+    expect(refusal([`x-a: &a\n  b: *a\n${web}`])).toEqual([
+      { path: "file", message: "the alias *a (line 2) is inside the node anchored &a: the document would contain itself, and cyclic YAML is not accepted" },
+    ]);
+    expect(refusal([`${web}x-b: &b\n  - c: [1, *b]\n`])[0]!.message).toMatch(/^the alias \*b \(line 5\) is inside the node anchored &b/);
+    expect(refusal([web, `x-m: &m\n  <<: *m\n${web}`])).toEqual([{ path: "file 2", message: expect.stringMatching(/^the alias \*m \(line 2\).*cyclic YAML/) }]);
+    // An alias to an earlier sibling is no cycle.
+    expect(loadStack({ stack: "s", files: [`x-a: &a {b: 1}\nx-c: {d: *a}\n${web}`], env: {} }).ok).toBe(true);
+  });
+
+  it.each([
+    ["flow collections", (n: number) => `x-deep: ${"[".repeat(n)}${"]".repeat(n)}\n${web}`],
+    ["block mappings", (n: number) => `${web}x-deep:\n${Array.from({ length: n }, (_, i) => `${"  ".repeat(i + 1)}k:`).join("\n")} 1\n`],
+    ["block sequences", (n: number) => `${web}x-deep:\n  ${"- ".repeat(n)}x\n`],
+  ])("refuses %s nested past the depth limit before the YAML parser builds them", (_what, file) => {
+    for (const n of [65, 100_000]) {
+      if (n > 1000 && _what === "block mappings") continue;
+      const started = Date.now();
+      expect(refusal([file(n)])).toEqual([{ path: "file", message: expect.stringMatching(/^nested more than 64 levels deep \(line \d+\); the limit is 64$/) }]);
+      expect(Date.now() - started).toBeLessThan(2000);
+    }
+    expect(loadStack({ stack: "s", files: [file(50)], env: {} }).ok).toBe(true);
+  });
+
+  it("refuses depth, size and text past their limits once aliases are expanded", () => {
+    const nest = (inner: string) => `${"[".repeat(40)}${inner}${"]".repeat(40)}`;
+    expect(refusal([`x-a: &a ${nest("1")}\nx-b: ${nest("*a")}\n${web}`])).toEqual([
+      { path: `x-b${".0".repeat(63)}`, message: "nested more than 64 levels deep (with aliases expanded); the limit is 64" },
+    ]);
+    const big = "y".repeat(400_000);
+    const copies = `x-big: &big "${big}"\nx-copies: [${Array(12).fill("*big").join(", ")}]\n${web}`;
+    expect(refusal([copies])).toEqual([{ path: "file", message: `more than ${4 * 1024 * 1024} characters of keys and values (with aliases expanded); the limit is ${4 * 1024 * 1024}` }]);
+    expect(refusal([`x-a: [${Array(1001).fill("*w").join(",")}]\nx-w: &w 1\n${web}`])[0]!.message).toMatch(/^not valid YAML|aliases/);
+    expect(refusal([`x-w: &w 1\nx-a: [${Array(1001).fill("*w").join(",")}]\n${web}`])).toEqual([{ path: "file", message: "more than 1000 aliases (*name); the limit is 1000" }]);
+    expect(refusal([`x-many: [${Array(100_001).fill("1").join(",")}]\n${web}`])).toEqual([{ path: "file", message: "more than 100000 values (with aliases expanded); the limit is 100000" }]);
+    // YAML itself refuses implicit keys past 1024 characters; an explicit one (?) is measured.
+    expect(refusal([`${web}    labels:\n      ? ${"k".repeat(1025)}\n      : v\n`])).toEqual([
+      { path: "services.web.labels", message: expect.stringMatching(/^a key of 1025 characters \("k{80}…"\); the limit is 1024$/) },
+    ]);
+  });
+
+  it("refuses what interpolation would grow past the text limit, and lists at most 100 problems", () => {
+    const env = { BIG: "z".repeat(32 * 1024) };
+    const grow = `${web}    environment:\n${Array.from({ length: 200 }, (_, i) => `      V${i}: "\${BIG}\${BIG}"`).join("\n")}\n`;
+    expect(refusal([grow], env)).toEqual([{ path: expect.stringMatching(/^services\.web\.environment\.V\d+$/), message: `the file's values grow past ${4 * 1024 * 1024} characters once substituted; the limit is ${4 * 1024 * 1024}` }]);
+    const one = `${web}    environment:\n      X: "${"\${BIG}".repeat(40)}"\n`;
+    expect(refusal([one], env)[0]!.message).toMatch(/grows past 1048576 characters once substituted; the limit is 1048576$/);
+    const typos = `services:\n${Array.from({ length: 150 }, (_, i) => `  s${i}:\n    image: busybox\n    imgae: x`).join("\n")}\n`;
+    const errors = refusal([typos]);
+    expect(errors).toHaveLength(101);
+    expect(errors[100]).toEqual({ path: "file", message: "and 50 more problems (the first 100 are listed)" });
+  });
+
   it("names the file when several are merged", () => {
     const result = load(["valid/override.yml", "invalid/typo-replocas.yml"]);
     expect(result.ok || result.errors).toEqual([{ path: "services.web.deploy.replocas", message: "unknown key; did you mean replicas? (file 2)" }]);

@@ -1,4 +1,6 @@
+import { maxFilterValueLength, maxFilterValues } from "../../domain/limits.js";
 import { ApiError } from "../errors.js";
+import { jsonTooDeep, jsonTooDeepMessage } from "../json-depth.js";
 
 /**
  * Docker's `filters` query parameter: JSON, either `{"name":{"web":true}}`
@@ -9,6 +11,7 @@ export type DockerFilters = Map<string, string[]>;
 export function parseDockerFilters(raw: string | undefined, allowed: readonly string[]): DockerFilters {
   const filters: DockerFilters = new Map();
   if (raw === undefined || raw === "") return filters;
+  if (jsonTooDeep(raw)) throw new ApiError("validation_failed", `invalid filters: ${jsonTooDeepMessage}`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
@@ -22,6 +25,8 @@ export function parseDockerFilters(raw: string | undefined, allowed: readonly st
     const values = Array.isArray(value) ? value : value && typeof value === "object" ? Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] === true) : undefined;
     if (!values || !values.every((v): v is string => typeof v === "string"))
       throw new ApiError("validation_failed", `invalid filter '${key}': expected a list of strings or an object of true values`);
+    if (values.length > maxFilterValues || values.some((v) => v.length > maxFilterValueLength))
+      throw new ApiError("validation_failed", `invalid filter '${key}': at most ${maxFilterValues} values of at most ${maxFilterValueLength} characters each`);
     filters.set(key, values);
   }
   return filters;

@@ -2,6 +2,7 @@ import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { stream } from "hono/streaming";
 import { effectiveHeartbeatPeriodMs } from "../../dispatcher/liveness.js";
+import { maxBodyBytes } from "../../domain/limits.js";
 import { listNodes } from "../../db/nodes.js";
 import { countServiceTasks, listServices, type ServiceRow } from "../../db/services.js";
 import { maxEventId } from "../../db/events.js";
@@ -23,6 +24,7 @@ import { filterServices } from "../service-filters.js";
 import { createService, removeService, replaceServiceSpec, resolveService, rollBackService } from "../service-writes.js";
 import { dockerEvent, dockerEventFilterKeys, matchesDockerEvent } from "./events.js";
 import { anyOf, parseDockerFilters, queryBool } from "./filters.js";
+import { jsonTooDeep, jsonTooDeepMessage } from "../json-depth.js";
 import { DockerFieldError } from "./lenient.js";
 import { dockerCluster, dockerId, dockerNode, dockerService, dockerTask, nodeSpecFromDocker, normalizeId, serviceSpecFromDocker } from "./translate.js";
 
@@ -67,7 +69,7 @@ function dockerError(err: unknown): { status: 400 | 401 | 403 | 404 | 409 | 413 
   if (err instanceof DockerFieldError) return { status: 400, message: `invalid spec: ${err.message}` };
   if (err instanceof NotImplemented) return { status: 501, message: err.message };
   if (err instanceof ApiError) return { status: err.status as 400, message: err.message };
-  if (err instanceof HTTPException && err.status === 413) return { status: 413, message: "the body is larger than the server accepts" };
+  if (err instanceof HTTPException && err.status === 413) return { status: 413, message: `the body is larger than ${maxBodyBytes} bytes` };
   return { status: 500, message: "internal error" };
 }
 
@@ -77,6 +79,7 @@ async function readJson(c: Context<AppEnv>): Promise<unknown> {
     throw new ApiError("validation_failed", `unsupported Content-Type header (${type}): must be 'application/json'`);
   const text = await c.req.text();
   if (!text.trim()) throw new ApiError("validation_failed", "the request body is empty; send a JSON object");
+  if (jsonTooDeep(text)) throw new ApiError("validation_failed", jsonTooDeepMessage);
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -374,12 +377,21 @@ export function dockerApi(deps: AppDeps) {
       return c.json({ message: "page not found" }, 404);
     });
 
-  app.onError((err, c) => {
-    const { status, message } = dockerError(err);
-    if (status === 500) deps.logger.error("docker api request failed", { method: c.req.method, path: c.req.path, error: err instanceof Error ? err.stack : String(err) });
-    c.header("Api-Version", dockerApiVersion);
-    return c.json({ message }, status);
-  });
+  app.onError((err, c) => dockerErrorResponse(deps, err, c));
 
   return app;
+}
+
+/** Whether a path is the Docker Engine API's (so its errors are Docker's `{"message"}`), not shoal's own `/v1/…`. */
+export const isDockerApiPath = (path: string) =>
+  /^(?:\/docker)?(?:\/v[0-9]+\.[0-9]+)?\/(?:_ping|version|info|swarm|nodes|services|tasks|networks|secrets|configs|distribution)(?:\/|$)/.test(path) ||
+  /^\/docker(?:\/|$)/.test(path);
+
+/** Docker's error answer; the Docker routes' onError, and the app's for what fails before they run (an oversized body). */
+export function dockerErrorResponse(deps: Pick<AppDeps, "logger">, err: unknown, c: Context<AppEnv>): Response {
+  const { status, message } = dockerError(err);
+  if (status === 500) deps.logger.error("docker api request failed", { method: c.req.method, path: c.req.path, error: err instanceof Error ? err.stack : String(err) });
+  c.header("Api-Version", dockerApiVersion);
+  if (status === 413) c.header("Connection", "close");
+  return c.json({ message }, status);
 }

@@ -14,6 +14,7 @@ import { ApiError, notFound } from "../errors.js";
 import { bearer, errorResponses, jsonBody, jsonResponse, tooManyRequestsResponse } from "../openapi.js";
 import { strictObject } from "../../protocol/schema.js";
 import { publicOrigin } from "../public-url.js";
+import { jsonTooDeep, jsonTooDeepMessage } from "../json-depth.js";
 import { newRouter } from "../router.js";
 import { isoTime } from "../schemas.js";
 import { resolveService, writeServiceSpec } from "../service-writes.js";
@@ -90,6 +91,7 @@ async function readHookBody(req: Request): Promise<unknown> {
   const json = /^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType);
   if (text === "" && !json) return undefined;
   if (!json) throw new ApiError("unsupported_media_type", "a webhook body must be JSON, sent with Content-Type: application/json (or send no body)");
+  if (jsonTooDeep(text)) throw new ApiError("validation_failed", jsonTooDeepMessage, [{ path: "body", message: jsonTooDeepMessage }]);
   try {
     return JSON.parse(text);
   } catch (err) {

@@ -1,3 +1,4 @@
+import { maxTableColumns } from "../../domain/limits.js";
 import { parseTemplate } from "./template.js";
 import { UsageError } from "./units.js";
 
@@ -12,9 +13,15 @@ const padding = 3;
 
 const width = (s: string) => [...s].length;
 
+/** The cells of a line: past maxTableColumns, the rest of the line is the last cell, tabs and all. */
+function cellsOf(line: string): string[] {
+  const cells = line.split("\t");
+  return cells.length <= maxTableColumns ? cells : [...cells.slice(0, maxTableColumns - 1), cells.slice(maxTableColumns - 1).join("\t")];
+}
+
 /** Go's text/tabwriter: cells end at tabs; each column block is as wide as its widest cell + padding (at least minWidth). */
 export function tabulate(lines: string[]): string {
-  const cells = lines.map((l) => l.split("\t"));
+  const cells = lines.map(cellsOf);
   const out: string[] = [];
   const widths: number[] = [];
   const writeLines = (from: number, to: number) => {

@@ -1,3 +1,4 @@
+import { maxTemplateActions, maxTemplateLength } from "../../domain/limits.js";
 import { UsageError } from "./units.js";
 
 /**
@@ -6,7 +7,8 @@ import { UsageError } from "./units.js";
  * lower, title, join and truncate (`{{json .}}`, `{{join .Args ","}}`). Field
  * names match case-insensitively, so `{{.Spec.Name}}` reads the API's
  * `spec.name`. A field the data does not have is read from `fallback` when
- * one is given (the object as Docker's API shows it). Pure.
+ * one is given (the object as Docker's API shows it). Pure; a template's
+ * length and actions are bounded (limits.ts).
  */
 
 type Arg = { kind: "field"; path: string[] } | { kind: "string"; value: string } | { kind: "number"; value: number };
@@ -27,8 +29,11 @@ export interface Template {
 
 /** Parses a template; a syntax error, an unknown function or a bad argument is a UsageError. */
 export function parseTemplate(source: string): Template {
+  if (source.length > maxTemplateLength)
+    throw new UsageError(`template: ${source.length} characters; the limit is ${maxTemplateLength}`);
   const nodes: Node[] = [];
   let at = 0;
+  let actions = 0;
   while (at < source.length) {
     const open = source.indexOf("{{", at);
     if (open === -1) {
@@ -37,7 +42,8 @@ export function parseTemplate(source: string): Template {
     }
     if (open > at) nodes.push({ kind: "text", text: source.slice(at, open) });
     const close = source.indexOf("}}", open + 2);
-    if (close === -1) throw new UsageError(`template: unclosed action at ${open + 1}: ${source.slice(open)}`);
+    if (close === -1) throw new UsageError(`template: unclosed action at ${open + 1}: ${source.slice(open, open + 80)}`);
+    if (++actions > maxTemplateActions) throw new UsageError(`template: more than ${maxTemplateActions} actions ({{…}}); the limit is ${maxTemplateActions}`);
     nodes.push(parseAction(source.slice(open + 2, close)));
     at = close + 2;
   }
