@@ -103,7 +103,11 @@ export interface CheckResult {
   ignored: Map<string, string[]>;
 }
 
-const join = (path: string, key: string | number) => (path ? `${path}.${key}` : String(key));
+/** An empty key is shown as "" so that its path still names something. */
+const join = (path: string, key: string | number) => {
+  const shown = key === "" ? '""' : String(key);
+  return path ? `${path}.${shown}` : shown;
+};
 
 /** Checks `value` against `shape`, adding what is wrong to `result`. */
 export function check(value: unknown, shape: Shape, path: string, result: CheckResult): void {

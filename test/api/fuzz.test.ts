@@ -182,9 +182,9 @@ const wrongLeaf = fc.oneof(
   fc.double({ noNaN: false }).filter((d) => !Number.isInteger(d)),
 );
 
-/** A body with one leaf replaced by arrays or objects nested past the JSON depth limit (built as text: JSON.stringify would overflow). */
+/** A body with one leaf replaced by arrays or objects nested past the JSON depth limit, or deep enough to overflow a recursive walk (built as text: JSON.stringify would overflow). */
 const deepLeaf = (body: Record<string, unknown>) =>
-  fc.tuple(fc.constantFrom(...leafPaths(body)), fc.integer({ min: 65, max: 100_000 }), fc.boolean()).map(([p, n, objects]) =>
+  fc.tuple(fc.constantFrom(...leafPaths(body)), fc.oneof(fc.integer({ min: 65, max: 200 }), fc.constant(20_000)), fc.boolean()).map(([p, n, objects]) =>
     JSON.stringify(setPath(body, p, "__DEEP__")).replace('"__DEEP__"', objects ? `${'{"a":'.repeat(n)}1${"}".repeat(n)}` : `${"[".repeat(n)}${"]".repeat(n)}`),
   );
 
