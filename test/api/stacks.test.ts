@@ -163,14 +163,20 @@ services:
     expect(await listStackResources(t.db)).toEqual([]);
   });
 
-  it("answers 400 naming what was wrong for the two files that crashed it (issue 19), and writes nothing", async () => {
+  it("answers 400 naming the limit for an environment value nested 5,000 deep as ${A:-${A:-…}} (issue 19), and writes nothing", async () => {
     const nested = `${"${A:-".repeat(5000)}x${"}".repeat(5000)}`;
     const deep = await deploy("deep", { files: [`services:\n  web:\n    image: busybox:1\n    environment:\n      X: "${nested}"\n`] });
     expect(deep.status).toBe(400);
     expect(deep.body).toMatchObject({ code: "validation_failed", errors: [{ path: "services.web.environment.X", message: expect.stringContaining("defaults nest more than 32 levels deep") }] });
     expect(deep.body.detail).toMatch(/the limit is 32$/);
     expect(deep.text.length).toBeLessThan(1000);
+    expect(await services()).toEqual([]);
+    expect(await listStackResources(t.db)).toEqual([]);
+    expect(t.errors).toEqual([]);
+    expect((await t.call("GET", "/healthz")).status).toBe(200);
+  });
 
+  it("answers 400 naming the cycle for a self-referential alias (x-a: &a / b: *a) beside valid services (issue 19), and writes nothing", async () => {
     const cyclic = await deploy("cyclic", { files: ["x-a: &a\n  b: *a\nservices:\n  web:\n    image: busybox:1\n"] });
     expect(cyclic.status).toBe(400);
     expect(cyclic.body).toMatchObject({
