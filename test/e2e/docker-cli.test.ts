@@ -91,7 +91,9 @@ describe("the docker CLI drives shoal", () => {
     const gone = await docker("service", "inspect", "web");
     expect(gone.code).toBe(1);
     expect(gone.stderr).toMatch(/no such service: web/i);
-    const events = await docker("events", "--since", "10m", "--until", "0s", "--filter", "type=service", "--filter", "service=web", "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}");
+    // The CLI sends a duration as whole Unix seconds, which would cut off an event later in the current second.
+    const until = new Date(Date.now() + 1500).toISOString();
+    const events = await docker("events", "--since", "10m", "--until", until, "--filter", "type=service", "--filter", "service=web", "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}");
     expect(events.code).toBe(0);
     const seen = events.stdout.trim().split("\n");
     expect(seen[0]).toBe("service create web");

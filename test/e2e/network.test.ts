@@ -88,7 +88,7 @@ describe("overlay data path (network reconciler on real hosts)", () => {
 
   const inNs = (host: E2EHost, cmd: string[]) => commandRunner(["nsenter", `--net=/var/run/netns/${host.netns}`]).run(cmd[0]!, cmd.slice(1));
   const get = (host: E2EHost, container: string, url: string, times = 1) =>
-    host.docker(["exec", container, "sh", "-c", `for i in $(seq ${times}); do timeout 3 wget -q -O- ${url} || echo FAILED; done`]);
+    host.docker(["exec", container, "sh", "-c", `for i in $(seq ${times}); do timeout 5 wget -q -O- ${url} 2>&1 || echo FAILED; done`]);
   const serve = ["sh", "-c", "mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 80 -h /www"];
 
   beforeAll(async () => {

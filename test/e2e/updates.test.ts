@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startShoalCluster, type ShoalCluster } from "./cluster.js";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { shoalContainers, startShoalCluster, type ShoalCluster } from "./cluster.js";
 import { TEST_IMAGE, tagTestImage } from "./hosts.js";
 
 /** Rolling updates and rollback on real engines, gated on real healthchecks. */
@@ -11,6 +11,12 @@ describe("rolling updates", () => {
     v2 = await tagTestImage(c.hosts, "2");
   }, 240_000);
   afterAll(() => c?.stop(), 120_000);
+  // Each test's service goes before the next starts: six 1 s healthchecks (and a paused update's
+  // restarting tasks) left running would load two cores enough to skew the next test's timing.
+  afterEach(async () => {
+    for (const s of (await c.api("GET", "/v1/services")).body as any[]) await c.api("DELETE", `/v1/services/${s.id}`);
+    await c.waitFor("no service containers left", async () => (await Promise.all(c.hosts.hosts.map((h) => shoalContainers(h, true)))).every((l) => l.length === 0), 60_000);
+  }, 90_000);
 
   const healthy = { test: ["CMD", "true"], intervalMs: 1000, timeoutMs: 1000, retries: 1, startPeriodMs: 0 };
   const failing = { ...healthy, test: ["CMD", "false"] };
@@ -59,7 +65,7 @@ describe("rolling updates", () => {
     expect(done.message).toBe("update completed");
     expect(samples.length).toBeGreaterThan(5);
     expect(Math.min(...samples)).toBeGreaterThanOrEqual(6);
-  });
+  }, 200_000);
 
   it("an image whose healthcheck fails: the update pauses after the first batch, v1 keeps serving", async () => {
     const cfg = { parallelism: 2, order: "start-first", monitorMs: 5000, failureAction: "pause" };
@@ -83,7 +89,7 @@ describe("rolling updates", () => {
     await c.waitFor("rollback completed", async () => (await inspect("pause")).updateStatus?.state === "rollback_completed", 60_000);
     const up = ((await c.api("GET", "/v1/tasks?service=pause&desired-state=running")).body as any[]).filter((t) => t.status.state === "running");
     expect(up.map((t) => t.image)).toEqual(Array(6).fill(TEST_IMAGE));
-  });
+  }, 200_000);
 
   it("failure action rollback: the service returns to v1 by itself", async () => {
     const cfg = { parallelism: 2, order: "stop-first", monitorMs: 5000, failureAction: "rollback" };
@@ -101,7 +107,7 @@ describe("rolling updates", () => {
       (await healthyOnEngines("back")).filter((i) => i === TEST_IMAGE).length === 6, 90_000);
     const events = (await c.api("GET", "/v1/tasks?service=back")).body as any[];
     expect(new Set(events.filter((t) => t.image === v2).map((t) => t.slot)).size).toBe(2);
-  });
+  }, 230_000);
 
   it("rebalance: a node that comes back gets its share, new task first", async () => {
     const host = c.hosts.hosts[2]!;
@@ -121,5 +127,5 @@ describe("rolling updates", () => {
       return tasks.length === 6 && tasks.filter((t) => t.nodeId === node.id).length === 2;
     }, 60_000);
     expect(Math.min(...samples)).toBeGreaterThanOrEqual(6);
-  });
+  }, 150_000);
 });
