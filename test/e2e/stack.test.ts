@@ -95,7 +95,8 @@ services:
       const now = await containers();
       const web = byService(now, "shop_web");
       if (web.length !== 2) return undefined;
-      const images = await Promise.all(web.map(async (w) => (await inspect(w)).Config.Image));
+      // A container listed a moment ago may be gone by now (the rollout replaces them): look again.
+      const images = await Promise.all(web.map(async (w) => (await inspect(w).catch(() => undefined))?.Config.Image));
       return images.every((i) => i === `${TEST_IMAGE_REPO}:2`) && (await runningCounts()).shop_web === 2 ? now : undefined;
     });
     const ids = (list: typeof before, service: string) => byService(list, service).map((x) => x.id).sort();
