@@ -6,7 +6,7 @@ import { deleteNetwork, findNetworksByRef, insertNetwork, listNetworks, type Net
 import { listNodes } from "../db/nodes.js";
 import { listServices, type ServiceRow } from "../db/services.js";
 import { broadcastOf, contains, formatCidr, formatIpv4, overlaps, parseCidr, parseIpv4, type Cidr } from "../domain/ipv4.js";
-import { canEncrypt, encryptedOption, firstVni, ingressNetwork, mtuOption } from "../domain/network.js";
+import { canEncrypt, encryptedOption, firstVni, hasIngressPorts, ingressNetwork, mtuOption } from "../domain/network.js";
 import type { ServiceSpec } from "../domain/service-spec.js";
 import { newId } from "../ids.js";
 import type { AppDeps } from "./context.js";
@@ -149,8 +149,6 @@ export function ingressNetworkRow(now: number): NetworkRow {
     ipCursor: 0,
   };
 }
-
-const hasIngressPorts = (spec: ServiceSpec) => spec.endpoint.ports.some((p) => p.publishMode === "ingress");
 
 /** Whether a service is attached to the network (by id, or by a name stored before networks existed). */
 export const attaches = (spec: ServiceSpec, network: NetworkRow) =>

@@ -1,9 +1,13 @@
-import { and, asc, eq, gte, isNull, lt, lte, or, sql } from "drizzle-orm";
+import { and, asc, eq, gte, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
 import type { Db } from "./client.js";
-import { requireChanged } from "./cas.js";
+import { chunks, requireChanged } from "./cas.js";
 import { bumpGeneration } from "./cluster.js";
 import { insertEvent } from "./events.js";
-import { cluster, ipAllocations, networks, type AllocationKind } from "./schema/index.js";
+import { isTerminal, taskStates } from "../domain/task-states.js";
+import type { NodeRow } from "./nodes.js";
+import { cluster, ipAllocations, networks, nodes, services, tasks, type AllocationKind } from "./schema/index.js";
+import type { ServiceRow } from "./services.js";
+import type { TaskRow } from "./tasks.js";
 
 export type NetworkRow = typeof networks.$inferSelect;
 export type AllocationRow = typeof ipAllocations.$inferSelect;
@@ -113,3 +117,71 @@ export const releaseAddress = (db: Db, a: { networkId: string; addr: string; own
 
 export const setAllocationCursor = (db: Db, networkId: string, cursor: number) =>
   db.update(networks).set({ ipCursor: cursor }).where(eq(networks.id, networkId));
+
+/**
+ * Wakes the long-polls of every node on a network one of these tasks holds an
+ * address on (their endpoints or routes changed); answers the nodes woken.
+ */
+export async function wakeNetworkMembers(db: Db, taskIds: string[]): Promise<string[]> {
+  if (taskIds.length === 0) return [];
+  const networkIds = new Set<string>();
+  for (const part of chunks(taskIds, 1)) {
+    const rows = await db
+      .select({ networkId: ipAllocations.networkId })
+      .from(ipAllocations)
+      .where(and(eq(ipAllocations.kind, "task"), inArray(ipAllocations.owner, part), isNull(ipAllocations.releasedAt)));
+    for (const r of rows) networkIds.add(r.networkId);
+  }
+  if (networkIds.size === 0) return [];
+  const members = await db
+    .selectDistinct({ nodeId: ipAllocations.owner })
+    .from(ipAllocations)
+    .where(and(eq(ipAllocations.kind, "node"), inArray(ipAllocations.networkId, [...networkIds]), isNull(ipAllocations.releasedAt)));
+  const nodeIds = members.map((m) => m.nodeId);
+  for (const part of chunks(nodeIds, 1)) await db.update(nodes).set({ assignmentGeneration: sql`${nodes.assignmentGeneration} + 1` }).where(inArray(nodes.id, part));
+  return nodeIds;
+}
+
+const liveStates = taskStates.filter((s) => !isTerminal(s));
+
+/** What the network documents are built from: every network, held address, node, service and task not yet terminal. */
+export interface NetworkView {
+  networks: NetworkRow[];
+  allocations: AllocationRow[];
+  nodes: Pick<NodeRow, "id" | "addr" | "overlay" | "state">[];
+  services: Pick<ServiceRow, "id" | "name" | "spec">[];
+  tasks: Pick<TaskRow, "id" | "serviceId" | "nodeId" | "slot" | "state" | "desiredState">[];
+}
+
+export async function readNetworkView(db: Db): Promise<NetworkView> {
+  const [networkRows, allocations, nodeRows, serviceRows, taskRows] = await Promise.all([
+    listNetworks(db),
+    listHeldAllocations(db),
+    db.select({ id: nodes.id, addr: nodes.addr, overlay: nodes.overlay, state: nodes.state }).from(nodes),
+    db.select({ id: services.id, name: services.name, spec: services.spec }).from(services),
+    db
+      .select({ id: tasks.id, serviceId: tasks.serviceId, nodeId: tasks.nodeId, slot: tasks.slot, state: tasks.state, desiredState: tasks.desiredState })
+      .from(tasks)
+      .where(inArray(tasks.state, liveStates)),
+  ]);
+  return { networks: networkRows, allocations, nodes: nodeRows, services: serviceRows, tasks: taskRows };
+}
+
+/** A service's virtual IP on one network, in CIDR form as Docker shows it (`10.0.9.2/24`). */
+export interface VirtualIp {
+  networkId: string;
+  addr: string;
+}
+
+/** The virtual IPs of these services (all services when omitted), by service id. */
+export async function listVirtualIps(db: Db, serviceIds?: string[]): Promise<Map<string, VirtualIp[]>> {
+  const rows = await db
+    .select({ owner: ipAllocations.owner, networkId: ipAllocations.networkId, addr: ipAllocations.addr, subnet: networks.subnet })
+    .from(ipAllocations)
+    .innerJoin(networks, eq(networks.id, ipAllocations.networkId))
+    .where(and(eq(ipAllocations.kind, "vip"), isNull(ipAllocations.releasedAt), ...(serviceIds ? [inArray(ipAllocations.owner, serviceIds)] : [])))
+    .orderBy(asc(ipAllocations.networkId));
+  const out = new Map<string, VirtualIp[]>();
+  for (const r of rows) out.set(r.owner, [...(out.get(r.owner) ?? []), { networkId: r.networkId, addr: `${r.addr}/${r.subnet.split("/")[1]}` }]);
+  return out;
+}

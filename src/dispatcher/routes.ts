@@ -34,6 +34,10 @@ import {
   type NodeDescription as AgentNodeDescription,
 } from "../protocol/agent-v1.js";
 import { effectiveHeartbeatPeriodMs, leaseExpiresAt } from "./liveness.js";
+import { attachmentsOf, buildNetworkDocument, NetworkIndex } from "./network-document.js";
+import { readNetworkView, wakeNetworkMembers, type NetworkView } from "../db/networks.js";
+import { canOverlay } from "../domain/network.js";
+import { isDesiredUp } from "../domain/task-states.js";
 
 function toDescription(d: AgentNodeDescription): NodeDescription {
   return {
@@ -49,6 +53,8 @@ function toDescription(d: AgentNodeDescription): NodeDescription {
     overlay: d.overlay ?? null,
   };
 }
+
+const emptyView: NetworkView = { networks: [], allocations: [], nodes: [], services: [], tasks: [] };
 
 /** A poll without in-process wake-ups (Workers) re-reads the store this often. */
 const storeRecheckMs = 1000;
@@ -188,36 +194,48 @@ export function dispatcherRoutes(deps: AppDeps) {
       responses: { 200: jsonResponse(Assignments, "The node's assignments"), ...errorResponses },
     }),
     async (c) => {
-      const { since, waitMs } = c.req.valid("query");
+      const { since, netSince, waitMs } = c.req.valid("query");
       const ack = await beat(c);
       const nodeId = ack.nodeId;
+      const overlay = canOverlay(c.get("node")!.overlay);
       const deadline = performance.now() + Math.min(waitMs ?? ack.heartbeatPeriodMs, ack.heartbeatPeriodMs);
       let generation = c.get("node")!.assignmentGeneration;
-      while (generation === since && performance.now() < deadline) {
+      // An agent holding a stale document (it missed a wake-up, or restarted) gets the new one at once.
+      const stale = async () => {
+        if (!overlay || netSince === undefined) return false;
+        const doc = await buildNetworkDocument(new NetworkIndex(await readNetworkView(deps.db)), nodeId);
+        return doc !== undefined && doc.token !== netSince;
+      };
+      let changed = generation !== since || (await stale());
+      while (!changed && performance.now() < deadline) {
         await deps.notifier.wait(nodeId, Math.min(deadline - performance.now(), storeRecheckMs));
         const fresh = await getNode(deps.db, nodeId);
         if (!fresh) throw new ApiError("unauthorized", "revoked credential: the node was removed");
         generation = fresh.assignmentGeneration;
+        changed = generation !== since;
       }
       const assignments = await listNodeAssignments(deps.db, nodeId);
-      return c.json(
-        {
-          ...ack,
-          generation,
-          tasks: assignments.map(({ task, serviceName, spec }) => ({
-            id: task.id,
-            containerName: `${serviceName}.${task.slot ?? task.nodeId}.${task.id}`,
-            serviceId: task.serviceId,
-            serviceName,
-            slot: task.slot,
-            desiredState: task.desiredState,
-            state: task.state,
-            spec,
-            attachments: [] as Assignment["attachments"],
-          })),
-        },
-        200,
-      );
+      // Nodes that take no part in overlays need no view of the networks.
+      const index = new NetworkIndex(overlay ? await readNetworkView(deps.db) : emptyView);
+      const network = overlay ? await buildNetworkDocument(index, nodeId) : undefined;
+      const tasks: Assignment[] = [];
+      for (const { task, serviceName, spec } of assignments) {
+        const attachments = attachmentsOf(index, task.id, spec, overlay);
+        // A task to run whose addresses are not allocated yet waits for them (the next reconcile gives them); one to stop goes as it is.
+        if (!attachments && isDesiredUp(task.desiredState)) continue;
+        tasks.push({
+          id: task.id,
+          containerName: `${serviceName}.${task.slot ?? task.nodeId}.${task.id}`,
+          serviceId: task.serviceId,
+          serviceName,
+          slot: task.slot,
+          desiredState: task.desiredState,
+          state: task.state,
+          spec,
+          attachments: attachments ?? [],
+        });
+      }
+      return c.json({ ...ack, generation, tasks, ...(network && network.token !== netSince ? { network } : {}) }, 200);
     },
   );
 
@@ -238,7 +256,11 @@ export function dispatcherRoutes(deps: AppDeps) {
       const nodeId = c.get("node")!.id;
       const { updates } = c.req.valid("json");
       const applied = await retryOnConflict(() => applyTaskStatus(deps.db, deps.keys.clusterId, nodeId, updates, now));
-      if (applied > 0) await reconcileTasks(deps, now);
+      if (applied > 0) {
+        // A task that starts or stops running comes into or goes out of its networks' endpoints on every member.
+        deps.notifier.notify(await wakeNetworkMembers(deps.db, [...new Set(updates.map((u) => u.taskId))]));
+        await reconcileTasks(deps, now);
+      }
       return c.json({ applied }, 200);
     },
   );

@@ -1,3 +1,5 @@
+import type { ServiceSpec } from "./service-spec.js";
+
 /**
  * Overlay networks: what hosts say they can do for them, and the names and
  * numbers shared by the control plane, the CLI and the agent.
@@ -39,3 +41,32 @@ export const wireguardOverhead = 80;
 export const canOverlay = (o: HostOverlay | null | undefined) => o?.capabilities.vxlan === true;
 /** A host that can carry encrypted overlay networks. */
 export const canEncrypt = (o: HostOverlay | null | undefined) => canOverlay(o) && o!.capabilities.wireguard !== "none" && !!o!.wgPublicKey;
+
+/** A service publishing a port through the routing mesh joins the ingress network. */
+export const hasIngressPorts = (spec: Pick<ServiceSpec, "endpoint">) => spec.endpoint.ports.some((p) => p.publishMode === "ingress");
+
+/** A network a service's tasks join, with the extra names the service has on it. */
+export interface NetworkAttachment {
+  networkId: string;
+  aliases: string[];
+}
+
+/**
+ * The networks a spec's tasks join, in connection order: the user's networks
+ * as listed (targets are network ids, or names stored before networks existed,
+ * resolved by `idOf`), then ingress when a port is published through the mesh.
+ * A target that names no network is left out.
+ */
+export function attachedNetworks(
+  spec: Pick<ServiceSpec, "endpoint"> & { task: Pick<ServiceSpec["task"], "networks"> },
+  idOf: (target: string) => string | undefined,
+  ingressId: string | undefined,
+): NetworkAttachment[] {
+  const out: NetworkAttachment[] = [];
+  for (const a of spec.task.networks) {
+    const networkId = idOf(a.target);
+    if (networkId && !out.some((o) => o.networkId === networkId)) out.push({ networkId, aliases: a.aliases });
+  }
+  if (ingressId && hasIngressPorts(spec) && !out.some((o) => o.networkId === ingressId)) out.push({ networkId: ingressId, aliases: [] });
+  return out;
+}

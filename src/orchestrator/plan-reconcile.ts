@@ -48,6 +48,8 @@ export interface ReconcilePlan {
   events: EventDraft[];
   /** When a restart delay, an update delay or a monitor window next runs out; null when nothing waits. */
   wakeAt: number | null;
+  /** Every task as the plan leaves it (what the address allocator plans from). */
+  tasks: TaskRow[];
 }
 
 /**
@@ -130,6 +132,7 @@ export function planReconcile(input: ReconcileInput): ReconcilePlan {
     taskSpecs: usedSpecs,
     events: [...events, ...taskEvents(now, inserted, updated)],
     wakeAt,
+    tasks: book.all(),
   };
 }
 

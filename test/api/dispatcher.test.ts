@@ -81,3 +81,56 @@ describe("status reports", () => {
     expect(bad.body.errors[0].path).toBe("body.updates.0.state");
   });
 });
+
+describe("network documents", () => {
+  const overlay = { underlayMtu: 1500, capabilities: { vxlan: true, nftables: true, conntrack: true, wireguard: "none" } };
+  const poll = (credential: string, query: string) => t.call("GET", `/v1/agent/assignments?${query}`, { token: credential });
+
+  it("hands each overlay node its networks and each task its addresses, and wakes members when an endpoint starts running", async () => {
+    const a = await joinNode(t, { overlay });
+    const b = await joinNode(t, { overlay });
+    const plain = await joinNode(t);
+    await t.call("POST", "/v1/networks", { token: t.tokens.admin, body: { name: "app", subnet: "10.0.9.0/24" } });
+    const created = await createService({
+      name: "web",
+      replicas: 2,
+      task: { container: { image: "busybox:1" }, networks: [{ target: "app", aliases: ["www"] }], placement: { constraints: [`node.id!=${plain.id}`] } },
+      endpoint: { ports: [{ targetPort: 80, publishedPort: 8080 }] },
+    });
+    expect(created.status).toBe(201);
+    const service = (await t.call("GET", "/v1/services/web", { token: t.tokens.read })).body;
+    expect(service.endpoint.virtualIps.map((v: any) => v.addr)).toEqual([expect.stringMatching(/^10\.0\.9\.\d+\/24$/), expect.stringMatching(/^10\.0\.0\.\d+\/24$/)]);
+
+    const first = await poll(a.credential, "since=-1");
+    const [task] = first.body.tasks;
+    expect(task.attachments.map((x: any) => x.ip)).toEqual([expect.stringMatching(/^10\.0\.9\./), expect.stringMatching(/^10\.0\.0\./)]);
+    expect(task.attachments[0].aliases).toEqual(["www"]);
+    const doc = first.body.network;
+    expect(doc.networks.map((n: any) => n.name)).toEqual(["app", "ingress"]);
+    const app = doc.networks[0];
+    expect(app.peers.map((p: any) => p.nodeId)).toEqual([b.id]);
+    expect(app.routes).toHaveLength(1);
+    expect(app.services[0]).toMatchObject({ name: "web", aliases: ["www"], endpointMode: "vip", endpoints: [] });
+    expect(doc.mesh).toEqual([expect.objectContaining({ publishedPort: 8080, targetPort: 80, targets: [] })]);
+
+    // A node without overlays gets no document.
+    expect((await poll(plain.credential, "since=-1")).body.network).toBeUndefined();
+
+    // Holding the current document: no network in the answer, and the poll waits.
+    const idle = await poll(a.credential, `since=${first.body.generation}&netSince=${doc.token}&waitMs=200`);
+    expect(idle.body.network).toBeUndefined();
+    // A stale token is answered at once.
+    const stale = await poll(a.credential, `since=${first.body.generation}&netSince=old&waitMs=5000`);
+    expect(stale.body.network.token).toBe(doc.token);
+
+    // b's task starts running: a's long-poll wakes with the endpoint in its document.
+    const waiting = poll(a.credential, `since=${idle.body.generation}&netSince=${doc.token}&waitMs=5000`);
+    await new Promise((r) => setTimeout(r, 50));
+    const bTask = (await poll(b.credential, "since=-1")).body.tasks[0];
+    await t.call("POST", "/v1/agent/status", { token: b.credential, body: { updates: [{ taskId: bTask.id, state: "running" }] } });
+    const woke = await waiting;
+    const endpoints = woke.body.network.networks[0].services[0].endpoints;
+    expect(endpoints).toEqual([{ taskId: bTask.id, nodeId: b.id, ip: bTask.attachments[0].ip, dnsName: `web.${bTask.slot}.${bTask.id}` }]);
+    expect(woke.body.network.mesh[0].targets).toEqual([bTask.attachments[1].ip]);
+  });
+});

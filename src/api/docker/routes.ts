@@ -5,6 +5,7 @@ import { effectiveHeartbeatPeriodMs } from "../../dispatcher/liveness.js";
 import { maxBodyBytes } from "../../domain/limits.js";
 import { listNodes } from "../../db/nodes.js";
 import { countServiceTasks, listServices, type ServiceRow } from "../../db/services.js";
+import { listVirtualIps } from "../../db/networks.js";
 import { maxEventId } from "../../db/events.js";
 import { eventTypes, type EventType } from "../../db/schema/index.js";
 import { getTask, getTaskSpecs, listTasks } from "../../db/tasks.js";
@@ -253,8 +254,8 @@ export function dockerApi(deps: AppDeps) {
       label: f.get("label"),
       mode: f.get("mode"),
     });
-    const counts = status ? await countServiceTasks(deps.db, rows.map((s) => s.id)) : undefined;
-    return c.json(rows.map((s) => dockerService(s, counts && (counts.get(s.id) ?? { running: 0, desired: 0, completed: 0 }))));
+    const [counts, vips] = await Promise.all([status ? countServiceTasks(deps.db, rows.map((s) => s.id)) : undefined, listVirtualIps(deps.db)]);
+    return c.json(rows.map((s) => dockerService(s, vips.get(s.id) ?? [], counts && (counts.get(s.id) ?? { running: 0, desired: 0, completed: 0 }))));
   });
 
   add("POST", "/services/create", "admin", async (c) => {
@@ -266,7 +267,10 @@ export function dockerApi(deps: AppDeps) {
     return c.json({ ID: dockerId(row.id) }, 201);
   });
 
-  add("GET", "/services/:id", "read", async (c) => c.json(dockerService(await findService(c.req.param("id")!))));
+  add("GET", "/services/:id", "read", async (c) => {
+    const s = await findService(c.req.param("id")!);
+    return c.json(dockerService(s, (await listVirtualIps(deps.db, [s.id])).get(s.id) ?? []));
+  });
 
   add("POST", "/services/:id/update", "admin", async (c) => {
     const version = versionQuery(c);

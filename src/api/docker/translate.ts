@@ -1,6 +1,7 @@
 import type { ClusterRow } from "../../db/cluster.js";
 import type { NodeRow } from "../../db/nodes.js";
 import type { ServiceRow, ServiceTaskCounts } from "../../db/services.js";
+import type { VirtualIp } from "../../db/networks.js";
 import type { TaskRow } from "../../db/tasks.js";
 import type {
   ContainerSpec,
@@ -503,7 +504,7 @@ const dockerUpdateStatus = (u: UpdateStatus): Json => ({
 });
 
 /** A service as GET /services answers it; `counts` only with `status=true`. */
-export function dockerService(s: ServiceRow, counts?: ServiceTaskCounts): Json {
+export function dockerService(s: ServiceRow, vips: VirtualIp[], counts?: ServiceTaskCounts): Json {
   return {
     ID: dockerId(s.id),
     Version: { Index: s.version },
@@ -512,7 +513,11 @@ export function dockerService(s: ServiceRow, counts?: ServiceTaskCounts): Json {
     Spec: dockerServiceSpec(s.spec),
     ...(s.previousSpec ? { PreviousSpec: dockerServiceSpec(s.previousSpec) } : {}),
     // The ports with the numbers the control plane gave them (docker service ls reads these).
-    Endpoint: { Spec: dockerEndpointSpec(s.spec.endpoint), ...nonEmpty("Ports", dockerPorts(s.spec.endpoint)) },
+    Endpoint: {
+      Spec: dockerEndpointSpec(s.spec.endpoint),
+      ...nonEmpty("Ports", dockerPorts(s.spec.endpoint)),
+      ...nonEmpty("VirtualIPs", vips.map((v) => ({ NetworkID: dockerId(v.networkId), Addr: v.addr }))),
+    },
     ...(s.updateStatus ? { UpdateStatus: dockerUpdateStatus(s.updateStatus) } : {}),
     ...(counts ? { ServiceStatus: { RunningTasks: counts.running, DesiredTasks: counts.desired, CompletedTasks: counts.completed } } : {}),
   };

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { retryOnConflict } from "../../db/cas.js";
+import { listVirtualIps, type VirtualIp } from "../../db/networks.js";
 import {
   countServiceTasks,
   listServices,
@@ -43,10 +44,17 @@ export const ServiceSchema = z
       desiredTasks: z.number().int(),
       completedTasks: z.number().int(),
     }),
+    endpoint: z
+      .object({
+        virtualIps: z
+          .array(z.object({ networkId: z.string(), addr: z.string().openapi({ example: "10.0.1.2/24" }) }))
+          .openapi({ description: "The service's virtual IP on each network it joins (vip endpoint mode)" }),
+      })
+      .openapi({ description: "What the allocator gave the service" }),
   })
   .openapi("Service");
 
-export function toService(s: ServiceRow, counts: ServiceTaskCounts | undefined): z.infer<typeof ServiceSchema> {
+export function toService(s: ServiceRow, counts: ServiceTaskCounts | undefined, vips: VirtualIp[] | undefined): z.infer<typeof ServiceSchema> {
   return {
     id: s.id,
     version: s.version,
@@ -69,6 +77,7 @@ export function toService(s: ServiceRow, counts: ServiceTaskCounts | undefined):
       desiredTasks: counts?.desired ?? 0,
       completedTasks: counts?.completed ?? 0,
     },
+    endpoint: { virtualIps: vips ?? [] },
   };
 }
 
@@ -99,7 +108,10 @@ export function serviceRoutes(deps: AppDeps) {
   const app = newRouter();
   /** Desired state changed: reconcile before answering, so the answer shows the tasks placed. */
   const reconcileNow = (now: number) => reconcileTasks(deps, now);
-  const withStatus = async (s: ServiceRow) => toService(s, (await countServiceTasks(deps.db, [s.id])).get(s.id));
+  const withStatus = async (s: ServiceRow) => {
+    const [counts, vips] = await Promise.all([countServiceTasks(deps.db, [s.id]), listVirtualIps(deps.db, [s.id])]);
+    return toService(s, counts.get(s.id), vips.get(s.id));
+  };
 
   app.openapi(
     createRoute({
@@ -133,9 +145,9 @@ export function serviceRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const f = c.req.valid("query");
-      const [rows, counts] = await Promise.all([listServices(deps.db), countServiceTasks(deps.db)]);
+      const [rows, counts, vips] = await Promise.all([listServices(deps.db), countServiceTasks(deps.db), listVirtualIps(deps.db)]);
       const selected = filterServices(rows, f);
-      return c.json(selected.map((s) => toService(s, counts.get(s.id))), 200);
+      return c.json(selected.map((s) => toService(s, counts.get(s.id), vips.get(s.id))), 200);
     },
   );
 
@@ -249,9 +261,8 @@ export function serviceRoutes(deps: AppDeps) {
         return changes.map((ch) => ch.service.id);
       });
       await reconcileNow(now);
-      const counts = await countServiceTasks(deps.db, ids);
-      const rows = await listServices(deps.db);
-      return c.json(rows.filter((s) => ids.includes(s.id)).map((s) => toService(s, counts.get(s.id))), 200);
+      const [counts, vips, rows] = await Promise.all([countServiceTasks(deps.db, ids), listVirtualIps(deps.db, ids), listServices(deps.db)]);
+      return c.json(rows.filter((s) => ids.includes(s.id)).map((s) => toService(s, counts.get(s.id), vips.get(s.id))), 200);
     },
   );
 

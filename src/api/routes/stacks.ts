@@ -6,7 +6,7 @@ import { reconcileTasks } from "../../orchestrator/reconcile-tasks.js";
 import { stableJson } from "../../domain/task-spec.js";
 import { stackNamespaceLabel, stackResourceKinds, type StackResource } from "../../stack/convert.js";
 import { entriesToMapping } from "../../stack/merge.js";
-import { listNetworks } from "../../db/networks.js";
+import { listNetworks, listVirtualIps } from "../../db/networks.js";
 import { createNetwork, removeNetwork, type NetworkRequest } from "../network-writes.js";
 import { loadStack } from "../../stack/load.js";
 import { access } from "../access.js";
@@ -264,8 +264,9 @@ export function stackRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const services = await stackServices(c.req.valid("param").name);
-      const counts = await countServiceTasks(deps.db, services.map((s) => s.id));
-      return c.json(services.map((s) => toService(s, counts.get(s.id))), 200);
+      const ids = services.map((s) => s.id);
+      const [counts, vips] = await Promise.all([countServiceTasks(deps.db, ids), listVirtualIps(deps.db, ids)]);
+      return c.json(services.map((s) => toService(s, counts.get(s.id), vips.get(s.id))), 200);
     },
   );
 
