@@ -27,7 +27,7 @@ function normalizer() {
         .replace(/^https?:\/\/[^/]+(?=\/v1\/hooks\/)/, "<origin>")
         .replace(/\bshk_[\w-]{43}\b/g, "<hook-token>")
         .replace(/\btask_[a-v0-9]{20}\b/g, "<task>")
-        .replace(/\b(node|tok|svc|hook)_[a-v0-9]{20}\b/g, (id) => {
+        .replace(/\b(node|tok|svc|hook|net)_[a-v0-9]{20}\b/g, (id) => {
         if (!ids.has(id)) ids.set(id, `<${id.split("_")[0]}#${ids.size + 1}>`);
         return ids.get(id)!;
       });
