@@ -1,9 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
-import { shoalVersion, type AppDeps } from "./api/context.js";
+import type { Context } from "hono";
+import { shoalVersion, type AppDeps, type AppEnv } from "./api/context.js";
 import { dockerApi, dockerErrorResponse, isDockerApiPath } from "./api/docker/routes.js";
-import { ApiError } from "./api/errors.js";
+import { ApiError, toApiError } from "./api/errors.js";
 import { jsonResponse } from "./api/openapi.js";
 import { renderReferencePage } from "./api/reference-page.js";
 import { newRouter } from "./api/router.js";
@@ -20,7 +21,8 @@ import { tokenRoutes } from "./api/routes/tokens.js";
 import { uiRoutes } from "./api/routes/ui.js";
 import { webhookRoutes } from "./api/routes/webhooks.js";
 import { dispatcherRoutes } from "./dispatcher/routes.js";
-import { maxBodyBytes } from "./domain/limits.js";
+import { defaultRequestTimeoutMs, maxBodyBytes } from "./domain/limits.js";
+import { sizeLimits, timeLimit } from "./api/request-limits.js";
 
 export type { AppDeps } from "./api/context.js";
 
@@ -34,26 +36,24 @@ const openApiConfig = {
   },
 };
 
-/** Maps anything thrown while serving to the API's one error shape; only unknown errors are 500s. */
-function toApiError(err: unknown): ApiError {
-  if (err instanceof ApiError) return err;
-  if (err instanceof HTTPException) {
-    switch (err.status) {
-      case 400:
-        return new ApiError("malformed_json", `the body is not valid JSON (${err.message})`);
-      case 413:
-        return new ApiError("payload_too_large", `the body is larger than ${maxBodyBytes} bytes`);
-      case 415:
-        return new ApiError("unsupported_media_type", "the body must be JSON, sent with Content-Type: application/json");
-    }
-  }
-  return new ApiError("internal", "internal error");
-}
-
 /** The shoal HTTP API. Both runtime entries build `deps` and serve what this returns. */
 export function createApp(deps: AppDeps) {
   const app = newRouter();
 
+  const errorResponse = (err: unknown, c: Context<AppEnv>): Response => {
+    if (isDockerApiPath(c.req.path)) return dockerErrorResponse(deps, err, c);
+    const apiError = toApiError(err);
+    if (apiError.code === "internal")
+      deps.logger.error("request failed", { method: c.req.method, path: c.req.path, error: err instanceof Error ? err.stack : String(err) });
+    return c.body(JSON.stringify(apiError.toProblem()), apiError.status, {
+      "content-type": "application/problem+json",
+      // The rest of an oversized body is not read by the app; on Node the server drains it before closing (node-http.ts).
+      ...(apiError.code === "payload_too_large" ? { connection: "close" } : {}),
+    });
+  };
+
+  app.use("*", timeLimit(deps.requestTimeoutMs ?? defaultRequestTimeoutMs, errorResponse));
+  app.use("*", sizeLimits);
   app.use("*", bodyLimit({ maxSize: maxBodyBytes, onError: () => { throw new HTTPException(413); } }));
 
   app.openapi(
@@ -124,17 +124,7 @@ export function createApp(deps: AppDeps) {
     throw new ApiError("not_found", `no route ${c.req.method} ${c.req.path}; see /docs`);
   });
 
-  app.onError((err, c) => {
-    if (isDockerApiPath(c.req.path)) return dockerErrorResponse(deps, err, c);
-    const apiError = toApiError(err);
-    if (apiError.code === "internal")
-      deps.logger.error("request failed", { method: c.req.method, path: c.req.path, error: err instanceof Error ? err.stack : String(err) });
-    return c.body(JSON.stringify(apiError.toProblem()), apiError.status, {
-      "content-type": "application/problem+json",
-      // The rest of an oversized body is never read: the connection can't carry another request.
-      ...(apiError.code === "payload_too_large" ? { connection: "close" } : {}),
-    });
-  });
+  app.onError(errorResponse);
 
   return app;
 }

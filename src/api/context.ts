@@ -32,6 +32,8 @@ export interface AppDeps {
   agentBundle?: () => Promise<TextBundle | undefined>;
   /** The web view's script (src/ui/), served at /ui/app.js; undefined where the deployment has none. */
   uiBundle?: () => Promise<TextBundle | undefined>;
+  /** How long a request may take to be handled before it is answered 503; default `defaultRequestTimeoutMs`. */
+  requestTimeoutMs?: number;
 }
 
 /** Request-scoped values set by the access middleware. */
@@ -42,5 +44,7 @@ export interface AppEnv {
     /** The calling node, for node credentials. */
     node?: NodeRow;
     now: number;
+    /** Set by the time-limit middleware: a long-poll about to wait `waitMs` gets that much more time. */
+    extendTimeLimit: (waitMs: number) => void;
   };
 }

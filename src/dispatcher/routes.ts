@@ -199,6 +199,7 @@ export function dispatcherRoutes(deps: AppDeps) {
       const nodeId = ack.nodeId;
       const overlay = canOverlay(c.get("node")!.overlay);
       const deadline = performance.now() + Math.min(waitMs ?? ack.heartbeatPeriodMs, ack.heartbeatPeriodMs);
+      c.get("extendTimeLimit")(deadline - performance.now());
       let generation = c.get("node")!.assignmentGeneration;
       // An agent holding a stale document (it missed a wake-up, or restarted) gets the new one at once.
       const stale = async () => {

@@ -7,6 +7,25 @@
 
 /** Bytes of a request body (every route; a stack's files are sent in one). */
 export const maxBodyBytes = 1024 * 1024;
+/** Characters of a request's path and query (414 past it). */
+export const maxUrlLength = 8 * 1024;
+/** Bytes of a request's header fields, names and values (431 past it). */
+export const maxHeaderBytes = 16 * 1024;
+/**
+ * Milliseconds a request may take to be handled before it is answered 503 (SHOAL_REQUEST_TIMEOUT_MS
+ * changes it). Below the CLI's 30 s idle timeout, so a client reads why instead of giving up.
+ * The assignment long-poll gets its wait on top; event streams answer at once and end by themselves.
+ */
+export const defaultRequestTimeoutMs = 25_000;
+
+/** SHOAL_REQUEST_TIMEOUT_MS as both runtime entries read it: whole milliseconds from 100 to 600,000, else the default. */
+export function parseRequestTimeoutMs(value: string | undefined): number {
+  if (value === undefined || value === "") return defaultRequestTimeoutMs;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 100 || ms > 600_000)
+    throw new Error(`SHOAL_REQUEST_TIMEOUT_MS must be whole milliseconds from 100 to 600000, not ${quoted(value)}`);
+  return ms;
+}
 
 /** `${A:-${B:-…}}`: defaults and replacements inside defaults, levels deep. */
 export const maxInterpolationDepth = 32;

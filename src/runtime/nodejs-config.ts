@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { cliConfigPath } from "../cli/config.js";
+import { parseRequestTimeoutMs } from "../domain/limits.js";
 import { loadWebhookSettings, type WebhookSettings } from "../webhooks/retry-schedule.js";
 
 const usage = `Usage: shoal-server [options]
@@ -25,6 +26,9 @@ Outbound webhooks: SHOAL_WEBHOOK_RETRY_MS (comma-separated delays before each
 retry, default Standard Webhooks' 5s,5m,30m,2h,5h,10h,10h) and
 SHOAL_WEBHOOK_TIMEOUT_MS (per attempt, default 15000).
 
+A request not answered within SHOAL_REQUEST_TIMEOUT_MS (default 25000) is
+answered 503; the assignment long-poll gets its wait on top.
+
 The signing key is read from SHOAL_JWT_KEY when set (several instances sharing
 one libSQL server need the same key), else from STATE_DIR/jwt.key, which is
 generated on first start. The CLI config is SHOAL_CONFIG, default
@@ -45,7 +49,7 @@ const ConfigSchema = z.object({
   jwtKey: z.string().optional(),
   cliConfigPath: z.string(),
 });
-export type NodeConfig = z.infer<typeof ConfigSchema> & { webhooks: WebhookSettings };
+export type NodeConfig = z.infer<typeof ConfigSchema> & { webhooks: WebhookSettings; requestTimeoutMs: number };
 
 /** The Node entry's one config loader: flags, then environment, then defaults. Throws with usage on bad input. */
 export function loadNodeConfig(argv: string[], env: NodeJS.ProcessEnv): NodeConfig | "help" {
@@ -82,7 +86,7 @@ export function loadNodeConfig(argv: string[], env: NodeJS.ProcessEnv): NodeConf
   });
   if (!parsed.success)
     throw new Error(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("\n"));
-  return { ...parsed.data, webhooks: loadWebhookSettings(env) };
+  return { ...parsed.data, webhooks: loadWebhookSettings(env), requestTimeoutMs: parseRequestTimeoutMs(env.SHOAL_REQUEST_TIMEOUT_MS) };
 }
 
 export { usage };

@@ -20,6 +20,7 @@ import { downAfterMs, effectiveHeartbeatPeriodMs } from "../dispatcher/liveness.
 import { createLocalNotifier } from "../dispatcher/notifier.js";
 import { cachedBundle } from "../install/agent-bundle.js";
 import { createLogger } from "../logger.js";
+import { createShoalServer } from "./node-http.js";
 import { loadNodeConfig, usage, type NodeConfig } from "./nodejs-config.js";
 import { reconcile } from "../reconcile.js";
 import { runDeliveryPass } from "../webhooks/deliver.js";
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
     clock: { now: () => Date.now() },
     logger,
     notifier: createLocalNotifier(),
+    requestTimeoutMs: config.requestTimeoutMs,
     publicUrl: config.publicUrl,
     // Built from agent/ on the first install request, in memory: always the agent of this checkout.
     agentBundle: cachedBundle(async () => (await import("../../agent/scripts/build.js")).bundleAgent()),
@@ -105,7 +107,7 @@ async function main(): Promise<void> {
     if (request.method !== "GET" && request.method !== "HEAD") void webhooks.nudge();
     return response;
   };
-  const server = serve({ fetch, hostname: config.host, port: config.port }, (info) => {
+  const server = serve({ fetch, hostname: config.host, port: config.port, createServer: createShoalServer }, (info) => {
     void announce(config as NodeConfig, info.port, created);
   });
 

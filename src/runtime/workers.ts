@@ -8,6 +8,7 @@ import { importClusterKeys } from "../auth/keys.js";
 import { bootstrapCluster } from "../bootstrap.js";
 import { schema, type Db } from "../db/client.js";
 import { pollingNotifier } from "../dispatcher/notifier.js";
+import { parseRequestTimeoutMs } from "../domain/limits.js";
 import { cachedBundle } from "../install/agent-bundle.js";
 import { reconcile } from "../reconcile.js";
 import { runDeliveryPass } from "../webhooks/deliver.js";
@@ -33,6 +34,8 @@ export interface Env {
   SHOAL_WEBHOOK_TIMEOUT_MS?: string;
   /** The URL users and agents reach the Worker at, when not the request's (e.g. a proxy in front). */
   SHOAL_PUBLIC_URL?: string;
+  /** How long a request may take to be handled before it is answered 503 (see the README's Limits). */
+  SHOAL_REQUEST_TIMEOUT_MS?: string;
 }
 
 function openDb(env: Env): Db {
@@ -65,6 +68,7 @@ function getSetup(env: Env) {
       publicUrl: env.SHOAL_PUBLIC_URL,
       agentBundle: cachedBundle(async () => agentBundleText),
       uiBundle: cachedBundle(async () => uiBundleText),
+      requestTimeoutMs: parseRequestTimeoutMs(env.SHOAL_REQUEST_TIMEOUT_MS),
     };
     await bootstrapCluster(deps.db, deps.keys, deps.clock.now());
     const settings = loadWebhookSettings(env);

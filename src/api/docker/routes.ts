@@ -1,8 +1,7 @@
 import { Hono, type Context, type MiddlewareHandler } from "hono";
-import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { stream } from "hono/streaming";
 import { effectiveHeartbeatPeriodMs } from "../../dispatcher/liveness.js";
-import { maxBodyBytes } from "../../domain/limits.js";
 import { listNodes } from "../../db/nodes.js";
 import { countServiceTasks, listServices, type ServiceRow } from "../../db/services.js";
 import { listVirtualIps } from "../../db/networks.js";
@@ -14,7 +13,7 @@ import { parseEventTime } from "../../events/event-filter.js";
 import { reconcileTasks } from "../../orchestrator/reconcile-tasks.js";
 import { access, type Access } from "../access.js";
 import { shoalVersion, type AppDeps, type AppEnv } from "../context.js";
-import { ApiError, notFound } from "../errors.js";
+import { ApiError, notFound, toApiError } from "../errors.js";
 import { followEvents } from "../event-feed.js";
 import { maxStreamMs } from "../routes/events.js";
 import { matchesLabelFilters } from "../label-filter.js";
@@ -66,12 +65,11 @@ const unsupported: { path: string; what: string }[] = [
 
 class NotImplemented extends Error {}
 
-function dockerError(err: unknown): { status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 500 | 501; message: string } {
+function dockerError(err: unknown): { status: ContentfulStatusCode; message: string } {
   if (err instanceof DockerFieldError) return { status: 400, message: `invalid spec: ${err.message}` };
   if (err instanceof NotImplemented) return { status: 501, message: err.message };
-  if (err instanceof ApiError) return { status: err.status as 400, message: err.message };
-  if (err instanceof HTTPException && err.status === 413) return { status: 413, message: `the body is larger than ${maxBodyBytes} bytes` };
-  return { status: 500, message: "internal error" };
+  const apiError = toApiError(err);
+  return { status: apiError.status, message: apiError.message };
 }
 
 async function readJson(c: Context<AppEnv>): Promise<unknown> {
