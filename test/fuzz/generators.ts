@@ -229,7 +229,7 @@ const specBase = fc.record({
 });
 export interface SpecCase {
   spec: Record<string, unknown>;
-  mutation?: { path: string[]; value: unknown };
+  mutation?: { path: readonly string[]; value: unknown };
 }
 const specCase: fc.Arbitrary<SpecCase> = fc
   .tuple(
