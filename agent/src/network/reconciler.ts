@@ -58,6 +58,8 @@ export class NetworkReconciler {
     },
   ) {}
 
+  private writes = 0;
+
   /** The token of the document held, for `netSince`. */
   get token(): string | undefined {
     return this.doc?.token;
@@ -98,12 +100,17 @@ export class NetworkReconciler {
   /** A new document from the control plane: kept, then reconciled to. */
   async setDocument(doc: NetworkDocument): Promise<void> {
     this.doc = doc;
-    if (this.opts.stateDir) {
-      await mkdir(this.opts.stateDir, { recursive: true, mode: 0o700 });
-      await writeFile(`${this.path()}.tmp`, JSON.stringify(doc), { mode: 0o600 });
-      await rename(`${this.path()}.tmp`, this.path());
-    }
     this.nudge();
+    // Documents can arrive back to back: each write has its own temporary file, so two never rename the same one.
+    if (this.opts.stateDir)
+      try {
+        await mkdir(this.opts.stateDir, { recursive: true, mode: 0o700 });
+        const tmp = `${this.path()}.${++this.writes}.tmp`;
+        await writeFile(tmp, JSON.stringify(doc), { mode: 0o600 });
+        await rename(tmp, this.path());
+      } catch (err) {
+        this.opts.log.warn("could not keep the network document", { error: errorText(err) });
+      }
   }
 
   /** Asks for a round; rounds never overlap, one asked for during a round runs right after it. */
