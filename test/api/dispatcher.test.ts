@@ -99,7 +99,7 @@ describe("network documents", () => {
     });
     expect(created.status).toBe(201);
     const service = (await t.call("GET", "/v1/services/web", { token: t.tokens.read })).body;
-    expect(service.endpoint.virtualIps.map((v: any) => v.addr)).toEqual([expect.stringMatching(/^10\.0\.9\.\d+\/24$/), expect.stringMatching(/^10\.0\.0\.\d+\/24$/)]);
+    expect(service.endpoint.virtualIps.map((v: any) => v.addr).sort()).toEqual([expect.stringMatching(/^10\.0\.0\.\d+\/24$/), expect.stringMatching(/^10\.0\.9\.\d+\/24$/)]);
 
     const first = await poll(a.credential, "since=-1");
     const [task] = first.body.tasks;
