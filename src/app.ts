@@ -11,6 +11,7 @@ import { newRouter } from "./api/router.js";
 import { eventRoutes } from "./api/routes/events.js";
 import { hookRoutes } from "./api/routes/hooks.js";
 import { installRoutes } from "./api/routes/install.js";
+import { fileObjectRoutes } from "./api/routes/file-objects.js";
 import { networkRoutes } from "./api/routes/networks.js";
 import { nodeRoutes } from "./api/routes/nodes.js";
 import { swarmRoutes } from "./api/routes/swarm.js";
@@ -72,6 +73,8 @@ export function createApp(deps: AppDeps) {
   app.route("/", serviceRoutes(deps));
   app.route("/", taskRoutes(deps));
   app.route("/", networkRoutes(deps));
+  app.route("/", fileObjectRoutes(deps, "secret"));
+  app.route("/", fileObjectRoutes(deps, "config"));
   app.route("/", stackRoutes(deps));
   app.route("/", tokenRoutes(deps));
   app.route("/", eventRoutes(deps));

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { imageRefProblem } from "../domain/image-ref.js";
-import { schedulingStrategies } from "../domain/service-spec.js";
+import { schedulingStrategies, secretsDir, type FileReference } from "../domain/service-spec.js";
+import { fileObjectName } from "../domain/file-object.js";
 import { parseConstraint } from "../scheduler/constraint.js";
 import {
   endpointModes,
@@ -265,6 +266,63 @@ const NetworkAttachmentSchema = strictObject({
   aliases: list(text(255, noWhitespace, "a DNS alias without whitespace")).default([]).openapi({ description: "More names the service answers to on this network" }),
 }).openapi("NetworkAttachment");
 
+/** An absolute path's segments must be plain names: no "", "." or "..", so no target can leave the container or its directory. */
+const plainSegments = (path: string) => path.split("/").slice(1).every((seg) => seg !== "" && seg !== "." && seg !== "..");
+
+/**
+ * A secret or config mounted as a file. The target becomes an absolute path:
+ * a secret's default is its name under /run/secrets (a relative target is
+ * under it too; an absolute one must be), a config's is /<name>.
+ */
+function fileReference(kind: "secret" | "config") {
+  return strictObject({
+    source: text(64, fileObjectName, `a ${kind} name or id: letters, digits, '_', '.' and '-'`),
+    id: z.string().max(64).optional().openapi({ description: `The ${kind}'s id, filled in when the spec is written` }),
+    target: text(4096, /^[^\0\n]*$/, "a path").default("").openapi({
+      description: kind === "secret" ? `A file name under ${secretsDir}, or an absolute path under it; empty: the secret's name` : "An absolute path in the container; empty: /<the config's name>",
+    }),
+    uid: integer(0, maxInt, `a user id, an integer from 0 to ${maxInt}`).default(0),
+    gid: integer(0, maxInt, `a group id, an integer from 0 to ${maxInt}`).default(0),
+    mode: integer(0, 0o777, "file permission bits, an integer from 0 to 511 (0o777)").default(0o444).openapi({ description: "Permission bits; 292 = 0o444" }),
+  })
+    .transform((r, ctx): FileReference => {
+      const given = r.target || r.source;
+      const base = kind === "secret" ? secretsDir : "";
+      const target = given.startsWith("/") ? given : `${base}/${given}`;
+      if (!plainSegments(target) || (kind === "secret" && !target.startsWith(`${secretsDir}/`)))
+        ctx.addIssue({
+          code: "custom",
+          path: ["target"],
+          message:
+            kind === "secret"
+              ? `a secret's target must be a file under ${secretsDir} without '.', '..' or empty parts, not ${JSON.stringify(given)}`
+              : `a config's target must be a file path in the container without '.', '..' or empty parts, not ${JSON.stringify(given)}`,
+        });
+      return { source: r.source, id: r.id ?? "", target, uid: r.uid, gid: r.gid, mode: r.mode };
+    })
+    .openapi(kind === "secret" ? "SecretReference" : "ConfigReference");
+}
+
+const inside = (path: string, dir: string) => path === dir || path.startsWith(`${dir}/`);
+
+/** A secret or config target may not share a path with another one or lie in, or hold, a mount (which would hide it or be written into). */
+function checkFileTargets(t: { container: { mounts: { target: string }[] }; secrets: FileReference[]; configs: FileReference[] }, ctx: z.core.$RefinementCtx<unknown>) {
+  const seen = new Map<string, string>();
+  const refs = [...t.secrets.map((r, i) => ({ r, at: `secrets.${i}`, path: ["secrets", i, "target"] })), ...t.configs.map((r, i) => ({ r, at: `configs.${i}`, path: ["configs", i, "target"] }))];
+  for (const { r, at, path } of refs) {
+    const first = seen.get(r.target);
+    const mount = t.container.mounts.findIndex((m) => inside(r.target, m.target) || inside(m.target, r.target));
+    if (first !== undefined) ctx.addIssue({ code: "custom", path, message: `${r.target} is the target of ${first} already` });
+    else if (mount >= 0) ctx.addIssue({ code: "custom", path, message: `${r.target} clashes with the mount at ${t.container.mounts[mount]!.target} (container.mounts.${mount})` });
+    seen.set(r.target, first ?? at);
+  }
+  if (t.secrets.length) {
+    const mount = t.container.mounts.findIndex((m) => inside(m.target, secretsDir));
+    if (mount >= 0)
+      ctx.addIssue({ code: "custom", path: ["container", "mounts", mount, "target"], message: `${secretsDir} holds the service's secrets (an in-memory mount); mount elsewhere` });
+  }
+}
+
 const TaskTemplateSchema = strictObject({
   container: ContainerSpecSchema,
   resources: ResourcesSchema.prefault({}),
@@ -273,6 +331,8 @@ const TaskTemplateSchema = strictObject({
   networks: list(NetworkAttachmentSchema)
     .superRefine(noDuplicates("target", (n) => n.target, (target, first) => `network ${target} is attached already (networks.${first})`))
     .default([]),
+  secrets: list(fileReference("secret")).default([]).openapi({ description: `Secrets as files in memory under ${secretsDir}` }),
+  configs: list(fileReference("config")).default([]),
   logDriver: strictObject({
     name: text(64, /^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'a log driver name, like "json-file" or "syslog"'),
     options: Labels.default({}).openapi({ description: "The driver's options" }),
@@ -287,7 +347,9 @@ const TaskTemplateSchema = strictObject({
     .max(2 ** 31 - 1)
     .default(0)
     .openapi({ description: "Change it to redeploy every task with the spec otherwise unchanged (docker service update --force)" }),
-}).openapi("TaskTemplate");
+})
+  .superRefine(checkFileTargets)
+  .openapi("TaskTemplate");
 
 // --- endpoint ---
 

@@ -7,6 +7,7 @@ import type { ServiceSpec } from "../domain/service-spec.js";
 import type { AppDeps } from "./context.js";
 import { ApiError, notFound, versionConflict } from "./errors.js";
 import { assignIngressPorts } from "./ingress-ports.js";
+import { resolveFileReferences } from "./file-object-writes.js";
 import { resolveAttachments } from "./network-writes.js";
 
 /**
@@ -30,7 +31,7 @@ export async function createService(deps: Deps, requested: ServiceSpec, now: num
     const others = await listServices(deps.db);
     if (others.some((s) => s.name === requested.name))
       throw new ApiError("conflict", `a service named ${requested.name} already exists`, [{ path: "body.name", message: "name in use" }]);
-    const spec = assignIngressPorts(await resolveAttachments(deps.db, requested), others.map((s) => s.spec));
+    const spec = assignIngressPorts(await resolveAttachments(deps.db, await resolveFileReferences(deps.db, requested)), others.map((s) => s.spec));
     const service: ServiceRow = { id: newId("svc"), name: spec.name, version: 1, createdAt: now, updatedAt: now, mode: spec.mode, spec, previousSpec: null, updateStatus: null };
     try {
       await insertService(deps.db, deps.keys.clusterId, service);
@@ -45,7 +46,7 @@ export async function createService(deps: Deps, requested: ServiceSpec, now: num
 /** The spec a replacement would store: networks by id, ingress ports numbered, keeping the numbers `current` has. */
 export async function specReplacing(deps: Deps, current: ServiceRow, requested: ServiceSpec): Promise<ServiceSpec> {
   const others = (await listServices(deps.db)).filter((s) => s.id !== current.id);
-  return assignIngressPorts(await resolveAttachments(deps.db, requested), others.map((s) => s.spec), current.spec);
+  return assignIngressPorts(await resolveAttachments(deps.db, await resolveFileReferences(deps.db, requested)), others.map((s) => s.spec), current.spec);
 }
 
 /**

@@ -94,3 +94,16 @@ export interface JoinTokens {
   worker: string;
   manager: string;
 }
+
+/** A secret (never with its data) or a config (with its data in base64). */
+export interface FileObject {
+  id: string;
+  name: string;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+  labels: Record<string, string>;
+  size: number;
+  services: string[];
+  data?: string;
+}

@@ -42,6 +42,8 @@ export interface Cli {
   now(): number;
   stdoutIsTty: boolean;
   readStdin(): Promise<string>;
+  /** Stdin as bytes (a secret file may not be text). */
+  readStdinBytes(): Promise<Buffer>;
   onInterrupt: CliIo["onInterrupt"];
 }
 
@@ -52,6 +54,11 @@ export type CommandGroup = (program: Command, cli: Cli) => void;
 export function createCli(io: CliIo, contextFlag: () => string | undefined): Cli {
   const configPath = resolve(io.cwd, cliConfigPath(io.env));
   let client: ApiClient | undefined;
+  const readStdinBytes = async () => {
+    const chunks: Buffer[] = [];
+    for await (const c of io.stdin) chunks.push(typeof c === "string" ? Buffer.from(c) : c);
+    return Buffer.concat(chunks);
+  };
   return {
     out: (text) => void io.stdout.write(text),
     err: (text) => void io.stderr.write(text),
@@ -68,11 +75,8 @@ export function createCli(io: CliIo, contextFlag: () => string | undefined): Cli
       client = new ApiClient(target.caFile ? { ...target, caFile: resolve(io.cwd, target.caFile) } : target);
       return client;
     },
-    async readStdin() {
-      const chunks: Buffer[] = [];
-      for await (const c of io.stdin) chunks.push(typeof c === "string" ? Buffer.from(c) : c);
-      return Buffer.concat(chunks).toString("utf8");
-    },
+    readStdinBytes,
+    readStdin: async () => (await readStdinBytes()).toString("utf8"),
   };
 }
 

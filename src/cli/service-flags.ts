@@ -66,6 +66,40 @@ export function parseNetwork(raw: string): { target: string; aliases: string[] }
   return { target, aliases };
 }
 
+interface FileReferenceFlag {
+  source: string;
+  target?: string;
+  uid?: number;
+  gid?: number;
+  mode?: number;
+}
+
+/** `--secret` / `--config` as docker takes them: `NAME`, or `source=NAME,target=PATH,uid=0,gid=0,mode=0400` (mode in octal). */
+export function parseFileReference(kind: "secret" | "config") {
+  return (raw: string): FileReferenceFlag => {
+    const ref: FileReferenceFlag = { source: "" };
+    const id = (key: string, v: string) => {
+      if (!/^\d+$/.test(v)) throw new UsageError(`${key}=${v}: a numeric id`);
+      return Number(v);
+    };
+    raw.split(",").forEach((part, i) => {
+      const at = part.indexOf("=");
+      const key = at > 0 ? part.slice(0, at) : "";
+      const v = part.slice(at + 1);
+      if (at < 0 && i === 0) ref.source = part;
+      else if (key === "source" || key === "src") ref.source = v;
+      else if (key === "target") ref.target = v;
+      else if (key === "uid" || key === "gid") ref[key] = id(key, v);
+      else if (key === "mode") {
+        if (!/^[0-7]{1,4}$/.test(v)) throw new UsageError(`mode=${v}: file permission bits in octal, like 0400`);
+        ref.mode = parseInt(v, 8);
+      } else throw new UsageError(`"${part}": ${kind} options are source=, target=, uid=, gid=, mode=`);
+    });
+    if (!ref.source) throw new UsageError(`"${raw}" names no ${kind}`);
+    return ref;
+  };
+}
+
 /** A command-line flag value split into words as docker splits `--entrypoint`. */
 export function shellSplit(line: string): string[] {
   try {
@@ -227,6 +261,19 @@ const sharedFlags: Flag[] = [
     parse: parseNetwork,
     removes: (raw: string) => (n: { target: string }) => n.target === raw,
   } satisfies List<{ target: string; aliases: string[] }>,
+  ...(["secret", "config"] as const).map(
+    (kind) =>
+      ({
+        kind: "list",
+        name: kind,
+        arg: `<${kind}>`,
+        help: `Specify ${kind}s to expose to the service (NAME, or source=NAME,target=PATH,uid=,gid=,mode=0444)`,
+        path: ["task", `${kind}s`],
+        parse: parseFileReference(kind),
+        // docker's --secret-rm names the secret, by name or id.
+        removes: (raw: string) => (r: { source: string; id?: string }) => r.source === raw || r.id === raw,
+      }) satisfies List<FileReferenceFlag>,
+  ),
   {
     kind: "list",
     name: "mount",
@@ -498,6 +545,9 @@ function keyOf(name: string, entry: unknown): string {
     case "network":
     case "mount":
       return (entry as { target: string }).target;
+    case "secret":
+    case "config":
+      return (entry as { source: string }).source;
     case "placement-pref":
       return `spread=${(entry as { spread: string }).spread}`;
     case "env":

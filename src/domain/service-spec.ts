@@ -88,6 +88,23 @@ export interface Placement {
 export const schedulingStrategies = ["spread", "binpack", "random"] as const;
 export type SchedulingStrategy = (typeof schedulingStrategies)[number];
 
+/**
+ * A secret or config mounted as a file. `source` is the name the user gave and
+ * `id` the stored object it resolved to when the spec was written (Docker keeps
+ * both: SecretName and SecretID); `target` is the absolute path in the container.
+ */
+export interface FileReference {
+  source: string;
+  id: string;
+  target: string;
+  uid: number;
+  gid: number;
+  mode: number;
+}
+
+/** Where secrets go in the container (Docker's); a relative secret target is under it. */
+export const secretsDir = "/run/secrets";
+
 export interface TaskTemplate {
   container: ContainerSpec;
   resources: Resources;
@@ -95,6 +112,10 @@ export interface TaskTemplate {
   placement: Placement;
   /** Network names or ids; validated references (networks themselves come later). */
   networks: { target: string; aliases: string[] }[];
+  /** Secrets the container reads as files (under /run/secrets unless the target is elsewhere). */
+  secrets: FileReference[];
+  /** Configs the container reads as files. */
+  configs: FileReference[];
   /** Omitted: the cluster's default strategy. */
   strategy?: SchedulingStrategy;
   /** The container's log driver (compose `logging`); omitted: the engine's default. */

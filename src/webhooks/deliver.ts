@@ -13,7 +13,7 @@ import {
 import { newId } from "../ids.js";
 import { planFanOut } from "./plan-deliveries.js";
 import { planDeliveryOutcome, type AttemptResult, type WebhookSettings } from "./retry-schedule.js";
-import { openSecret } from "./secret-box.js";
+import { openSecret } from "../auth/secret-box.js";
 import { signWebhook } from "./signature.js";
 
 /** One signed POST. Implementations never throw: a refused, unreachable or slow target is an error result. */

@@ -85,6 +85,14 @@ const routes: RouteCase[] = [
   { method: "GET", path: "/v1/networks/{id}", allowed: ["read", "admin"], request: () => ({ path: "/v1/networks/ingress" }) },
   { method: "DELETE", path: "/v1/networks/{id}", allowed: ["admin"], request: () => ({ path: "/v1/networks/spare" }) },
   { method: "POST", path: "/v1/networks/prune", allowed: ["admin"], request: () => ({ path: "/v1/networks/prune" }) },
+  { method: "POST", path: "/v1/secrets", allowed: ["admin"], request: () => ({ path: "/v1/secrets", body: { name: "fresh", data: "c2VjcmV0" } }) },
+  { method: "GET", path: "/v1/secrets", allowed: ["read", "admin"], request: () => ({ path: "/v1/secrets?name=sp" }) },
+  { method: "GET", path: "/v1/secrets/{id}", allowed: ["read", "admin"], request: () => ({ path: "/v1/secrets/spare" }) },
+  { method: "DELETE", path: "/v1/secrets/{id}", allowed: ["admin"], request: () => ({ path: "/v1/secrets/spare" }) },
+  { method: "POST", path: "/v1/configs", allowed: ["admin"], request: () => ({ path: "/v1/configs", body: { name: "fresh", data: "Y29uZg==" } }) },
+  { method: "GET", path: "/v1/configs", allowed: ["read", "admin"], request: () => ({ path: "/v1/configs?label=a" }) },
+  { method: "GET", path: "/v1/configs/{id}", allowed: ["read", "admin"], request: () => ({ path: "/v1/configs/spare" }) },
+  { method: "DELETE", path: "/v1/configs/{id}", allowed: ["admin"], request: () => ({ path: "/v1/configs/spare" }) },
   { method: "GET", path: "/v1/tasks/{id}", allowed: ["read", "admin"], request: ({ taskId }) => ({ path: `/v1/tasks/${taskId}` }) },
   {
     method: "PUT",
@@ -171,6 +179,8 @@ describe("auth matrix: every credential kind against every route", () => {
       webhookId = (await t.call("POST", "/v1/webhooks", { token: t.tokens.admin, body: { url: "https://hooks.example.com/matrix" } })).body.id;
       await t.call("PUT", "/v1/stacks/shop", { token: t.tokens.admin, body: { files: ["services:\n  db:\n    image: busybox:1\n"] } });
       await t.call("POST", "/v1/networks", { token: t.tokens.admin, body: { name: "spare" } });
+      await t.call("POST", "/v1/secrets", { token: t.tokens.admin, body: { name: "spare", data: "c2VjcmV0" } });
+      await t.call("POST", "/v1/configs", { token: t.tokens.admin, body: { name: "spare", data: "Y29uZg==" } });
       hook = (await t.call("POST", "/v1/services/web/hooks", { token: t.tokens.admin, body: {} })).body;
       await t.call("POST", "/v1/tokens", { token: t.tokens.admin, body: { name: "spare", scope: "read" } });
       await t.client.execute("UPDATE api_tokens SET id = 'tok_spare' WHERE name = 'spare'");

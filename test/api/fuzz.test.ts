@@ -47,6 +47,8 @@ const templates: Record<string, Template> = {
         container: { image: "busybox:1", env: ["A=1"], mounts: [{ type: "tmpfs", target: "/tmp" }] },
         placement: { constraints: ["node.role==worker"] },
         resources: { reservations: { nanoCpus: 100_000_000 } },
+        secrets: [{ source: "fuzzsec", target: "pw", uid: 1, gid: 2, mode: 256 }],
+        configs: [{ source: "fuzzcfg", target: "/etc/app.conf" }],
       },
       endpoint: { ports: [{ targetPort: 80, publishedPort: 8080 }] },
       update: { parallelism: 2, order: "start-first" },
@@ -92,6 +94,14 @@ const templates: Record<string, Template> = {
   "GET /v1/networks/{id}": { method: "GET", path: (id) => `/v1/networks/${id === "__NODE__" ? "fuzznet" : id}`, idParam: true, token: admin },
   "DELETE /v1/networks/{id}": { method: "DELETE", path: (id) => `/v1/networks/${id === "__NODE__" ? "fuzznet" : id}`, idParam: true, token: admin },
   "POST /v1/networks/prune": { method: "POST", path: () => "/v1/networks/prune", query: { label: "none=here" }, token: admin },
+  "POST /v1/secrets": { method: "POST", path: () => "/v1/secrets", body: { name: "fuzzed", data: "c2VjcmV0", labels: { a: "b" } }, token: admin },
+  "GET /v1/secrets": { method: "GET", path: () => "/v1/secrets", query: { name: "fuzz", label: "a" }, token: admin },
+  "GET /v1/secrets/{id}": { method: "GET", path: (id) => `/v1/secrets/${id === "__NODE__" ? "fuzzsec" : id}`, idParam: true, token: admin },
+  "DELETE /v1/secrets/{id}": { method: "DELETE", path: (id) => `/v1/secrets/${id === "__NODE__" ? "fuzzsec" : id}`, idParam: true, token: admin },
+  "POST /v1/configs": { method: "POST", path: () => "/v1/configs", body: { name: "fuzzed", data: "Y29uZg==", labels: { a: "b" } }, token: admin },
+  "GET /v1/configs": { method: "GET", path: () => "/v1/configs", query: { id: "cfg_", names: "fuzzcfg" }, token: admin },
+  "GET /v1/configs/{id}": { method: "GET", path: (id) => `/v1/configs/${id === "__NODE__" ? "fuzzcfg" : id}`, idParam: true, token: admin },
+  "DELETE /v1/configs/{id}": { method: "DELETE", path: (id) => `/v1/configs/${id === "__NODE__" ? "fuzzcfg" : id}`, idParam: true, token: admin },
   "POST /v1/tokens": { method: "POST", path: () => "/v1/tokens", body: { name: "x", scope: "read" }, token: admin },
   "DELETE /v1/tokens/{id}": { method: "DELETE", path: (id) => `/v1/tokens/${id}`, idParam: true, token: admin },
   "GET /v1/events": { method: "GET", path: () => "/v1/events", query: { type: "node", event: "task.*", since: "10m", service: "existing", limit: "10" }, token: admin },
@@ -248,12 +258,14 @@ describe("fuzz templates", () => {
     const spare = (await t.client.execute("SELECT id FROM api_tokens WHERE name = 'spare'")).rows[0]!.id as string;
     webhookId = (await t.call("POST", "/v1/webhooks", { token: t.tokens.admin, body: { url: "https://hooks.example.com/x" } })).body.id;
     await t.call("POST", "/v1/networks", { token: t.tokens.admin, body: { name: "fuzznet" } });
+    await t.call("POST", "/v1/secrets", { token: t.tokens.admin, body: { name: "fuzzsec", data: "c2VjcmV0" } });
+    await t.call("POST", "/v1/configs", { token: t.tokens.admin, body: { name: "fuzzcfg", data: "Y29uZg==" } });
     const id =
       tpl.path === templates["POST rotate"]!.path
         ? "worker"
         : tpl.path(node.id).includes("/webhooks/")
           ? webhookId
-          : tpl.path(node.id).includes("/hooks") || tpl.path(node.id).includes("/networks/")
+          : tpl.path(node.id).includes("/hooks") || tpl.path(node.id).includes("/networks/") || tpl.path(node.id).includes("/secrets/") || tpl.path(node.id).includes("/configs/")
           ? "__NODE__"
           : tpl.path(node.id).includes("/tokens/")
           ? spare
@@ -271,7 +283,7 @@ describe("fuzz: malformed requests", () => {
   let t: TestApp;
   let nodeId = "";
   const snapshot = async () => {
-    const tables = ["cluster", "nodes", "api_tokens", "events", "webhooks", "webhook_deliveries", "service_hooks", "networks", "ip_allocations"];
+    const tables = ["cluster", "nodes", "api_tokens", "events", "webhooks", "webhook_deliveries", "service_hooks", "networks", "ip_allocations", "file_objects"];
     const out: Record<string, unknown> = {};
     for (const table of tables) out[table] = (await t.client.execute(`SELECT * FROM ${table} ORDER BY rowid`)).rows;
     return JSON.stringify(out);
@@ -290,6 +302,8 @@ describe("fuzz: malformed requests", () => {
     webhookId = (await t.call("POST", "/v1/webhooks", { token: t.tokens.admin, body: { url: "https://hooks.example.com/x" } })).body.id;
     ({ id: hookId, token: hookToken } = (await t.call("POST", "/v1/services/existing/hooks", { token: t.tokens.admin, body: {} })).body);
     await t.call("POST", "/v1/networks", { token: t.tokens.admin, body: { name: "fuzznet" } });
+    await t.call("POST", "/v1/secrets", { token: t.tokens.admin, body: { name: "fuzzsec", data: "c2VjcmV0" } });
+    await t.call("POST", "/v1/configs", { token: t.tokens.admin, body: { name: "fuzzcfg", data: "Y29uZg==" } });
     // Let the reconcile the join asked for run now, so only the fuzzed requests could change anything.
     await t.call("GET", "/v1/swarm", { token: t.tokens.read });
     before = await snapshot();

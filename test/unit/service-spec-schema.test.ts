@@ -57,6 +57,8 @@ const defaults: ServiceSpec = {
     restartPolicy: { condition: "any", delayMs: 5000, maxAttempts: 0, windowMs: 0 },
     placement: { constraints: [], preferences: [], maxReplicasPerNode: 0, platforms: [] },
     networks: [],
+    secrets: [],
+    configs: [],
     forceUpdate: 0,
   },
   endpoint: { mode: "vip", ports: [] },
@@ -113,6 +115,8 @@ const full: ServiceSpec = {
       { target: "backend", aliases: ["batch", "jobs"] },
       { target: "net_0123456789ab", aliases: [] },
     ],
+    secrets: [],
+    configs: [],
     strategy: "binpack",
     forceUpdate: 2,
   },
@@ -350,7 +354,7 @@ describe("ServiceSpecSchema: validation errors name the field and say what is al
 describe("ServiceSpecSchema: unknown fields", () => {
   it.each([
     ["top level", spec({ replocas: 3 }), "body.replocas", "name, labels, mode, replicas, maxConcurrent, task, endpoint, update, rollback, dependsOn, rebalance"],
-    ["task", task({ restart_policy: {} }), "body.task.restart_policy", "container, resources, restartPolicy, placement, networks, logDriver, strategy, forceUpdate"],
+    ["task", task({ restart_policy: {} }), "body.task.restart_policy", "container, resources, restartPolicy, placement, networks, secrets, configs, logDriver, strategy, forceUpdate"],
     ["container", container({ imagee: "x" }), "body.task.container.imagee", "image, command, args, env, labels, user, workdir, hostname, mounts, healthcheck, stopGracePeriodMs, stopSignal, init, tty, readOnly, capAdd, capDrop, dns, hosts"],
     ["a mount", container({ mounts: [{ target: "/data", src: "x" }] }), "body.task.container.mounts.0.src", "type, source, target, readOnly, tmpfsSizeBytes"],
     ["healthcheck", container({ healthcheck: { test: ["NONE"], interval: 5 } }), "body.task.container.healthcheck.interval", "test, intervalMs, timeoutMs, retries, startPeriodMs"],

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { generateJwtSecret, importClusterKeys } from "../../src/auth/keys.js";
-import { openSecret, sealSecret } from "../../src/webhooks/secret-box.js";
+import { openSecret, sealSecret } from "../../src/auth/secret-box.js";
 import { decodeWebhookSecret, generateWebhookSecret, signWebhook } from "../../src/webhooks/signature.js";
 
 /** The receiver's side, written from the spec with node:crypto: an independent check of the WebCrypto signer. */

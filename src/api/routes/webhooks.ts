@@ -13,7 +13,7 @@ import {
 } from "../../db/webhooks.js";
 import { newId } from "../../ids.js";
 import { checkWebhookUrl } from "../../webhooks/address-guard.js";
-import { sealSecret } from "../../webhooks/secret-box.js";
+import { sealSecret } from "../../auth/secret-box.js";
 import { decodeWebhookSecret, generateWebhookSecret, webhookSecretRule } from "../../webhooks/signature.js";
 import { access } from "../access.js";
 import type { AppDeps } from "../context.js";

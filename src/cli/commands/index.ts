@@ -4,6 +4,7 @@ import { registerEventsCommands } from "./events.js";
 import { registerMachineCommands } from "./machine.js";
 import { registerNetworkCommands } from "./network.js";
 import { registerNodeCommands } from "./node.js";
+import { registerConfigCommands, registerSecretCommands } from "./secret.js";
 import { registerServiceCommands } from "./service.js";
 import { registerStackCommands } from "./stack.js";
 import { registerSwarmCommands } from "./swarm.js";
@@ -20,6 +21,8 @@ export const commandGroups: CommandGroup[] = [
   registerServiceCommands,
   registerStackCommands,
   registerNetworkCommands,
+  registerSecretCommands,
+  registerConfigCommands,
   registerWebhookCommands,
   registerEventsCommands,
   registerContextCommands,

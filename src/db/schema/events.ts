@@ -1,6 +1,6 @@
 import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
-export const eventTypes = ["node", "service", "task", "stack", "network"] as const;
+export const eventTypes = ["node", "service", "task", "stack", "network", "secret", "config"] as const;
 export type EventType = (typeof eventTypes)[number];
 
 /** Append-only record of state changes, written in the same batch as the change. */

@@ -7,3 +7,4 @@ export * from "./webhooks.js";
 export * from "./stacks.js";
 export * from "./hooks.js";
 export * from "./networks.js";
+export * from "./file-objects.js";

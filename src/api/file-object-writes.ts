@@ -1,0 +1,120 @@
+import { openBytes, sealBytes } from "../auth/secret-box.js";
+import { isCasFailure, isUniqueViolation } from "../db/cas.js";
+import type { Db } from "../db/client.js";
+import { deleteFileObject, findFileObjectsByRef, insertFileObject, listFileObjects, type FileObjectRow } from "../db/file-objects.js";
+import type { FileObjectKind } from "../db/schema/index.js";
+import { listServices, type ServiceRow } from "../db/services.js";
+import { maxFileObjectBytes } from "../domain/file-object.js";
+import type { ServiceSpec } from "../domain/service-spec.js";
+import { newId } from "../ids.js";
+import type { AppDeps } from "./context.js";
+import { ApiError, notFound } from "./errors.js";
+
+/**
+ * The one way a secret or config is created, removed, read back and referred
+ * to: the secret and config routes, service writes and stacks call these. A
+ * secret's plain bytes exist only in a request being handled and in the
+ * assignment of a task that needs it; nothing here logs them.
+ */
+
+type Deps = Pick<AppDeps, "db" | "keys">;
+
+export interface FileObjectRequest {
+  name: string;
+  /** base64 */
+  data: string;
+  labels: Record<string, string>;
+}
+
+const canonicalBase64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** The longest base64 text of at most maxFileObjectBytes bytes. */
+export const maxFileObjectBase64 = 4 * Math.ceil(maxFileObjectBytes / 3);
+
+function decodeBase64(data: string): Uint8Array {
+  if (!canonicalBase64.test(data)) throw invalid("body.data", "data must be base64 (A–Z, a–z, 0–9, '+', '/', padded with '=')");
+  const text = atob(data);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
+export function encodeBase64(bytes: Uint8Array): string {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(text);
+}
+
+const invalid = (path: string, message: string) => new ApiError("validation_failed", message, [{ path, message }]);
+
+export async function resolveFileObject(db: Db, kind: FileObjectKind, ref: string): Promise<FileObjectRow> {
+  const matches = await findFileObjectsByRef(db, kind, ref);
+  if (matches.length === 0) throw notFound(kind, ref);
+  if (matches.length > 1) throw new ApiError("conflict", `${kind} reference ${ref} is ambiguous; give more of the id`);
+  return matches[0]!;
+}
+
+/** Creates a secret or config; 400 for data that is not base64, empty or over Swarm's 500 KiB, 409 for a name in use. */
+export async function createFileObject(deps: Deps, kind: FileObjectKind, req: FileObjectRequest, now: number): Promise<FileObjectRow> {
+  const bytes = decodeBase64(req.data);
+  if (bytes.length === 0 || bytes.length > maxFileObjectBytes)
+    throw invalid("body.data", `${kind} data must be from 1 byte to ${maxFileObjectBytes} bytes (500 KiB), not ${bytes.length}`);
+  const id = newId(kind === "secret" ? "sec" : "cfg");
+  const data = kind === "secret" ? await sealBytes(deps.keys, "shoal swarm secrets", id, bytes) : req.data;
+  const row: FileObjectRow = { id, kind, name: req.name, version: 1, createdAt: now, updatedAt: now, labels: req.labels, data, size: bytes.length };
+  const taken = () => new ApiError("conflict", `a ${kind} named ${req.name} already exists`, [{ path: "body.name", message: "name in use" }]);
+  if ((await findFileObjectsByRef(deps.db, kind, req.name)).some((o) => o.name === req.name)) throw taken();
+  try {
+    await insertFileObject(deps.db, row);
+  } catch (err) {
+    if (isUniqueViolation(err)) throw taken();
+    throw err;
+  }
+  return row;
+}
+
+/** The plain bytes of a secret or config: for a task's assignment and for stacks comparing a file with what is stored. */
+export async function readFileObject(deps: Deps, row: FileObjectRow): Promise<Uint8Array> {
+  return row.kind === "secret" ? openBytes(deps.keys, "shoal swarm secrets", row.id, row.data) : decodeBase64(row.data);
+}
+
+const referencesOf = (spec: ServiceSpec, kind: FileObjectKind) => (kind === "secret" ? spec.task.secrets : spec.task.configs);
+
+export const servicesUsing = (services: ServiceRow[], row: FileObjectRow) => services.filter((s) => referencesOf(s.spec, row.kind).some((r) => r.id === row.id));
+
+/** Removes a secret or config no service uses (409 while one does). */
+export async function removeFileObject(deps: Deps, row: FileObjectRow, now: number): Promise<void> {
+  const users = servicesUsing(await listServices(deps.db), row);
+  if (users.length)
+    throw new ApiError("conflict", `${row.kind} ${row.name} is in use by service${users.length > 1 ? "s" : ""} ${users.map((s) => s.name).join(", ")}`);
+  try {
+    await deleteFileObject(deps.db, row, now);
+  } catch (err) {
+    // The guarded delete found nothing: removed concurrently.
+    if (isCasFailure(err)) throw notFound(row.kind, row.id);
+    throw err;
+  }
+}
+
+/**
+ * The spec with each secret and config reference resolved to its stored
+ * object (source: its name, id: its id); an unknown one is a 404 naming the
+ * reference's path.
+ */
+export async function resolveFileReferences(db: Db, spec: ServiceSpec): Promise<ServiceSpec> {
+  const resolve = async (kind: FileObjectKind) => {
+    const refs = referencesOf(spec, kind);
+    if (refs.length === 0) return refs;
+    const all = await listFileObjects(db, kind);
+    return refs.map((r, i) => {
+      const path = `body.task.${kind}s.${i}.source`;
+      const exact = all.find((o) => o.id === r.source) ?? all.find((o) => o.name === r.source);
+      const matches = exact ? [exact] : all.filter((o) => o.id.startsWith(r.source));
+      if (matches.length === 0) throw new ApiError("not_found", `${kind} ${r.source} not found`, [{ path, message: `no such ${kind}; see GET /v1/${kind}s` }]);
+      if (matches.length > 1) throw new ApiError("conflict", `${kind} reference ${r.source} is ambiguous`, [{ path, message: "give more of the id" }]);
+      return { ...r, source: matches[0]!.name, id: matches[0]!.id };
+    });
+  };
+  const [secrets, configs] = [await resolve("secret"), await resolve("config")];
+  return { ...spec, task: { ...spec.task, secrets, configs } };
+}
