@@ -52,8 +52,8 @@ describe("transport", () => {
     expect(await docker("GET", "/v1.41/tasks/nope")).toMatchObject({ status: 404, body: { message: "task nope not found" } });
     for (const [path, message] of [
       ["/v1.41/networks", /no networks/],
-      ["/v1.41/secrets", /no secrets/],
-      ["/v1.41/configs", /no configs/],
+      ["/v1.41/secrets", /secrets through the Docker API are not supported yet/],
+      ["/v1.41/configs", /configs through the Docker API are not supported yet/],
       ["/v1.41/services/web/logs?stdout=1", /service logs/],
       ["/v1.41/distribution/ghcr.io/acme/app:1/json", /does not resolve image digests/],
     ] as const) {
@@ -139,7 +139,7 @@ describe("services", () => {
   it("refuses what shoal cannot honour, naming the field, and writes nothing", async () => {
     const before = await eventCount();
     const cases: [unknown, RegExp][] = [
-      [{ ...webSpec(), TaskTemplate: { ContainerSpec: { Image: "nginx", Secrets: [{ SecretName: "db" }] } } }, /TaskTemplate\.ContainerSpec\.Secrets: not supported by shoal \(shoal has no secrets yet\)/],
+      [{ ...webSpec(), TaskTemplate: { ContainerSpec: { Image: "nginx", Secrets: [{ SecretName: "db" }] } } }, /TaskTemplate\.ContainerSpec\.Secrets: not supported by shoal \(secrets through the Docker API; use shoal service --secret\)/],
       [{ ...webSpec(), TaskTemplate: { ContainerSpec: { Image: "nginx", Env: "A=1" } } }, /TaskTemplate\.ContainerSpec\.Env: expected an array of strings, got a string/],
       [{ ...webSpec(), TaskTemplate: { ContainerSpec: {} } }, /TaskTemplate\.ContainerSpec\.Image: required/],
     ];

@@ -195,9 +195,11 @@ describe("Docker ServiceSpec ⇄ shoal ServiceSpec", () => {
     expect(serviceSpecFromDocker(withNulls)).toEqual(serviceSpecFromDocker(cliCreateBody));
   });
 
-  it("a docker service update keeps dependsOn, rebalance and the scheduling strategy", () => {
+  it("a docker service update keeps dependsOn, rebalance, the scheduling strategy, secrets and configs", () => {
     const current = serviceSpecFromDocker(cliCreateBody);
-    const shoalSide: ServiceSpec = { ...current, dependsOn: ["db"], rebalance: true, task: { ...current.task, strategy: "binpack" } };
+    const secrets = [{ source: "pw", id: "sec_0123456789abcdefghij", target: "/run/secrets/pw", uid: 33, gid: 33, mode: 0o400 }];
+    const configs = [{ source: "app.conf", id: "cfg_0123456789abcdefghij", target: "/etc/app.conf", uid: 0, gid: 0, mode: 0o444 }];
+    const shoalSide: ServiceSpec = { ...current, dependsOn: ["db"], rebalance: true, task: { ...current.task, strategy: "binpack", secrets, configs } };
     const sentBack = { ...viaJson(dockerServiceSpec(shoalSide)), Mode: { Replicated: { Replicas: 5 } } };
     expect(serviceSpecFromDocker(sentBack, shoalSide)).toEqual({ ...shoalSide, replicas: 5 });
   });

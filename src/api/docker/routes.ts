@@ -55,10 +55,10 @@ const runtime = (globalThis as { process?: { platform?: string; arch?: string } 
 const unsupported: { path: string; what: string }[] = [
   { path: "/networks", what: "shoal has no networks yet" },
   { path: "/networks/*", what: "shoal has no networks yet" },
-  { path: "/secrets", what: "shoal has no secrets yet" },
-  { path: "/secrets/*", what: "shoal has no secrets yet" },
-  { path: "/configs", what: "shoal has no configs yet" },
-  { path: "/configs/*", what: "shoal has no configs yet" },
+  { path: "/secrets", what: "secrets through the Docker API are not supported yet; use shoal secret and shoal service --secret" },
+  { path: "/secrets/*", what: "secrets through the Docker API are not supported yet; use shoal secret and shoal service --secret" },
+  { path: "/configs", what: "configs through the Docker API are not supported yet; use shoal config and shoal service --config" },
+  { path: "/configs/*", what: "configs through the Docker API are not supported yet; use shoal config and shoal service --config" },
   { path: "/services/:id/logs", what: "shoal does not collect service logs yet; read them with docker logs on the node" },
   { path: "/swarm/*", what: "shoal's cluster is made by its control plane: hosts join with shoal's agent, not docker swarm" },
 ];

@@ -116,8 +116,8 @@ function containerFromDocker(c: Fields) {
   c.refuse("Groups", "supplementary groups");
   c.refuse("Privileges", "credential specs, SELinux, AppArmor and seccomp options");
   c.refuse("OpenStdin", "stdin");
-  c.refuse("Secrets", "shoal has no secrets yet");
-  c.refuse("Configs", "shoal has no configs yet");
+  c.refuse("Secrets", "secrets through the Docker API; use shoal service --secret");
+  c.refuse("Configs", "configs through the Docker API; use shoal service --config");
   c.refuse("Sysctls", "sysctls");
   c.refuse("Ulimits", "ulimits");
   c.refuse("OomScoreAdj", "OOM score adjustment");
@@ -192,6 +192,8 @@ function taskFromDocker(t: Fields, spec: Fields, current: ServiceSpec | undefine
     networks,
     ...(logDriver ? { logDriver: { name: logDriver.string("Name"), options: logDriver.stringMap("Options") } } : {}),
     ...(current?.task.strategy ? { strategy: current.task.strategy } : {}),
+    // Docker's view leaves them out (Secrets and Configs are refused on the way in), so an update through the Docker API keeps the service's own.
+    ...(current ? { secrets: current.task.secrets, configs: current.task.configs } : {}),
     forceUpdate: t.int("ForceUpdate"),
   };
 }
