@@ -100,7 +100,6 @@ export class NetworkReconciler {
   /** A new document from the control plane: kept, then reconciled to. */
   async setDocument(doc: NetworkDocument): Promise<void> {
     this.doc = doc;
-    this.nudge();
     // Documents can arrive back to back: each write has its own temporary file, so two never rename the same one.
     if (this.opts.stateDir)
       try {
@@ -111,6 +110,7 @@ export class NetworkReconciler {
       } catch (err) {
         this.opts.log.warn("could not keep the network document", { error: errorText(err) });
       }
+    this.nudge();
   }
 
   /** Asks for a round; rounds never overlap, one asked for during a round runs right after it. */
