@@ -202,13 +202,17 @@ export function dispatcherRoutes(deps: AppDeps) {
       c.get("extendTimeLimit")(deadline - performance.now());
       let generation = c.get("node")!.assignmentGeneration;
       // An agent holding a stale document (it missed a wake-up, or restarted) gets the new one at once.
+      // The view read for this check serves the answer too when the poll does not wait.
+      let read: NetworkIndex | undefined;
       const stale = async () => {
         if (!overlay || netSince === undefined) return false;
-        const doc = await buildNetworkDocument(new NetworkIndex(await readNetworkView(deps.db)), nodeId);
+        read = new NetworkIndex(await readNetworkView(deps.db));
+        const doc = await buildNetworkDocument(read, nodeId);
         return doc !== undefined && doc.token !== netSince;
       };
       let changed = generation !== since || (await stale());
       while (!changed && performance.now() < deadline) {
+        read = undefined;
         await deps.notifier.wait(nodeId, Math.min(deadline - performance.now(), storeRecheckMs));
         const fresh = await getNode(deps.db, nodeId);
         if (!fresh) throw new ApiError("unauthorized", "revoked credential: the node was removed");
@@ -217,7 +221,7 @@ export function dispatcherRoutes(deps: AppDeps) {
       }
       const assignments = await listNodeAssignments(deps.db, nodeId);
       // Nodes that take no part in overlays need no view of the networks.
-      const index = new NetworkIndex(overlay ? await readNetworkView(deps.db) : emptyView);
+      const index = read ?? new NetworkIndex(overlay ? await readNetworkView(deps.db) : emptyView);
       const network = overlay ? await buildNetworkDocument(index, nodeId) : undefined;
       const tasks: Assignment[] = [];
       for (const { task, serviceName, spec } of assignments) {
