@@ -55,7 +55,8 @@ const orphanStopSeconds = 10;
  * never overlap; one asked for during a sync runs right after it.
  */
 export class Worker {
-  private assignments = new Map<string, Assignment>();
+  /** Undefined until the dispatcher first answered: until then every container would look like an orphan. */
+  private assignments: Map<string, Assignment> | undefined;
   private readonly busy = new Set<string>();
   private syncing: Promise<void> | undefined;
   private syncAgain = false;
@@ -73,7 +74,7 @@ export class Worker {
 
   /** The assignments held (the DNS responder scopes names by their tasks' addresses). */
   get tasks(): Assignment[] {
-    return [...this.assignments.values()];
+    return [...(this.assignments?.values() ?? [])];
   }
 
   private resolve(a: Assignment): ResolvedAttachment[] | undefined {
@@ -92,8 +93,9 @@ export class Worker {
     this.nudge();
   }
 
-  /** Asks for a sync (an engine event, the periodic resync, new assignments). */
+  /** Asks for a sync (an engine event, the periodic resync, new assignments); none before the first assignments. */
   nudge(): void {
+    if (!this.assignments) return;
     if (this.syncing) {
       this.syncAgain = true;
       return;
@@ -117,6 +119,7 @@ export class Worker {
   }
 
   private async sync(): Promise<void> {
+    if (!this.assignments) return;
     const containers = new Map<string, ContainerSummary>();
     for (const c of await this.docker.listContainers({ all: true, labelFilters: [labels.task] })) containers.set(c.Labels[labels.task]!, c);
     const ready = (a: Assignment) => this.resolve(a) !== undefined;

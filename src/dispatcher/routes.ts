@@ -226,8 +226,9 @@ export function dispatcherRoutes(deps: AppDeps) {
       const tasks: Assignment[] = [];
       for (const { task, serviceName, spec } of assignments) {
         const attachments = attachmentsOf(index, task.id, spec, overlay);
-        // A task to run whose addresses are not allocated yet waits for them (the next reconcile gives them); one to stop goes as it is.
-        if (!attachments && isDesiredUp(task.desiredState)) continue;
+        // A task to run whose addresses are not allocated yet waits for them (the next reconcile gives them). One the agent
+        // already took goes as it is: left out of the answer, its container would be removed as no longer assigned.
+        if (!attachments && isDesiredUp(task.desiredState) && task.state === "assigned") continue;
         tasks.push({
           id: task.id,
           containerName: `${serviceName}.${task.slot ?? task.nodeId}.${task.id}`,

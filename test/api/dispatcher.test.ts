@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { eq } from "drizzle-orm";
+import { schema } from "../../src/db/client.js";
 import { createTestApp, joinNode, type TestApp } from "../helpers/app.js";
 
 let t: TestApp;
@@ -132,5 +134,19 @@ describe("network documents", () => {
     const endpoints = woke.body.network.networks[0].services[0].endpoints;
     expect(endpoints).toEqual([{ taskId: bTask.id, nodeId: b.id, ip: bTask.attachments[0].ip, dnsName: `web.${bTask.slot}.${bTask.id}` }]);
     expect(woke.body.network.mesh[0].targets).toEqual([bTask.attachments[1].ip]);
+  });
+
+  it("keeps a task the agent already took in its answer while its addresses are missing", async () => {
+    // Left out, the agent would remove its container as no longer assigned.
+    const node = await joinNode(t, { overlay });
+    await t.call("POST", "/v1/networks", { token: t.tokens.admin, body: { name: "app" } });
+    expect((await createService({ name: "web", task: { container: { image: "busybox:1" }, networks: [{ target: "app" }] } })).status).toBe(201);
+    const [task] = (await poll(node.credential, "since=-1")).body.tasks;
+    expect(task.attachments).toHaveLength(1);
+    await t.db.delete(schema.ipAllocations).where(eq(schema.ipAllocations.owner, task.id));
+    expect((await poll(node.credential, "since=-1")).body.tasks).toEqual([]);
+    await t.call("POST", "/v1/agent/status", { token: node.credential, body: { updates: [{ taskId: task.id, state: "starting" }] } });
+    await t.db.delete(schema.ipAllocations).where(eq(schema.ipAllocations.owner, task.id));
+    expect((await poll(node.credential, "since=-1")).body.tasks.map((x: any) => [x.id, x.attachments])).toEqual([[task.id, []]]);
   });
 });

@@ -59,6 +59,18 @@ describe("Worker", () => {
     expect(r.states("task_2")).not.toContain("shutdown");
   });
 
+  it("leaves every container alone until the dispatcher first answered (a restarted agent adopts its tasks)", async () => {
+    const engine = new FakeEngine();
+    const worker = new Worker(engine, "node_1", recordingReport().report, silentLogger);
+    await engine.createContainer("web.1.task_1", { Image: "busybox:1", Labels: { "io.shoal.task.id": "task_1" } });
+    worker.nudge();
+    await settled(worker);
+    expect(engine.containers.size).toBe(1);
+    worker.assign([]);
+    await settled(worker);
+    expect(engine.containers.size).toBe(0);
+  });
+
   it("syncs asked for during a sync run once after it, never alongside: no task gets two containers", async () => {
     const engine = new FakeEngine();
     const worker = new Worker(engine, "node_1", recordingReport().report, silentLogger);
