@@ -1,7 +1,7 @@
 import { openBytes, sealBytes } from "../auth/secret-box.js";
 import { isCasFailure, isUniqueViolation } from "../db/cas.js";
 import type { Db } from "../db/client.js";
-import { deleteFileObject, findFileObjectsByRef, insertFileObject, listFileObjects, type FileObjectRow } from "../db/file-objects.js";
+import { deleteFileObject, findFileObjectsByRef, insertFileObject, listFileObjects, updateFileObjectLabels, type FileObjectRow } from "../db/file-objects.js";
 import type { FileObjectKind } from "../db/schema/index.js";
 import { listServices, type ServiceRow } from "../db/services.js";
 import { maxFileObjectBytes } from "../domain/file-object.js";
@@ -76,6 +76,34 @@ export async function createFileObject(deps: Deps, kind: FileObjectKind, req: Fi
 /** The plain bytes of a secret or config: for a task's assignment and for stacks comparing a file with what is stored. */
 export async function readFileObject(deps: Deps, row: FileObjectRow): Promise<Uint8Array> {
   return row.kind === "secret" ? openBytes(deps.keys, "shoal swarm secrets", row.id, row.data) : decodeBase64(row.data);
+}
+
+const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * Changes the labels of a secret or config, the one thing Swarm lets change:
+ * a name or data that differ from the stored ones are refused (docker stack
+ * deploy sends the unchanged data again, which is accepted). `version`: the
+ * one the caller read (409 when it moved on).
+ */
+export async function updateFileObject(
+  deps: Deps,
+  row: FileObjectRow,
+  version: number,
+  change: { name?: string; data?: string; labels: Record<string, string> },
+  now: number,
+): Promise<FileObjectRow> {
+  if (row.version !== version)
+    throw new ApiError("version_conflict", `update out of sequence: ${row.kind} ${row.name} is at version ${row.version}, not ${version}; read it again and retry`);
+  const immutable = (field: string) => invalid(field, `only updates to labels are allowed: a ${row.kind}'s ${field.slice("body.".length)} cannot change; create a new ${row.kind} under another name and point the service at it`);
+  if (change.name !== undefined && change.name !== row.name) throw immutable("body.name");
+  if (change.data !== undefined && change.data !== "" && !sameBytes(decodeBase64(change.data), await readFileObject(deps, row))) throw immutable("body.data");
+  try {
+    return await updateFileObjectLabels(deps.db, row, change.labels, now);
+  } catch (err) {
+    if (isCasFailure(err)) throw new ApiError("version_conflict", `update out of sequence: ${row.kind} ${row.name} changed meanwhile; read it again and retry`);
+    throw err;
+  }
 }
 
 const referencesOf = (spec: ServiceSpec, kind: FileObjectKind) => (kind === "secret" ? spec.task.secrets : spec.task.configs);

@@ -11,6 +11,7 @@ import type { ServiceSpec } from "../domain/service-spec.js";
 import { newId } from "../ids.js";
 import type { AppDeps } from "./context.js";
 import { ApiError, notFound } from "./errors.js";
+import { filterNetworks } from "./network-filters.js";
 
 /**
  * The one way a network is created or removed, and service attachments are
@@ -174,6 +175,18 @@ export async function removeNetwork(deps: Deps, network: NetworkRow, now: number
   }
 }
 
+/** Removes every network but ingress that no service uses and that has all the labels given; the names removed. */
+export async function pruneNetworks(deps: Deps, labelFilters: string[] | undefined, now: number): Promise<string[]> {
+  const [networks, services] = await Promise.all([listNetworks(deps.db), listServices(deps.db)]);
+  const deleted: string[] = [];
+  for (const n of filterNetworks(networks, { label: labelFilters }))
+    if (!n.ingress && servicesOn(services, n).length === 0) {
+      await removeNetwork(deps, n, now);
+      deleted.push(n.name);
+    }
+  return deleted;
+}
+
 /**
  * The spec with each attachment's target resolved to its network's id (Docker
  * stores ids too); an unknown network, the ingress network, or the same
@@ -185,8 +198,9 @@ export async function resolveAttachments(db: Db, spec: ServiceSpec): Promise<Ser
   const seen = new Map<string, number>();
   const networks = spec.task.networks.map((a, i) => {
     const path = `body.task.networks.${i}.target`;
-    const byId = all.find((n) => n.id === a.target) ?? all.find((n) => n.name === a.target);
-    const prefixed = byId ? [byId] : all.filter((n) => n.id.startsWith(a.target));
+    // Docker clients give the id without shoal's `net_` prefix.
+    const byId = all.find((n) => n.id === a.target || n.id === `net_${a.target}`) ?? all.find((n) => n.name === a.target);
+    const prefixed = byId ? [byId] : all.filter((n) => n.id.startsWith(a.target) || n.id.startsWith(`net_${a.target}`));
     if (prefixed.length === 0) throw new ApiError("not_found", `network ${a.target} not found`, [{ path, message: "no such network; see GET /v1/networks" }]);
     if (prefixed.length > 1) throw new ApiError("conflict", `network reference ${a.target} is ambiguous`, [{ path, message: "give more of the id" }]);
     const network = prefixed[0]!;

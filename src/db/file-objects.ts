@@ -41,3 +41,17 @@ export async function deleteFileObject(db: Db, row: FileObjectRow, now: number):
     insertEvent(db, now, row.kind, "remove", row.id, { name: row.name }),
   ]);
 }
+
+/** Sets the labels (the one mutable part, as in Swarm); guarded on the version read. */
+export async function updateFileObjectLabels(db: Db, row: FileObjectRow, labels: Record<string, string>, now: number): Promise<FileObjectRow> {
+  const updated = { ...row, labels, version: row.version + 1, updatedAt: now };
+  await db.batch([
+    db
+      .update(fileObjects)
+      .set({ labels, version: updated.version, updatedAt: now })
+      .where(and(eq(fileObjects.id, row.id), eq(fileObjects.version, row.version))),
+    requireChanged(db),
+    insertEvent(db, now, row.kind, "update", row.id, { name: row.name }),
+  ]);
+  return updated;
+}

@@ -263,12 +263,20 @@ const dockerRoutes: DockerRouteCase[] = [
   { method: "GET", path: "/tasks/:id", allowed: reader, request: ({ taskId }) => ({ path: `/v1.41/tasks/${taskId}` }) },
   { method: "GET", path: "/events", allowed: reader, request: () => ({ path: "/v1.41/events?since=0&until=0s" }) },
   { method: "GET", path: "/distribution/*", allowed: reader, answers: 501, request: () => ({ path: "/v1.41/distribution/busybox:1/json" }) },
-  { method: "ALL", path: "/networks", allowed: reader, answers: 501, request: () => ({ path: "/v1.41/networks" }) },
-  { method: "ALL", path: "/networks/*", allowed: reader, answers: 501, request: () => ({ path: "/v1.41/networks/create", body: { Name: "n", Driver: "overlay" } }) },
-  { method: "ALL", path: "/secrets", allowed: reader, answers: 501, request: () => ({ path: "/v1.41/secrets" }) },
-  { method: "ALL", path: "/secrets/*", allowed: reader, answers: 501, request: () => ({ path: "/v1.41/secrets/create", body: { Name: "s", Data: "eA==" } }) },
-  { method: "ALL", path: "/configs", allowed: reader, answers: 501, request: () => ({ path: "/v1.41/configs" }) },
-  { method: "ALL", path: "/configs/*", allowed: reader, answers: 501, request: () => ({ path: "/v1.41/configs/c1" }) },
+  { method: "GET", path: "/networks", allowed: reader, request: () => ({ path: "/v1.41/networks" }) },
+  { method: "GET", path: "/networks/:id", allowed: reader, request: () => ({ path: "/v1.41/networks/app" }) },
+  { method: "POST", path: "/networks/create", allowed: ["admin"], request: () => ({ path: "/v1.41/networks/create", body: { Name: "n", Driver: "overlay" } }) },
+  { method: "DELETE", path: "/networks/:id", allowed: ["admin"], request: () => ({ path: "/v1.41/networks/app" }) },
+  { method: "POST", path: "/networks/prune", allowed: ["admin"], request: () => ({ path: "/v1.41/networks/prune" }) },
+  { method: "ALL", path: "/networks/:id/connect", allowed: reader, answers: 501, request: () => ({ path: "/v1.41/networks/app/connect", body: { Container: "x" } }) },
+  { method: "ALL", path: "/networks/:id/disconnect", allowed: reader, answers: 501, request: () => ({ path: "/v1.41/networks/app/disconnect", body: { Container: "x" } }) },
+  ...(["secret", "config"] as const).flatMap((kind): DockerRouteCase[] => [
+    { method: "GET", path: `/${kind}s`, allowed: reader, request: () => ({ path: `/v1.41/${kind}s` }) },
+    { method: "GET", path: `/${kind}s/:id`, allowed: reader, request: () => ({ path: `/v1.41/${kind}s/${kind}1` }) },
+    { method: "POST", path: `/${kind}s/create`, allowed: ["admin"], request: () => ({ path: `/v1.41/${kind}s/create`, body: { Name: "fresh", Data: "eA==" } }) },
+    { method: "POST", path: `/${kind}s/:id/update`, allowed: ["admin"], request: () => ({ path: `/v1.41/${kind}s/${kind}1/update?version=1`, body: { Name: `${kind}1`, Labels: { a: "b" } } }) },
+    { method: "DELETE", path: `/${kind}s/:id`, allowed: ["admin"], request: () => ({ path: `/v1.41/${kind}s/${kind}1` }) },
+  ]),
   { method: "ALL", path: "/services/:id/logs", allowed: reader, answers: 501, request: () => ({ path: "/v1.41/services/web/logs?stdout=1" }) },
   { method: "ALL", path: "/swarm/*", allowed: reader, answers: 501, request: () => ({ path: "/v1.41/swarm/leave" }) },
 ];
@@ -293,6 +301,8 @@ describe("auth matrix: the Docker Engine API", () => {
       t = await createTestApp();
       const node = await joinNode(t);
       await t.call("POST", "/v1/services", { token: t.tokens.admin, body: { name: "web", task: { container: { image: "busybox:1" } } } });
+      await t.call("POST", "/v1/networks", { token: t.tokens.admin, body: { name: "app" } });
+      for (const kind of ["secret", "config"]) await t.call("POST", `/v1/${kind}s`, { token: t.tokens.admin, body: { name: `${kind}1`, data: "eA==" } });
       const task = (await t.call("GET", "/v1/tasks", { token: t.tokens.admin })).body[0];
       ctx = { nodeId: node.id.replace("node_", ""), serviceId: task.serviceId.replace("svc_", ""), taskId: task.id.replace("task_", "") };
       const revoked = await t.call("POST", "/v1/tokens", { token: t.tokens.admin, body: { name: "gone", scope: "admin" } });

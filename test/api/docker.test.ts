@@ -50,10 +50,8 @@ describe("transport", () => {
     expect(await docker("GET", "/v1.41/containers/json")).toMatchObject({ status: 404, body: { message: "page not found" } });
     expect(await docker("GET", "/v1.41/services/nope")).toMatchObject({ status: 404, body: { message: "service nope not found" } });
     expect(await docker("GET", "/v1.41/tasks/nope")).toMatchObject({ status: 404, body: { message: "task nope not found" } });
+    expect(await docker("POST", "/v1.41/networks/app/connect", { Container: "x" })).toMatchObject({ status: 501, body: { message: expect.stringMatching(/through services/) } });
     for (const [path, message] of [
-      ["/v1.41/networks", /no networks/],
-      ["/v1.41/secrets", /secrets through the Docker API are not supported yet/],
-      ["/v1.41/configs", /configs through the Docker API are not supported yet/],
       ["/v1.41/services/web/logs?stdout=1", /service logs/],
       ["/v1.41/distribution/ghcr.io/acme/app:1/json", /does not resolve image digests/],
     ] as const) {
@@ -139,7 +137,7 @@ describe("services", () => {
   it("refuses what shoal cannot honour, naming the field, and writes nothing", async () => {
     const before = await eventCount();
     const cases: [unknown, RegExp][] = [
-      [{ ...webSpec(), TaskTemplate: { ContainerSpec: { Image: "nginx", Secrets: [{ SecretName: "db" }] } } }, /TaskTemplate\.ContainerSpec\.Secrets: not supported by shoal \(secrets through the Docker API; use shoal service --secret\)/],
+      [{ ...webSpec(), TaskTemplate: { ContainerSpec: { Image: "nginx", Secrets: [{ File: { Name: "db" } }] } } }, /TaskTemplate\.ContainerSpec\.Secrets\.0\.SecretName: required/],
       [{ ...webSpec(), TaskTemplate: { ContainerSpec: { Image: "nginx", Env: "A=1" } } }, /TaskTemplate\.ContainerSpec\.Env: expected an array of strings, got a string/],
       [{ ...webSpec(), TaskTemplate: { ContainerSpec: {} } }, /TaskTemplate\.ContainerSpec\.Image: required/],
     ];
@@ -154,9 +152,115 @@ describe("services", () => {
       headers: { "x-registry-auth": btoa(JSON.stringify({ username: "u", password: "p", serveraddress: "ghcr.io" })) },
     });
     expect(withAuth).toMatchObject({ status: 400, body: { message: expect.stringMatching(/X-Registry-Auth/) } });
+    const unknownSecret = { ...webSpec(), TaskTemplate: { ContainerSpec: { Image: "nginx", Secrets: [{ SecretName: "db" }] } } };
+    expect(await docker("POST", "/v1.41/services/create", unknownSecret)).toMatchObject({ status: 404, body: { message: "secret db not found" } });
     expect(await docker("POST", "/v1.41/services/create", "{not json")).toMatchObject({ status: 400, body: { message: expect.stringMatching(/not valid JSON/) } });
     expect(await eventCount()).toBe(before);
     expect((await docker("GET", "/v1.41/services")).body).toEqual([]);
+  });
+});
+
+describe("networks, secrets and configs (what docker stack deploy creates)", () => {
+  const b64 = (text: string) => btoa(text);
+
+  it("networks: create as the CLI sends it, list with the stack's label filter, inspect by id, prefix or name, remove, prune", async () => {
+    const body = {
+      Name: "st_front",
+      CheckDuplicate: true,
+      Driver: "overlay",
+      Scope: "swarm",
+      EnableIPv6: false,
+      IPAM: { Driver: "default", Config: [{ Subnet: "10.20.0.0/24" }], Options: {} },
+      Internal: false,
+      Attachable: true,
+      Ingress: false,
+      ConfigOnly: false,
+      ConfigFrom: null,
+      Options: {},
+      Labels: { "com.docker.stack.namespace": "st" },
+    };
+    const created = await docker("POST", "/v1.41/networks/create", body);
+    expect(created).toMatchObject({ status: 201, body: { Id: expect.stringMatching(/^[0-9a-v]{20}$/), Warning: "" } });
+    const id = created.body.Id as string;
+    expect((await docker("POST", "/v1.41/networks/create", body)).status).toBe(409);
+    const listed = await docker("GET", `/v1.41/networks?${filters({ label: { "com.docker.stack.namespace=st": true } })}`);
+    expect(listed.body).toEqual([
+      expect.objectContaining({ Name: "st_front", Id: id, Scope: "swarm", Driver: "overlay", Attachable: true, IPAM: { Driver: "default", Options: null, Config: [{ Subnet: "10.20.0.0/24", Gateway: "10.20.0.1" }] } }),
+    ]);
+    expect((await docker("GET", "/v1.41/networks")).body.map((n: any) => n.Name).sort()).toEqual(["ingress", "st_front"]);
+    for (const ref of [id, id.slice(0, 6), "st_front", `net_${id}`]) expect((await docker("GET", `/v1.41/networks/${ref}`)).body.Id, ref).toBe(id);
+    expect((await docker("GET", `/v1.41/networks?${filters({ dangling: ["true"] })}`)).body.map((n: any) => n.Name)).toEqual(["st_front"]);
+
+    // A service attached by name (stack deploy) or by Docker's id; shown with Docker's id.
+    const svc = await docker("POST", "/v1.41/services/create", { ...webSpec(), EndpointSpec: {}, TaskTemplate: { ContainerSpec: { Image: "nginx" }, Networks: [{ Target: "st_front", Aliases: ["web"] }] } });
+    expect(svc.status, svc.text).toBe(201);
+    const inspected = (await docker("GET", "/v1.41/services/web")).body;
+    expect(inspected.Spec.TaskTemplate.Networks).toEqual([{ Target: id, Aliases: ["web"] }]);
+    expect(inspected.Endpoint.VirtualIPs).toEqual([{ NetworkID: id, Addr: expect.stringMatching(/^10\.20\.0\.\d+\/24$/) }]);
+    const inUse = await docker("DELETE", `/v1.41/networks/${id}`);
+    expect(inUse).toMatchObject({ status: 409, body: { message: "network st_front is in use by service web" } });
+    expect((await docker("POST", "/v1.41/networks/prune")).body).toEqual({ NetworksDeleted: [] });
+    expect((await docker("DELETE", "/v1.41/services/web")).status).toBe(200);
+    expect((await docker("DELETE", "/v1.41/networks/st_front")).status).toBe(204);
+    expect((await docker("GET", `/v1.41/networks/${id}`))).toMatchObject({ status: 404, body: { message: expect.stringMatching(/network .* not found/) } });
+    await docker("POST", "/v1.41/networks/create", { Name: "a", Driver: "overlay" });
+    expect((await docker("POST", "/v1.41/networks/prune")).body).toEqual({ NetworksDeleted: ["a"] });
+  });
+
+  it("networks: refuses what shoal's overlays are not, naming Docker's field, and writes nothing", async () => {
+    const before = await eventCount();
+    for (const [body, message] of [
+      [{ Name: "n", Driver: "bridge" }, /^invalid spec: Driver: only the overlay driver/],
+      [{ Name: "n", Driver: "overlay", EnableIPv6: true }, /^invalid spec: EnableIPv6: not supported by shoal \(IPv6\)/],
+      [{ Name: "n", Driver: "overlay", IPAM: { Config: [{ Subnet: "10.1.0.0/24" }, { Subnet: "10.2.0.0/24" }] } }, /IPAM\.Config: .*one subnet per network/],
+      [{ Name: "n", Driver: "overlay", IPAM: { Config: [{ Subnet: "10.1.0.0/24", IPRange: "10.1.0.0/25" }] } }, /IPAM\.Config\.0\.IPRange: not supported/],
+      [{ Name: "bad name!", Driver: "overlay" }, /^invalid spec: Name: a network name/],
+      [{ Driver: "overlay" }, /^invalid spec: Name: required/],
+    ] as const) {
+      const res = await docker("POST", "/v1.41/networks/create", body);
+      expect(res.status, res.text).toBe(400);
+      expect(res.body.message).toMatch(message);
+    }
+    const overlap = await docker("POST", "/v1.41/networks/create", { Name: "n", Driver: "overlay", IPAM: { Config: [{ Subnet: "10.0.0.0/16" }] } });
+    expect(overlap).toMatchObject({ status: 409, body: { message: expect.stringMatching(/overlaps network ingress/) } });
+    expect(await eventCount()).toBe(before);
+  });
+
+  it.each(["secret", "config"] as const)("%ss: create, list by name, inspect, labels-only update (same data again accepted), refusal of changed data, rm", async (kind) => {
+    const base = `/v1.41/${kind}s`;
+    const created = await docker("POST", `${base}/create`, { Name: "st_db", Labels: { "com.docker.stack.namespace": "st" }, Data: b64("hunter2") });
+    expect(created).toMatchObject({ status: 201, body: { ID: expect.stringMatching(/^[0-9a-v]{20}$/) } });
+    const id = created.body.ID as string;
+    const view = (await docker("GET", `${base}/st_db`)).body;
+    expect(view).toMatchObject({ ID: id, Version: { Index: 1 }, Spec: { Name: "st_db", Labels: { "com.docker.stack.namespace": "st" } } });
+    if (kind === "secret") expect(JSON.stringify(view)).not.toContain(b64("hunter2"));
+    else expect(view.Spec.Data).toBe(b64("hunter2"));
+    expect((await docker("GET", `${base}?${filters({ name: { st_db: true } })}`)).body.map((o: any) => o.ID)).toEqual([id]);
+    expect((await docker("GET", `${base}?${filters({ id: [id.slice(0, 5)] })}`)).body.map((o: any) => o.ID)).toEqual([id]);
+
+    // stack deploy's redeploy: the same data at the version read.
+    const same = await docker("POST", `${base}/${id}/update?version=1`, { Name: "st_db", Labels: { "com.docker.stack.namespace": "st", extra: "1" }, Data: b64("hunter2") });
+    expect(same.status, same.text).toBe(200);
+    expect((await docker("GET", `${base}/${id}`)).body).toMatchObject({ Version: { Index: 2 }, Spec: { Labels: { extra: "1" } } });
+    const before = await eventCount();
+    const changed = await docker("POST", `${base}/${id}/update?version=2`, { Name: "st_db", Data: b64("hunter3") });
+    expect(changed).toMatchObject({ status: 400, body: { message: expect.stringMatching(/only updates to labels are allowed/) } });
+    expect(await docker("POST", `${base}/${id}/update?version=2`, { Name: "other", Data: b64("hunter2") })).toMatchObject({ status: 400 });
+    expect(await docker("POST", `${base}/${id}/update?version=1`, { Name: "st_db", Labels: {} })).toMatchObject({ status: 409 });
+    expect(await docker("POST", `${base}/create`, { Name: "x", Data: "not base64!" })).toMatchObject({ status: 400, body: { message: expect.stringMatching(/base64/) } });
+    expect(await docker("POST", `${base}/create`, { Name: "x", Data: b64("v"), Driver: { Name: "vault" } })).toMatchObject({ status: 400, body: { message: expect.stringMatching(/^invalid spec: Driver: not supported/) } });
+    expect(await eventCount()).toBe(before);
+
+    // A service refers to it as the docker CLI sends it; rm waits until no service does.
+    const ref = kind === "secret" ? { File: { Name: "db", UID: "0", GID: "0", Mode: 0o400 }, SecretID: id, SecretName: "st_db" } : { File: { Name: "/etc/db", UID: "0", GID: "0", Mode: 0o444 }, ConfigID: id, ConfigName: "st_db" };
+    const key = kind === "secret" ? "Secrets" : "Configs";
+    expect((await docker("POST", "/v1.41/services/create", { ...webSpec(), TaskTemplate: { ContainerSpec: { Image: "nginx", [key]: [ref] } } })).status).toBe(201);
+    expect((await docker("GET", "/v1.41/services/web")).body.Spec.TaskTemplate.ContainerSpec[key]).toEqual([ref]);
+    expect((await t.call("GET", "/v1/services/web", { token: t.tokens.read })).body.spec.task[`${kind}s`][0]).toMatchObject({ source: "st_db", id: `${kind === "secret" ? "sec" : "cfg"}_${id}` });
+    expect(await docker("DELETE", `${base}/${id}`)).toMatchObject({ status: 409, body: { message: `${kind} st_db is in use by service web` } });
+    await docker("DELETE", "/v1.41/services/web");
+    expect((await docker("DELETE", `${base}/${id}`)).status).toBe(204);
+    expect((await docker("GET", `${base}/${id}`)).status).toBe(404);
   });
 });
 

@@ -195,13 +195,33 @@ describe("Docker ServiceSpec ⇄ shoal ServiceSpec", () => {
     expect(serviceSpecFromDocker(withNulls)).toEqual(serviceSpecFromDocker(cliCreateBody));
   });
 
-  it("a docker service update keeps dependsOn, rebalance, the scheduling strategy, secrets and configs", () => {
+  it("a docker service update keeps dependsOn, rebalance and the scheduling strategy; secrets and configs go both ways", () => {
     const current = serviceSpecFromDocker(cliCreateBody);
     const secrets = [{ source: "pw", id: "sec_0123456789abcdefghij", target: "/run/secrets/pw", uid: 33, gid: 33, mode: 0o400 }];
     const configs = [{ source: "app.conf", id: "cfg_0123456789abcdefghij", target: "/etc/app.conf", uid: 0, gid: 0, mode: 0o444 }];
     const shoalSide: ServiceSpec = { ...current, dependsOn: ["db"], rebalance: true, task: { ...current.task, strategy: "binpack", secrets, configs } };
-    const sentBack = { ...viaJson(dockerServiceSpec(shoalSide)), Mode: { Replicated: { Replicas: 5 } } };
-    expect(serviceSpecFromDocker(sentBack, shoalSide)).toEqual({ ...shoalSide, replicas: 5 });
+    const docker = viaJson(dockerServiceSpec(shoalSide)) as any;
+    expect(docker.TaskTemplate.ContainerSpec.Secrets).toEqual([{ File: { Name: "pw", UID: "33", GID: "33", Mode: 0o400 }, SecretID: "0123456789abcdefghij", SecretName: "pw" }]);
+    expect(docker.TaskTemplate.ContainerSpec.Configs).toEqual([{ File: { Name: "/etc/app.conf", UID: "0", GID: "0", Mode: 0o444 }, ConfigID: "0123456789abcdefghij", ConfigName: "app.conf" }]);
+    const sentBack = { ...docker, Mode: { Replicated: { Replicas: 5 } } };
+    // The id is filled in again when the spec is written (by name).
+    const unresolved = (refs: typeof secrets) => refs.map((r) => ({ ...r, id: "" }));
+    expect(serviceSpecFromDocker(sentBack, shoalSide)).toEqual({ ...shoalSide, replicas: 5, task: { ...shoalSide.task, secrets: unresolved(secrets), configs: unresolved(configs) } });
+  });
+
+  it("reads stack deploy's secret references, and ones by id only", () => {
+    const spec = serviceSpecFromDocker({
+      Name: "st_web",
+      TaskTemplate: {
+        ContainerSpec: {
+          Image: "nginx",
+          Secrets: [{ File: { Name: "db_password", UID: "0", GID: "0", Mode: 292 }, SecretID: "abc", SecretName: "st_db_password" }, { SecretID: "def" }],
+          Configs: [{ File: { Name: "/etc/nginx.conf", UID: "101", GID: "101", Mode: 256 }, ConfigID: "x", ConfigName: "st_conf" }],
+        },
+      },
+    });
+    expect(spec.task.secrets.map((r) => [r.source, r.target, r.uid, r.mode])).toEqual([["st_db_password", "/run/secrets/db_password", 0, 0o444], ["sec_def", "/run/secrets/sec_def", 0, 0o444]]);
+    expect(spec.task.configs.map((r) => [r.source, r.target, r.uid, r.gid, r.mode])).toEqual([["st_conf", "/etc/nginx.conf", 101, 101, 0o400]]);
   });
 
   it.each([
@@ -247,8 +267,10 @@ describe("Docker ServiceSpec ⇄ shoal ServiceSpec", () => {
   const base = { Name: "web", TaskTemplate: { ContainerSpec: { Image: "nginx" } } };
   const container = (c: object) => ({ ...base, TaskTemplate: { ContainerSpec: { Image: "nginx", ...c } } });
   it.each([
-    ["secrets", container({ Secrets: [{ SecretName: "db" }] }), "TaskTemplate.ContainerSpec.Secrets", "unsupported"],
-    ["configs", container({ Configs: [{ ConfigName: "c" }] }), "TaskTemplate.ContainerSpec.Configs", "unsupported"],
+    ["a secret of neither name nor id", container({ Secrets: [{ File: { Name: "x" } }] }), "TaskTemplate.ContainerSpec.Secrets.0.SecretName", "invalid"],
+    ["a non-numeric secret owner", container({ Secrets: [{ SecretName: "db", File: { Name: "db", UID: "www" } }] }), "TaskTemplate.ContainerSpec.Secrets.0.File.UID", "invalid"],
+    ["a credential-spec config", container({ Configs: [{ ConfigName: "c", Runtime: {}, File: null }] }), "TaskTemplate.ContainerSpec.Configs.0.Runtime", "unsupported"],
+    ["a secret target outside /run/secrets", container({ Secrets: [{ SecretName: "db", File: { Name: "/etc/db" } }] }), "TaskTemplate.ContainerSpec.Secrets.0.File.Name", "invalid"],
     ["sysctls", container({ Sysctls: { "net.core.somaxconn": "1024" } }), "TaskTemplate.ContainerSpec.Sysctls", "unsupported"],
     ["a Hyper-V isolation", container({ Isolation: "hyperv" }), "TaskTemplate.ContainerSpec.Isolation", "unsupported"],
     ["volume options", container({ Mounts: [{ Type: "volume", Target: "/v", VolumeOptions: { NoCopy: true } }] }), "TaskTemplate.ContainerSpec.Mounts.0.VolumeOptions", "unsupported"],

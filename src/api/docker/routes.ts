@@ -4,9 +4,10 @@ import { stream } from "hono/streaming";
 import { effectiveHeartbeatPeriodMs } from "../../dispatcher/liveness.js";
 import { listNodes } from "../../db/nodes.js";
 import { countServiceTasks, listServices, type ServiceRow } from "../../db/services.js";
-import { listVirtualIps } from "../../db/networks.js";
+import { listFileObjects } from "../../db/file-objects.js";
+import { listNetworks, listVirtualIps } from "../../db/networks.js";
 import { maxEventId } from "../../db/events.js";
-import { eventTypes, type EventType } from "../../db/schema/index.js";
+import { eventTypes, fileObjectKinds, type EventType, type FileObjectKind } from "../../db/schema/index.js";
 import { getTask, getTaskSpecs, listTasks } from "../../db/tasks.js";
 import { hashTaskSpec, taskSpecOf } from "../../domain/task-spec.js";
 import { parseEventTime } from "../../events/event-filter.js";
@@ -15,6 +16,10 @@ import { access, type Access } from "../access.js";
 import { shoalVersion, type AppDeps, type AppEnv } from "../context.js";
 import { ApiError, notFound, toApiError } from "../errors.js";
 import { followEvents } from "../event-feed.js";
+import { filterFileObjects } from "../file-object-filters.js";
+import { createFileObject, removeFileObject, resolveFileObject, updateFileObject } from "../file-object-writes.js";
+import { filterNetworks } from "../network-filters.js";
+import { createNetwork, pruneNetworks, removeNetwork, resolveNetwork, servicesOn } from "../network-writes.js";
 import { maxStreamMs } from "../routes/events.js";
 import { matchesLabelFilters } from "../label-filter.js";
 import { filterNodes } from "../node-filters.js";
@@ -26,7 +31,20 @@ import { dockerEvent, dockerEventFilterKeys, matchesDockerEvent } from "./events
 import { anyOf, parseDockerFilters, queryBool } from "./filters.js";
 import { jsonTooDeep, jsonTooDeepMessage } from "../json-depth.js";
 import { DockerFieldError } from "./lenient.js";
-import { dockerCluster, dockerId, dockerNode, dockerService, dockerTask, nodeSpecFromDocker, normalizeId, serviceSpecFromDocker } from "./translate.js";
+import {
+  dockerCluster,
+  dockerFileObject,
+  dockerId,
+  dockerNetwork,
+  dockerNode,
+  dockerService,
+  dockerTask,
+  fileObjectFromDocker,
+  networkFromDocker,
+  nodeSpecFromDocker,
+  normalizeId,
+  serviceSpecFromDocker,
+} from "./translate.js";
 
 /**
  * The Docker Engine API's swarm part (what a swarm manager answers), so the
@@ -53,12 +71,8 @@ const goArch: Record<string, string> = { x64: "amd64", arm64: "arm64", arm: "arm
 const runtime = (globalThis as { process?: { platform?: string; arch?: string } }).process;
 
 const unsupported: { path: string; what: string }[] = [
-  { path: "/networks", what: "shoal has no networks yet" },
-  { path: "/networks/*", what: "shoal has no networks yet" },
-  { path: "/secrets", what: "secrets through the Docker API are not supported yet; use shoal secret and shoal service --secret" },
-  { path: "/secrets/*", what: "secrets through the Docker API are not supported yet; use shoal secret and shoal service --secret" },
-  { path: "/configs", what: "configs through the Docker API are not supported yet; use shoal config and shoal service --config" },
-  { path: "/configs/*", what: "configs through the Docker API are not supported yet; use shoal config and shoal service --config" },
+  { path: "/networks/:id/connect", what: "containers join shoal's networks through services (--network); standalone containers cannot be connected" },
+  { path: "/networks/:id/disconnect", what: "containers leave shoal's networks through services (--network-rm)" },
   { path: "/services/:id/logs", what: "shoal does not collect service logs yet; read them with docker logs on the node" },
   { path: "/swarm/*", what: "shoal's cluster is made by its control plane: hosts join with shoal's agent, not docker swarm" },
 ];
@@ -108,7 +122,7 @@ function refuseRegistryAuth(c: Context<AppEnv>) {
 }
 
 /** A reference in Docker's form (id without prefix, id prefix, name) or shoal's; 404 names what the user typed. */
-async function resolveRef<T>(resolve: (ref: string) => Promise<T>, kind: "svc" | "node", label: string, ref: string): Promise<T> {
+async function resolveRef<T>(resolve: (ref: string) => Promise<T>, kind: "svc" | "node" | "net" | "sec" | "cfg", label: string, ref: string): Promise<T> {
   try {
     return await resolve(ref);
   } catch (err) {
@@ -129,6 +143,8 @@ export function dockerApi(deps: AppDeps) {
     if (ref === "self") throw notFound("node", "self (shoal's control plane is not a node; give a node id or hostname)");
     return resolveRef((r) => resolveNode(deps.db, r), "node", "node", ref);
   };
+  const findNetwork = (ref: string) => resolveRef((r) => resolveNetwork(deps.db, r), "net", "network", ref);
+  const findFileObject = (kind: FileObjectKind, ref: string) => resolveRef((r) => resolveFileObject(deps.db, kind, r), kind === "secret" ? "sec" : "cfg", kind, ref);
   const filtersOf = (c: Context<AppEnv>, allowed: readonly string[]) => parseDockerFilters(c.req.query("filters"), allowed);
 
   type Handler = (c: Context<AppEnv>) => Response | Promise<Response>;
@@ -333,6 +349,82 @@ export function dockerApi(deps: AppDeps) {
     if (!task) throw notFound("task", ref);
     return c.json(dockerTask(task, (await getTaskSpecs(deps.db, [task.specHash])).get(task.specHash)));
   });
+
+  // --- networks: shoal's overlays, swarm-scoped ---
+
+  add("GET", "/networks", "read", async (c) => {
+    const f = filtersOf(c, ["id", "name", "label", "driver", "scope", "type", "dangling"]);
+    const [networks, services] = await Promise.all([listNetworks(deps.db), listServices(deps.db)]);
+    const selected = filterNetworks(networks, {
+      id: f.get("id")?.map((v) => `net_${normalizeId(v)}`),
+      name: f.get("name"),
+      label: f.get("label"),
+      driver: f.get("driver"),
+      scope: f.get("scope"),
+      type: f.get("type"),
+    });
+    // dangling: used by no service (the ingress network is the cluster's, never dangling).
+    const dangling = f.get("dangling")?.map((v) => queryBool("dangling", v));
+    return c.json(selected.filter((n) => !dangling?.length || dangling.includes(!n.ingress && servicesOn(services, n).length === 0)).map(dockerNetwork));
+  });
+
+  add("GET", "/networks/:id", "read", async (c) => c.json(dockerNetwork(await findNetwork(c.req.param("id")!))));
+
+  add("POST", "/networks/create", "admin", async (c) => {
+    const row = await createNetwork(deps, networkFromDocker(await readJson(c)), c.get("now"));
+    return c.json({ Id: dockerId(row.id), Warning: "" }, 201);
+  });
+
+  add("DELETE", "/networks/:id", "admin", async (c) => {
+    const now = c.get("now");
+    await removeNetwork(deps, await findNetwork(c.req.param("id")!), now);
+    await reconcileTasks(deps, now);
+    return c.body(null, 204);
+  });
+
+  add("POST", "/networks/prune", "admin", async (c) => {
+    const now = c.get("now");
+    const deleted = await pruneNetworks(deps, filtersOf(c, ["label"]).get("label"), now);
+    if (deleted.length) await reconcileTasks(deps, now);
+    return c.json({ NetworksDeleted: deleted });
+  });
+
+  // --- secrets and configs: the same routes for both; a secret's data never in an answer ---
+
+  for (const kind of fileObjectKinds) {
+    const base = `/${kind}s`;
+    add("GET", base, "read", async (c) => {
+      const f = filtersOf(c, ["id", "name", "names", "label"]);
+      const prefix = kind === "secret" ? "sec" : "cfg";
+      const rows = filterFileObjects(await listFileObjects(deps.db, kind), {
+        id: f.get("id")?.map((v) => `${prefix}_${normalizeId(v)}`),
+        name: f.get("name"),
+        names: f.get("names"),
+        label: f.get("label"),
+      });
+      return c.json(rows.map(dockerFileObject));
+    });
+
+    add("GET", `${base}/:id`, "read", async (c) => c.json(dockerFileObject(await findFileObject(kind, c.req.param("id")!))));
+
+    add("POST", `${base}/create`, "admin", async (c) => {
+      const row = await createFileObject(deps, kind, fileObjectFromDocker(await readJson(c), kind), c.get("now"));
+      return c.json({ ID: dockerId(row.id) }, 201);
+    });
+
+    // Only labels change, as in Swarm; docker stack deploy sends the unchanged data again.
+    add("POST", `${base}/:id/update`, "admin", async (c) => {
+      const version = versionQuery(c);
+      const change = fileObjectFromDocker(await readJson(c), kind, "update");
+      await updateFileObject(deps, await findFileObject(kind, c.req.param("id")!), version, change, c.get("now"));
+      return c.body(null, 200);
+    });
+
+    add("DELETE", `${base}/:id`, "admin", async (c) => {
+      await removeFileObject(deps, await findFileObject(kind, c.req.param("id")!), c.get("now"));
+      return c.body(null, 204);
+    });
+  }
 
   // --- events: newline-delimited JSON, as dockerd streams them; bounded like shoal's own stream ---
 

@@ -1,4 +1,7 @@
 import type { ClusterRow } from "../../db/cluster.js";
+import type { FileObjectRow } from "../../db/file-objects.js";
+import type { NetworkRow } from "../../db/networks.js";
+import type { FileObjectKind } from "../../db/schema/index.js";
 import type { NodeRow } from "../../db/nodes.js";
 import type { ServiceRow, ServiceTaskCounts } from "../../db/services.js";
 import type { VirtualIp } from "../../db/networks.js";
@@ -6,12 +9,18 @@ import type { TaskRow } from "../../db/tasks.js";
 import type {
   ContainerSpec,
   EndpointSpec,
+  FileReference,
   ServiceSpec,
   TaskTemplate,
   UpdateConfig,
   UpdateStatus,
 } from "../../domain/service-spec.js";
+import { secretsDir } from "../../domain/service-spec.js";
 import type { TaskSpec } from "../../domain/task-spec.js";
+import type { FileObjectRequest } from "../file-object-writes.js";
+import type { NetworkRequest } from "../network-writes.js";
+import { fileObjectSchemas } from "../routes/file-objects.js";
+import { NetworkCreateSchema } from "../routes/networks.js";
 import { isoTime } from "../schemas.js";
 import { ServiceSpecSchema } from "../service-spec-schema.js";
 import { DockerFieldError, Fields } from "./lenient.js";
@@ -30,7 +39,7 @@ type Json = Record<string, unknown>;
 export const dockerId = (id: string) => id.slice(id.indexOf("_") + 1);
 
 /** What a client sent as an id or id prefix, in Docker's form: a shoal id (`svc_…`) works too. */
-export const normalizeId = (ref: string) => ref.replace(/^(?:svc|node|task)_/, "");
+export const normalizeId = (ref: string) => ref.replace(/^(?:svc|node|task|net|sec|cfg)_/, "");
 
 // --- durations ---
 
@@ -116,8 +125,6 @@ function containerFromDocker(c: Fields) {
   c.refuse("Groups", "supplementary groups");
   c.refuse("Privileges", "credential specs, SELinux, AppArmor and seccomp options");
   c.refuse("OpenStdin", "stdin");
-  c.refuse("Secrets", "secrets through the Docker API; use shoal service --secret");
-  c.refuse("Configs", "configs through the Docker API; use shoal service --config");
   c.refuse("Sysctls", "sysctls");
   c.refuse("Ulimits", "ulimits");
   c.refuse("OomScoreAdj", "OOM score adjustment");
@@ -144,6 +151,33 @@ function containerFromDocker(c: Fields) {
     dns: dns ? { nameservers: dns.strings("Nameservers"), search: dns.strings("Search"), options: dns.strings("Options") } : undefined,
     hosts: c.strings("Hosts"),
   };
+}
+
+/** A user or group id as Docker's FileTarget gives it: a decimal string. */
+function ownerIdFromDocker(file: Fields, key: string): number | undefined {
+  const raw = file.string(key);
+  if (raw === undefined || raw === "") return undefined;
+  if (!/^\d{1,10}$/.test(raw)) throw new DockerFieldError(file.at(key), "invalid", `expected a numeric id such as "0", got ${JSON.stringify(raw.slice(0, 20))}`);
+  return Number(raw);
+}
+
+/** ContainerSpec.Secrets / Configs → shoal's references: by name when given (stack deploy gives both), else by id. */
+function fileReferencesFromDocker(list: Fields[] | undefined, kind: "Secret" | "Config") {
+  return list?.map((r) => {
+    // Runtime (even empty) makes a config a credential spec, not a file.
+    if (r.raw("Runtime") !== undefined) throw new DockerFieldError(r.at("Runtime"), "unsupported", "not supported by shoal (credential-spec configs); give File");
+    const name = r.string(`${kind}Name`);
+    const id = r.string(`${kind}ID`);
+    if (!name && !id) throw new DockerFieldError(r.at(`${kind}Name`), "invalid", `required: give ${kind}Name or ${kind}ID`);
+    const file = r.object("File");
+    return {
+      source: name || `${kind === "Secret" ? "sec" : "cfg"}_${normalizeId(id!)}`,
+      target: file?.string("Name"),
+      uid: file && ownerIdFromDocker(file, "UID"),
+      gid: file && ownerIdFromDocker(file, "GID"),
+      mode: file?.int("Mode"),
+    };
+  });
 }
 
 function networksFromDocker(list: Fields[] | undefined) {
@@ -192,8 +226,9 @@ function taskFromDocker(t: Fields, spec: Fields, current: ServiceSpec | undefine
     networks,
     ...(logDriver ? { logDriver: { name: logDriver.string("Name"), options: logDriver.stringMap("Options") } } : {}),
     ...(current?.task.strategy ? { strategy: current.task.strategy } : {}),
-    // Docker's view leaves them out (Secrets and Configs are refused on the way in), so an update through the Docker API keeps the service's own.
-    ...(current ? { secrets: current.task.secrets, configs: current.task.configs } : {}),
+    // Docker keeps them in the container spec, shoal beside it.
+    secrets: fileReferencesFromDocker(container?.objects("Secrets"), "Secret"),
+    configs: fileReferencesFromDocker(container?.objects("Configs"), "Config"),
     forceUpdate: t.int("ForceUpdate"),
   };
 }
@@ -290,6 +325,8 @@ const specNames: Names = {
         },
       ],
       networks: ["Networks", { target: "Target", aliases: "Aliases" }],
+      secrets: ["ContainerSpec.Secrets", { source: "SecretName", target: "File.Name", uid: "File.UID", gid: "File.GID", mode: "File.Mode" }],
+      configs: ["ContainerSpec.Configs", { source: "ConfigName", target: "File.Name", uid: "File.UID", gid: "File.GID", mode: "File.Mode" }],
       logDriver: ["LogDriver", { name: "Name", options: "Options" }],
       forceUpdate: "ForceUpdate",
     },
@@ -416,11 +453,24 @@ function dockerContainerSpec(c: ContainerSpec): Json {
   };
 }
 
+/** A reference as Docker stores it: a secret's target under /run/secrets by its file name, as the docker CLI sends it. */
+function dockerFileReference(r: FileReference, kind: "Secret" | "Config"): Json {
+  const name = kind === "Secret" && r.target.startsWith(`${secretsDir}/`) ? r.target.slice(secretsDir.length + 1) : r.target;
+  return { File: { Name: name, UID: String(r.uid), GID: String(r.gid), Mode: r.mode }, [`${kind}ID`]: dockerId(r.id), [`${kind}Name`]: r.source };
+}
+
+/** A network attachment's target: Docker's id once resolved to a network (a name stored before networks existed stays). */
+const dockerNetworkTarget = (target: string) => (target.startsWith("net_") ? dockerId(target) : target);
+
 /** A task template in Docker's shape (also a task's `Spec`). */
 export function dockerTaskSpec(t: TaskTemplate): Json {
   const { limits, reservations } = t.resources;
   return {
-    ContainerSpec: dockerContainerSpec(t.container),
+    ContainerSpec: {
+      ...dockerContainerSpec(t.container),
+      ...nonEmpty("Secrets", t.secrets.map((r) => dockerFileReference(r, "Secret"))),
+      ...nonEmpty("Configs", t.configs.map((r) => dockerFileReference(r, "Config"))),
+    },
     Resources: {
       Limits: { ...nonZero("NanoCPUs", limits.nanoCpus), ...nonZero("MemoryBytes", limits.memoryBytes), ...nonZero("Pids", limits.pids) },
       Reservations: { ...nonZero("NanoCPUs", reservations.nanoCpus), ...nonZero("MemoryBytes", reservations.memoryBytes) },
@@ -445,7 +495,7 @@ export function dockerTaskSpec(t: TaskTemplate): Json {
     },
     ...nonEmpty(
       "Networks",
-      t.networks.map((n) => ({ Target: n.target, ...nonEmpty("Aliases", n.aliases) })),
+      t.networks.map((n) => ({ Target: dockerNetworkTarget(n.target), ...nonEmpty("Aliases", n.aliases) })),
     ),
     ...(t.logDriver ? { LogDriver: { Name: t.logDriver.name, ...(Object.keys(t.logDriver.options).length ? { Options: t.logDriver.options } : {}) } } : {}),
     ForceUpdate: t.forceUpdate,
@@ -601,5 +651,106 @@ export function dockerCluster(c: ClusterRow, heartbeatPeriodMs: number, joinToke
     },
     RootRotationInProgress: false,
     ...(joinTokens ? { JoinTokens: { Worker: joinTokens.worker, Manager: joinTokens.manager } } : {}),
+  };
+}
+
+// --- networks, secrets and configs ---
+
+/** A zod issue of one of shoal's request schemas, in Docker's field names. */
+function schemaFailure(issues: readonly { path: PropertyKey[]; message: string; code: string; input?: unknown }[], names: Record<string, string>): DockerFieldError {
+  const issue = issues[0]!;
+  const [head, ...rest] = issue.path.map(String);
+  const field = [names[head ?? ""] ?? head ?? "body", ...rest].join(".");
+  return new DockerFieldError(field, "invalid", issue.code === "invalid_type" && issue.input === undefined ? "required" : issue.message);
+}
+
+/** A Docker NetworkCreateRequest as shoal's network request; what shoal's overlays cannot be (IPv6, ranges, config-only) is refused. */
+export function networkFromDocker(body: unknown): NetworkRequest {
+  const n = Fields.of(body, "", "a network (a JSON object)");
+  n.refuse("EnableIPv6", "IPv6");
+  n.refuse("Ingress", "a second ingress network; shoal's cluster has the one ingress");
+  n.refuse("ConfigOnly", "config-only networks");
+  n.refuse("ConfigFrom", "networks made from a config network");
+  n.only("Scope", enumValue(n, "Scope"), ["swarm"], "networks span the swarm's hosts");
+  const ipam = n.object("IPAM");
+  ipam?.only("Driver", enumValue(ipam, "Driver"), ["default"], "shoal's own address management");
+  ipam?.refuse("Options", "IPAM driver options");
+  const configs = ipam?.objects("Config") ?? [];
+  if (configs.length > 1) throw new DockerFieldError(ipam!.at("Config"), "unsupported", "one subnet per network (IPv4); give at most one Config");
+  const config = configs[0];
+  config?.refuse("IPRange", "address ranges inside a subnet");
+  config?.refuse("AuxiliaryAddresses", "auxiliary addresses");
+  const parsed = NetworkCreateSchema.safeParse(
+    dropUndefined({
+      name: n.string("Name"),
+      driver: enumValue(n, "Driver"),
+      subnet: config?.string("Subnet") || undefined,
+      gateway: config?.string("Gateway") || undefined,
+      options: n.stringMap("Options"),
+      internal: n.bool("Internal"),
+      attachable: n.bool("Attachable"),
+      labels: n.stringMap("Labels"),
+    }),
+  );
+  if (parsed.success) return parsed.data;
+  throw schemaFailure(parsed.error.issues, {
+    name: "Name",
+    driver: "Driver",
+    subnet: "IPAM.Config.0.Subnet",
+    gateway: "IPAM.Config.0.Gateway",
+    options: "Options",
+    internal: "Internal",
+    attachable: "Attachable",
+    labels: "Labels",
+  });
+}
+
+/** A network as GET /networks answers it (a swarm-scoped overlay, as a manager lists it). */
+export function dockerNetwork(n: NetworkRow): Json {
+  return {
+    Name: n.name,
+    Id: dockerId(n.id),
+    Created: isoTime(n.createdAt),
+    Scope: "swarm",
+    Driver: n.driver,
+    EnableIPv6: false,
+    IPAM: { Driver: "default", Options: null, Config: [{ Subnet: n.subnet, Gateway: n.gateway }] },
+    Internal: n.internal,
+    Attachable: n.attachable,
+    Ingress: n.ingress,
+    ConfigFrom: { Network: "" },
+    ConfigOnly: false,
+    Containers: {},
+    Options: { "com.docker.network.driver.overlay.vxlanid_list": String(n.vni), ...n.options },
+    Labels: n.labels,
+  };
+}
+
+/**
+ * A Docker SecretSpec / ConfigSpec as shoal's request; external drivers and
+ * templating are refused. For an update, name and data may be left out (only
+ * labels change; the update refuses other changes).
+ */
+export function fileObjectFromDocker(body: unknown, kind: FileObjectKind): FileObjectRequest;
+export function fileObjectFromDocker(body: unknown, kind: FileObjectKind, use: "update"): Partial<FileObjectRequest> & Pick<FileObjectRequest, "labels">;
+export function fileObjectFromDocker(body: unknown, kind: FileObjectKind, use: "create" | "update" = "create") {
+  const spec = Fields.of(body, "", `a ${kind} spec (a JSON object)`);
+  spec.refuse("Driver", `external ${kind} drivers; shoal stores the data itself`);
+  spec.refuse("Templating", "templated files");
+  const { Create } = fileObjectSchemas(kind);
+  const input = dropUndefined({ name: spec.string("Name"), data: spec.string("Data") ?? (use === "create" ? "" : undefined), labels: spec.stringMap("Labels") });
+  const parsed = (use === "create" ? Create : Create.partial({ name: true, data: true })).safeParse(input);
+  if (parsed.success) return parsed.data;
+  throw schemaFailure(parsed.error.issues, { name: "Name", data: "Data", labels: "Labels" });
+}
+
+/** A secret or config as GET /secrets and /configs answer it: a secret never with its data. */
+export function dockerFileObject(o: FileObjectRow): Json {
+  return {
+    ID: dockerId(o.id),
+    Version: { Index: o.version },
+    CreatedAt: isoTime(o.createdAt),
+    UpdatedAt: isoTime(o.updatedAt),
+    Spec: { Name: o.name, Labels: o.labels, ...(o.kind === "config" ? { Data: o.data } : {}) },
   };
 }

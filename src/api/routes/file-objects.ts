@@ -19,7 +19,7 @@ import { isoTime, repeated } from "../schemas.js";
 
 const title = { secret: "Secret", config: "Config" } as const;
 
-function schemas(kind: FileObjectKind) {
+export function fileObjectSchemas(kind: FileObjectKind) {
   const Create = strictObject({
     name: z.string().regex(fileObjectName, `a ${kind} name: up to 64 letters, digits, '_', '.' and '-', starting and ending with a letter or digit`).openapi({ example: kind === "secret" ? "db_password" : "nginx_conf" }),
     data: z
@@ -61,7 +61,7 @@ function toView(row: FileObjectRow, services: string[]) {
 
 export function fileObjectRoutes(deps: AppDeps, kind: FileObjectKind) {
   const app = newRouter();
-  const { Create, View } = schemas(kind);
+  const { Create, View } = fileObjectSchemas(kind);
   const base = `/v1/${kind}s`;
   const tags = [`${kind}s`];
   const RefParam = z.object({

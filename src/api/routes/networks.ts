@@ -8,7 +8,7 @@ import { Labels, strictObject } from "../../protocol/schema.js";
 import { access } from "../access.js";
 import type { AppDeps } from "../context.js";
 import { filterNetworks } from "../network-filters.js";
-import { createNetwork, removeNetwork, resolveNetwork, servicesOn } from "../network-writes.js";
+import { createNetwork, pruneNetworks, removeNetwork, resolveNetwork, servicesOn } from "../network-writes.js";
 import { bearer, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
 import { newRouter } from "../router.js";
 import { isoTime, repeated } from "../schemas.js";
@@ -197,13 +197,7 @@ export function networkRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const now = c.get("now");
-      const [rows, usersOf] = await Promise.all([listNetworks(deps.db), users()]);
-      const deleted: string[] = [];
-      for (const n of filterNetworks(rows, { label: c.req.valid("query").label }))
-        if (!n.ingress && usersOf(n).length === 0) {
-          await removeNetwork(deps, n, now);
-          deleted.push(n.name);
-        }
+      const deleted = await pruneNetworks(deps, c.req.valid("query").label, now);
       if (deleted.length) await reconcileTasks(deps, now);
       return c.json({ deleted }, 200);
     },
