@@ -10,6 +10,7 @@ import { NetworkReconciler, type NetworkEngine } from "./network/reconciler.js";
 import type { CommandRunner } from "./network/runner.js";
 import { Reporter } from "./reporter.js";
 import { Session } from "./session.js";
+import { defaultSecretsDir, SecretFiles } from "./task-files.js";
 import { Worker } from "./worker.js";
 
 const resyncEveryMs = 5000;
@@ -73,7 +74,8 @@ export class Agent {
     const description = await this.session.describe();
     await this.session.connect(description);
     await this.startNetwork(description.addr, description.overlay !== undefined);
-    const worker = new Worker(this.docker, this.session.nodeId, this.reporter.report, this.log, () => this.state === "running", (id) => this.network?.ready(id));
+    const secretFiles = new SecretFiles(this.config.secretsDir ?? defaultSecretsDir());
+    const worker = new Worker(this.docker, this.session.nodeId, this.reporter.report, this.log, () => this.state === "running", (id) => this.network?.ready(id), secretFiles);
     this.worker = worker;
     this.log.info("agent running", { node: this.session.nodeId, url: this.session.url, engine: description.engine.version });
     const timer = setInterval(() => worker.nudge(), resyncEveryMs);

@@ -21,6 +21,8 @@ can't be told. The running agent stops at its next call.
   --machine-id ID        stable id of this machine (SHOAL_MACHINE_ID, default /etc/machine-id)
   --hostname NAME        reported hostname (default: the engine's)
   --resolv-conf FILE     upstream resolvers for names overlays do not know (default /etc/resolv.conf)
+  --secrets-dir DIR      where tasks' secrets are kept, on a tmpfs (SHOAL_AGENT_SECRETS_DIR,
+                         default /run/shoal-agent/secrets when /run is a tmpfs, else /dev/shm/shoal-agent/secrets)
   --log-format FORMAT    text or json (SHOAL_LOG_FORMAT, default text)
   -f, --force            leave: even when the control plane can't be reached
   -h, --help             show this help
@@ -36,6 +38,7 @@ const ConfigSchema = z.object({
   machineId: z.string().min(8).optional(),
   hostname: z.string().optional(),
   resolvConf: z.string().min(1).optional(),
+  secretsDir: z.string().regex(/^\//, "an absolute path").optional(),
   logFormat: z.enum(["text", "json"]),
   force: z.boolean().optional(),
 });
@@ -55,6 +58,7 @@ export function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentCo
       "machine-id": { type: "string" },
       hostname: { type: "string" },
       "resolv-conf": { type: "string" },
+      "secrets-dir": { type: "string" },
       "log-format": { type: "string" },
       force: { type: "boolean", short: "f" },
       help: { type: "boolean", short: "h" },
@@ -72,6 +76,7 @@ export function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentCo
     machineId: values["machine-id"] ?? env.SHOAL_MACHINE_ID,
     hostname: values.hostname,
     resolvConf: values["resolv-conf"] ?? "/etc/resolv.conf",
+    secretsDir: values["secrets-dir"] ?? env.SHOAL_AGENT_SECRETS_DIR,
     logFormat: values["log-format"] ?? env.SHOAL_LOG_FORMAT ?? "text",
     force: values.force,
   });

@@ -1,5 +1,6 @@
 import type { Assignment } from "../../src/protocol/agent-v1.js";
-import type { ContainerCreateBody } from "./docker/client.js";
+import { secretsDir } from "../../src/domain/service-spec.js";
+import type { ContainerCreateBody, Mount } from "./docker/client.js";
 
 /** A task's address on an overlay network this host has set up. */
 export interface ResolvedAttachment {
@@ -37,9 +38,16 @@ function extraHosts(hosts: string[]): string[] {
  * its allocated address, its resolver is that network's node IP (the agent's
  * DNS; Docker's embedded one forwards to it), and the controller connects the
  * others before start. Service names are never Docker aliases: Docker would
- * answer them with local containers only.
+ * answer them with local containers only. Secrets come as a read-only bind
+ * mount of the task's in-memory directory at /run/secrets (task-files.ts).
  */
-export function containerCreateBody(a: Assignment, nodeId: string, attachments: ResolvedAttachment[] = []): ContainerCreateBody {
+export function containerCreateBody(
+  a: Assignment,
+  nodeId: string,
+  attachments: ResolvedAttachment[] = [],
+  /** The host directory (on a tmpfs) holding the task's secrets: bind-mounted read-only at /run/secrets. */
+  secretsSource?: string,
+): ContainerCreateBody {
   const [first] = attachments;
   const c = a.spec.task.container;
   const { limits } = a.spec.task.resources;
@@ -77,14 +85,14 @@ export function containerCreateBody(a: Assignment, nodeId: string, attachments: 
     Tty: c.tty,
     ExposedPorts: Object.fromEntries(hostPorts.map((p) => [`${p.targetPort}/${p.protocol}`, {}])),
     HostConfig: {
-      Mounts: c.mounts.map((m) => ({
+      Mounts: c.mounts.map((m): Mount => ({
         Type: m.type,
         ...(m.source ? { Source: m.source } : {}),
         Target: m.target,
         ReadOnly: m.readOnly,
         ...(m.type === "tmpfs" && m.tmpfsSizeBytes ? { TmpfsOptions: { SizeBytes: m.tmpfsSizeBytes } } : {}),
         ...(m.type === "volume" && m.source ? { VolumeOptions: { Labels: { [labels.service]: a.serviceId } } } : {}),
-      })),
+      })).concat(secretsSource ? [{ Type: "bind", Source: secretsSource, Target: secretsDir, ReadOnly: true }] : []),
       PortBindings: Object.fromEntries(hostPorts.map((p) => [`${p.targetPort}/${p.protocol}`, [{ HostPort: String(p.publishedPort) }]])),
       ...(limits.nanoCpus ? { NanoCpus: limits.nanoCpus } : {}),
       ...(limits.memoryBytes ? { Memory: limits.memoryBytes } : {}),

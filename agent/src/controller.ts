@@ -3,6 +3,7 @@ import { containerCreateBody, labels, type ResolvedAttachment } from "./containe
 import { DockerError, isConflict, isNotFound } from "./docker/client.js";
 import type { Engine } from "./engine.js";
 import type { Report } from "./reporter.js";
+import { planTaskFiles, tarFiles, type SecretFiles } from "./task-files.js";
 
 const errorText = (err: unknown) => String(err instanceof Error ? err.message : err);
 
@@ -21,6 +22,8 @@ export class TaskController {
     private readonly report: Report,
     /** The task's overlay attachments, resolved on this host (the worker runs the task only once they are set up). */
     private readonly attachments: ResolvedAttachment[] = [],
+    /** Where this host keeps tasks' secrets in memory (none: a task with secrets is rejected). */
+    private readonly secretFiles?: SecretFiles,
   ) {}
 
   private get stopTimeoutSeconds(): number {
@@ -45,20 +48,31 @@ export class TaskController {
     }
   }
 
+  /** Writes the task's secrets into this host's memory; returns their directory (undefined: the task has none). */
+  private async writeSecrets(): Promise<string | undefined> {
+    const { secrets } = planTaskFiles(this.a);
+    if (secrets.length === 0) return undefined;
+    if (!this.secretFiles) throw new Error("this agent has no in-memory directory for secrets");
+    return this.secretFiles.write(this.a.id, secrets);
+  }
+
   /**
    * The image (pulled unless present: with no registry reachable, an image
-   * already here still runs), the named volumes, and the container. A name
+   * already here still runs), the named volumes, the task's secrets (in
+   * memory), and the container with its configs written in. A name
    * conflict means an earlier run created the container: that one is used.
    */
   async prepare(): Promise<{ id: string; created: boolean }> {
     const image = this.a.spec.task.container.image;
+    const { configs } = planTaskFiles(this.a);
     if (!(await this.docker.imageExists(image))) await this.docker.pullImage(image);
     for (const m of this.a.spec.task.container.mounts)
       if (m.type === "volume" && m.source) await this.docker.createVolume(m.source, { [labels.service]: this.a.serviceId });
+    const secretsSource = await this.writeSecrets();
     let id: string;
     let created = true;
     try {
-      id = await this.docker.createContainer(this.a.containerName, containerCreateBody(this.a, this.nodeId, this.attachments));
+      id = await this.docker.createContainer(this.a.containerName, containerCreateBody(this.a, this.nodeId, this.attachments, secretsSource));
     } catch (err) {
       if (!isConflict(err)) throw err;
       const existing = await this.docker.inspectContainer(this.a.containerName);
@@ -74,6 +88,8 @@ export class TaskController {
         if (!(err instanceof DockerError && err.statusCode === 403 && /already exists/.test(err.engineMessage))) throw err;
       }
     }
+    // Configs are not secret: they go into the container's own filesystem, as Swarm's do, before it starts.
+    if (configs.length) await this.docker.putArchive(id, "/", await tarFiles(configs));
     return { id, created };
   }
 
@@ -102,6 +118,8 @@ export class TaskController {
     }
     if (s.Status === "created") {
       if (started) return;
+      // Its secrets' directory is gone if the host restarted (tmpfs) since the container was made.
+      await this.writeSecrets();
       await this.start(id);
       return this.wait(id, true);
     }
@@ -114,9 +132,10 @@ export class TaskController {
     await this.docker.stopContainer(id, this.stopTimeoutSeconds);
   }
 
-  /** Removes the container and its anonymous volumes (already gone is fine), then reports the task shut down. */
+  /** Removes the container and its anonymous volumes (already gone is fine) and the task's secrets, then reports the task shut down. */
   async remove(id: string | undefined): Promise<void> {
     if (id) await removeContainer(this.docker, id);
+    await this.secretFiles?.remove(this.a.id);
     this.report(this.a.id, "shutdown");
   }
 }

@@ -17,4 +17,5 @@ export type Engine = Pick<
   | "stopContainer"
   | "removeContainer"
   | "connectNetwork"
+  | "putArchive"
 >;

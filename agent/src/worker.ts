@@ -7,6 +7,7 @@ import type { Engine } from "./engine.js";
 import type { Logger } from "./log.js";
 import type { ReadyNetwork } from "./network/reconciler.js";
 import type { Report } from "./reporter.js";
+import type { SecretFiles } from "./task-files.js";
 
 /** What a sync does for one task (or for a container no assignment names). */
 export type SyncAction =
@@ -70,6 +71,8 @@ export class Worker {
     private readonly active: () => boolean = () => true,
     /** Overlay networks this host has set up (none without a network reconciler). */
     private readonly networks: (networkId: string) => ReadyNetwork | undefined = () => undefined,
+    /** Where tasks' secrets are kept in memory while their containers exist. */
+    private readonly secretFiles?: SecretFiles,
   ) {}
 
   /** The assignments held (the DNS responder scopes names by their tasks' addresses). */
@@ -124,6 +127,8 @@ export class Worker {
     for (const c of await this.docker.listContainers({ all: true, labelFilters: [labels.task] })) containers.set(c.Labels[labels.task]!, c);
     const ready = (a: Assignment) => this.resolve(a) !== undefined;
     await Promise.all(planSync(this.assignments.values(), containers, this.busy, ready).map((action) => this.guard(action)));
+    // A task's secrets live as long as its container, or while it is assigned or being worked on.
+    await this.secretFiles?.prune(new Set([...containers.keys(), ...this.assignments.keys(), ...this.busy]));
   }
 
   private async guard(action: SyncAction): Promise<void> {
@@ -141,9 +146,10 @@ export class Worker {
   private async perform(action: SyncAction): Promise<void> {
     if (action.kind === "remove-orphan") {
       await this.docker.stopContainer(action.containerId, orphanStopSeconds).catch(() => undefined);
-      return removeContainer(this.docker, action.containerId);
+      await removeContainer(this.docker, action.containerId);
+      return this.secretFiles?.remove(action.taskId);
     }
-    const controller = new TaskController(action.assignment, this.docker, this.nodeId, this.report, this.resolve(action.assignment) ?? []);
+    const controller = new TaskController(action.assignment, this.docker, this.nodeId, this.report, this.resolve(action.assignment) ?? [], this.secretFiles);
     if (action.kind === "run") return controller.run();
     if (action.kind === "wait") return controller.wait(action.containerId);
     const c = action.container;

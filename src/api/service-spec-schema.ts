@@ -314,6 +314,13 @@ function checkFileTargets(t: { container: { mounts: { target: string }[] }; secr
     const mount = t.container.mounts.findIndex((m) => inside(r.target, m.target) || inside(m.target, r.target));
     if (first !== undefined) ctx.addIssue({ code: "custom", path, message: `${r.target} is the target of ${first} already` });
     else if (mount >= 0) ctx.addIssue({ code: "custom", path, message: `${r.target} clashes with the mount at ${t.container.mounts[mount]!.target} (container.mounts.${mount})` });
+    else if (t.secrets.length && at.startsWith("configs.") && (inside(r.target, secretsDir) || inside(secretsDir, r.target)))
+      ctx.addIssue({ code: "custom", path, message: `${r.target} clashes with ${secretsDir}, where the service's secrets are mounted; put the config elsewhere` });
+    else {
+      // A file cannot also be a directory holding another one.
+      const holder = refs.find((o) => o.r.target !== r.target && inside(r.target, o.r.target));
+      if (holder) ctx.addIssue({ code: "custom", path, message: `${r.target} is inside ${holder.r.target}, the target of ${holder.at}` });
+    }
     seen.set(r.target, first ?? at);
   }
   if (t.secrets.length) {

@@ -24,6 +24,7 @@ import {
   AssignmentsQuery,
   type Assignment,
   Assignments,
+  type FileData,
   Heartbeat,
   HeartbeatAck,
   JoinRequest,
@@ -38,6 +39,9 @@ import { attachmentsOf, buildNetworkDocument, NetworkIndex } from "./network-doc
 import { readNetworkView, wakeNetworkMembers, type NetworkView } from "../db/networks.js";
 import { canOverlay } from "../domain/network.js";
 import { isDesiredUp } from "../domain/task-states.js";
+import { listFileObjectsById } from "../db/file-objects.js";
+import { encodeBase64, readFileObject } from "../api/file-object-writes.js";
+import { filesToDeliver } from "./file-delivery.js";
 
 function toDescription(d: AgentNodeDescription): NodeDescription {
   return {
@@ -52,6 +56,18 @@ function toDescription(d: AgentNodeDescription): NodeDescription {
     addr: d.addr,
     overlay: d.overlay ?? null,
   };
+}
+
+/**
+ * Reads and opens the stored secrets and configs of the given ids (one that
+ * no longer exists is left out): a secret is decrypted here, for the
+ * assignment being answered, and nowhere else.
+ */
+async function openFileObjects(deps: AppDeps, ids: string[]) {
+  const out = new Map<string, { kind: "secret" | "config"; file: FileData }>();
+  for (const row of await listFileObjectsById(deps.db, [...new Set(ids)]))
+    out.set(row.id, { kind: row.kind, file: { id: row.id, name: row.name, data: encodeBase64(await readFileObject(deps, row)) } });
+  return out;
 }
 
 const emptyView: NetworkView = { networks: [], allocations: [], nodes: [], services: [], tasks: [] };
@@ -224,6 +240,9 @@ export function dispatcherRoutes(deps: AppDeps) {
       const index = read ?? new NetworkIndex(overlay ? await readNetworkView(deps.db) : emptyView);
       const network = overlay ? await buildNetworkDocument(index, nodeId) : undefined;
       const tasks: Assignment[] = [];
+      const wanted = new Map(assignments.map((a) => [a.task.id, filesToDeliver(a.task, a.spec)]));
+      const data = await openFileObjects(deps, [...wanted.values()].flatMap((w) => [...w.secretIds, ...w.configIds]));
+      const delivered = (ids: string[] | undefined, kind: "secret" | "config") => (ids ?? []).flatMap((id) => (data.get(id)?.kind === kind ? [data.get(id)!.file] : []));
       for (const { task, serviceName, spec } of assignments) {
         const attachments = attachmentsOf(index, task.id, spec, overlay);
         // A task to run whose addresses are not allocated yet waits for them (the next reconcile gives them). One the agent
@@ -239,6 +258,8 @@ export function dispatcherRoutes(deps: AppDeps) {
           state: task.state,
           spec,
           attachments: attachments ?? [],
+          secrets: delivered(wanted.get(task.id)?.secretIds, "secret"),
+          configs: delivered(wanted.get(task.id)?.configIds, "config"),
         });
       }
       return c.json({ ...ack, generation, tasks, ...(network && network.token !== netSince ? { network } : {}) }, 200);

@@ -225,7 +225,10 @@ USAGE
     agent_state=/var/lib/shoal-agent
     machine_mount=
     if [ -z "$machine_id" ] && [ -r /etc/machine-id ]; then machine_mount="-v /etc/machine-id:/etc/machine-id:ro"; fi
-    container_args="--network host --env-file $env_file -v $docker_socket:/var/run/docker.sock -v $bin_dir:/opt/shoal-agent:ro -v $state_dir:/var/lib/shoal-agent $machine_mount $image node /opt/shoal-agent/shoal-agent.mjs"
+    # Tasks' secrets: a tmpfs directory of this host, at the same path inside (the engine bind-mounts it from there).
+    secrets_dir=/dev/shm/shoal-agent/secrets
+    if [ "$(stat -f -c %T /run 2>/dev/null)" = tmpfs ]; then secrets_dir=/run/shoal-agent/secrets; fi
+    container_args="--network host --env-file $env_file -v $docker_socket:/var/run/docker.sock -v $bin_dir:/opt/shoal-agent:ro -v $state_dir:/var/lib/shoal-agent -v $secrets_dir:$secrets_dir $machine_mount $image node /opt/shoal-agent/shoal-agent.mjs"
     command="$docker_bin -H unix://$docker_socket run --rm --name $container $container_args run"
     agent_cli="$docker_bin -H unix://$docker_socket run --rm $container_args"
   fi
@@ -237,6 +240,7 @@ USAGE
     echo "DOCKER_SOCKET=$agent_socket"
     if [ -n "$addr" ]; then echo "SHOAL_AGENT_ADDR=$addr"; fi
     if [ -n "$machine_id" ]; then echo "SHOAL_MACHINE_ID=$machine_id"; fi
+    if [ "$runtime" = container ]; then echo "SHOAL_AGENT_SECRETS_DIR=$secrets_dir"; fi
   } >"$tmp/agent.env"
 
   {

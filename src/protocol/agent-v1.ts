@@ -116,6 +116,14 @@ export const AssignmentsQuery = strictObject({
   waitMs: z.coerce.number().int().min(0).max(60_000).optional().meta({ description: "How long to wait for a change (default: the heartbeat period)" }),
 });
 
+/** A secret's or config's bytes, sent only inside the assignment of a task on this node that refers to it. */
+export const FileData = z.object({
+  id: z.string(),
+  name: z.string(),
+  data: z.string().meta({ description: "The bytes, base64" }),
+});
+export type FileData = z.infer<typeof FileData>;
+
 export const Assignment = z
   .object({
     id: z.string(),
@@ -130,6 +138,11 @@ export const Assignment = z
       .array(z.object({ networkId: z.string(), ip: z.ipv4(), aliases: z.array(z.string()) }))
       .default([])
       .meta({ description: "The task's address on each overlay network it joins (ingress included), allocated by the control plane; connect in this order, the first is the one whose node IP is the container's DNS server" }),
+    secrets: z
+      .array(FileData)
+      .default([])
+      .meta({ description: "The secrets `spec.task.secrets` refers to (by `id`), while the task is to run and has not ended; never any other. Keep them in memory only" }),
+    configs: z.array(FileData).default([]).meta({ description: "The configs `spec.task.configs` refers to, on the same terms" }),
   })
   .meta({ id: "Assignment" });
 export type Assignment = z.infer<typeof Assignment>;

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { readFileObject } from "../../src/api/file-object-writes.js";
 import { findFileObjectsByRef } from "../../src/db/file-objects.js";
-import { createTestApp, type TestApp } from "../helpers/app.js";
+import { createTestApp, joinNode, type TestApp } from "../helpers/app.js";
 
 let t: TestApp;
 let logged: string[];
@@ -152,6 +152,8 @@ describe("secrets and configs API", () => {
       [{ secrets: [{ source: "pw", target: "/run/secrets/conf" }], configs: [{ source: "conf", target: "/run/secrets/conf" }] }, 400, "body.task.configs.0.target", /the target of secrets\.0/],
       [{ container: { image: "busybox:1", mounts: [{ target: "/etc" }] }, configs: [{ source: "conf", target: "/etc/app.conf" }] }, 400, "body.task.configs.0.target", /clashes with the mount at \/etc \(container\.mounts\.0\)/],
       [{ container: { image: "busybox:1", mounts: [{ type: "tmpfs", target: "/run/secrets" }] }, secrets: [{ source: "pw" }] }, 400, "body.task.container.mounts.0.target", /\/run\/secrets holds the service's secrets/],
+      [{ secrets: [{ source: "pw" }], configs: [{ source: "conf", target: "/run/secrets/app.conf" }] }, 400, "body.task.configs.0.target", /clashes with \/run\/secrets, where the service's secrets are mounted/],
+      [{ secrets: [{ source: "pw", target: "a" }, { source: "pw", target: "a/b" }] }, 400, "body.task.secrets.1.target", /\/run\/secrets\/a\/b is inside \/run\/secrets\/a, the target of secrets\.0/],
       [{ secrets: [{ source: "pw", mode: 0o1777 }] }, 400, "body.task.secrets.0.mode", /from 0 to 511/],
       [{ secrets: [{ source: "pw", uid: -1 }] }, 400, "body.task.secrets.0.uid", /a user id/],
     ] as const) {
@@ -161,5 +163,50 @@ describe("secrets and configs API", () => {
       expect(res.body.errors?.map((e: { path: string }) => e.path)).toContain(path);
     }
     expect(await dump()).toBe(before);
+  });
+});
+
+describe("delivery in the assignment long-poll", () => {
+  const poll = async (credential: string) => t.call("GET", "/v1/agent/assignments?since=-1&waitMs=0", { token: credential });
+
+  it("a node gets the secrets and configs of its own tasks only, and only while they are to run", async () => {
+    const a = await joinNode(t);
+    const b = await joinNode(t);
+    const secret = (await create("secrets", { name: "db_pw", data: b64(plain) })).body;
+    const config = (await create("configs", { name: "app.conf", data: b64("port = 80\n") })).body;
+    await create("secrets", { name: "unused", data: b64("never sent anywhere") });
+    const res = await createService({
+      secrets: [{ source: "db_pw", target: "db/password", uid: 1000, gid: 1001, mode: 0o400 }],
+      configs: [{ source: "app.conf" }],
+      placement: { constraints: [`node.id==${a.id}`] },
+    });
+    expect(res.status, res.text).toBe(201);
+    await createService({ placement: { constraints: [`node.id==${b.id}`] } }, "other");
+
+    const mine = await poll(a.credential);
+    expect(mine.body.tasks).toHaveLength(1);
+    expect(mine.body.tasks[0]).toMatchObject({
+      serviceName: "web",
+      secrets: [{ id: secret.id, name: "db_pw", data: b64(plain) }],
+      configs: [{ id: config.id, name: "app.conf", data: b64("port = 80\n") }],
+      spec: { task: { secrets: [{ source: "db_pw", id: secret.id, target: "/run/secrets/db/password", uid: 1000, gid: 1001, mode: 0o400 }] } },
+    });
+    const theirs = await poll(b.credential);
+    expect(theirs.body.tasks.map((x: { serviceName: string }) => x.serviceName)).toEqual(["other"]);
+    expect(theirs.body.tasks[0]).toMatchObject({ secrets: [], configs: [] });
+    for (const text of [theirs.text, mine.text]) expect(text).not.toContain(b64("never sent anywhere"));
+    expect(theirs.text).not.toContain(b64(plain));
+    expect(theirs.text).not.toContain(plain);
+
+    // Scaled to 0, the task is to stop: its assignment no longer carries the value.
+    expect((await t.call("POST", "/v1/services/scale", { ...admin(), body: { services: { web: 0 } } })).status).toBe(200);
+    const stopping = await poll(a.credential);
+    expect(stopping.body.tasks.every((x: { desiredState: string; secrets: unknown[] }) => x.desiredState !== "running" && x.secrets.length === 0)).toBe(true);
+    expect(stopping.text).not.toContain(b64(plain));
+    // Nothing of it in events or log lines either.
+    for (const text of [(await t.call("GET", "/v1/events", admin())).text, ...logged]) {
+      expect(text).not.toContain(plain);
+      expect(text).not.toContain(b64(plain));
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { generateJwtSecret, importClusterKeys } from "../../src/auth/keys.js";
 import { rootAdminToken } from "../../src/bootstrap.js";
@@ -15,6 +16,8 @@ export interface ShoalCluster {
   agents: Map<string, AgentProcess>;
   api<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
   startAgent(host: E2EHost): Promise<AgentProcess>;
+  /** The host's agent's state dir (on disk) and in-memory secrets dir. */
+  agentDirs(host: E2EHost): { state: string; secrets: string };
   restartControlPlane(): Promise<void>;
   /** Polls `check` until it returns truthy or `timeoutMs` passes; returns the last value. */
   waitFor<T>(what: string, check: () => Promise<T | undefined | false | null>, timeoutMs?: number): Promise<T>;
@@ -69,6 +72,10 @@ export async function startShoalCluster(opts: { hosts: number; prefix: string; a
   const api = apiClient(() => controlPlane.url, admin);
   const joinToken = (await api("GET", "/v1/swarm/join-tokens")).body.worker as string;
 
+  const secretsRoot = join("/dev/shm", `shoal-e2e-${opts.prefix}`);
+  const secretsDirOf = (host: E2EHost) => join(secretsRoot, host.name);
+  const stateDirOf = (host: E2EHost) => join(hosts.dir, `agent-${host.name}`);
+
   async function startAgent(host: E2EHost): Promise<AgentProcess> {
     const agentArgs = [
       agentBin,
@@ -76,13 +83,16 @@ export async function startShoalCluster(opts: { hosts: number; prefix: string; a
       "--url",
       controlPlane.url,
       "--state-dir",
-      join(hosts.dir, `agent-${host.name}`),
+      stateDirOf(host),
       "--machine-id",
       `e2e-machine-${host.name}`,
       "--addr",
       host.ip,
       "--hostname",
       host.name,
+      // Agents of one machine keep their secrets apart, in memory.
+      "--secrets-dir",
+      secretsDirOf(host),
     ];
     const [command, args] = opts.agentsInHosts
       ? ["nsenter", [`--net=/var/run/netns/${host.netns}`, process.execPath, ...agentArgs]]
@@ -119,6 +129,7 @@ export async function startShoalCluster(opts: { hosts: number; prefix: string; a
     agents,
     api,
     startAgent,
+    agentDirs: (host) => ({ state: stateDirOf(host), secrets: secretsDirOf(host) }),
     waitFor,
     async restartControlPlane() {
       controlPlane = await startNodeServer({ stateDir, jwtKey, port: Number(port), host: listen });
@@ -127,6 +138,7 @@ export async function startShoalCluster(opts: { hosts: number; prefix: string; a
       await Promise.all([...agents.values()].map((a) => a.kill()));
       await controlPlane.stop();
       await hosts.stop();
+      rmSync(secretsRoot, { recursive: true, force: true });
     },
   };
   await waitFor("every node ready", async () => {

@@ -16,6 +16,8 @@ export function fixtureAssignment(id: string, body: Record<string, unknown> = {}
     state: "assigned",
     spec: taskSpecOf(fixtureSpec({ name: "web", ...body })),
     attachments: [],
+    secrets: [],
+    configs: [],
     ...over,
   };
 }

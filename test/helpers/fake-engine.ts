@@ -121,6 +121,16 @@ export class FakeEngine implements Engine {
     return id;
   }
 
+  /** Archives extracted into each container (by name), as sent. */
+  readonly archives = new Map<string, { path: string; tar: Buffer }[]>();
+
+  async putArchive(id: string, path: string, tar: Uint8Array): Promise<void> {
+    this.check("PUT /containers/archive");
+    const c = this.find(id, `PUT /containers/${id}/archive`);
+    this.calls.push(`archive ${c.name} ${path}`);
+    this.archives.set(c.name, [...(this.archives.get(c.name) ?? []), { path, tar: Buffer.from(tar) }]);
+  }
+
   async connectNetwork(network: string, container: string): Promise<void> {
     this.check("POST /networks/connect");
     this.calls.push(`connect ${this.find(container, `POST /networks/${network}/connect`).name} ${network}`);

@@ -254,6 +254,15 @@ describe("containers", () => {
     expect(JSON.parse(create.body)).toEqual({ Image: "nginx", Labels: { a: "b" }, StopSignal: "SIGQUIT" });
   });
 
+  it("puts an archive as a tar body, keeping owners and refusing to swap a directory for a file", async () => {
+    route("PUT /v1.41/containers/c1/archive", status(200));
+    await client().putArchive("c1", "/", Buffer.from("tar bytes"));
+    const put = seen.at(-1)!;
+    expect(put.contentType).toBe("application/x-tar");
+    expect(put.body).toBe("tar bytes");
+    expect(Object.fromEntries(put.url.searchParams)).toEqual({ path: "/", copyUIDGID: "true", noOverwriteDirNonDir: "true" });
+  });
+
   it("treats starting a running container and stopping a stopped one as done (304)", async () => {
     route("POST /v1.41/containers/c1/start", status(304));
     route("POST /v1.41/containers/c1/stop", status(304));

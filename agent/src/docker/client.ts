@@ -78,6 +78,14 @@ interface CallOptions {
   timeoutMs?: number;
 }
 
+/** A request body sent as it is (not as JSON). */
+class RawBody {
+  constructor(
+    readonly contentType: string,
+    readonly bytes: Uint8Array,
+  ) {}
+}
+
 /** An answer whose headers arrived with a non-error status; `res` is the unread body. */
 interface Answer {
   res: IncomingMessage;
@@ -169,6 +177,20 @@ export class DockerClient {
   async createContainer(name: string, body: ContainerCreateBody): Promise<string> {
     const created = await this.json<{ Id: string }>("POST", "/containers/create", { query: { name }, body });
     return created.Id;
+  }
+
+  /**
+   * Extracts a tar archive into a container's filesystem at `path` (PUT
+   * /containers/{id}/archive), keeping the archive's owners (copyUIDGID) and
+   * refusing to replace a directory with a file or the reverse. Works on a
+   * created container; it writes the container's layer, never into its tmpfs
+   * mounts, which exist only inside the running container.
+   */
+  async putArchive(id: string, path: string, tar: Uint8Array): Promise<void> {
+    await this.call("PUT", `/containers/${encodeURIComponent(id)}/archive`, {
+      query: { path, copyUIDGID: true, noOverwriteDirNonDir: true },
+      body: new RawBody("application/x-tar", tar),
+    });
   }
 
   /** Succeeds (304) when already running. */
@@ -329,7 +351,8 @@ export class DockerClient {
   /** Sends a request and waits for the answer's headers; error statuses become DockerErrors carrying the engine's message. */
   private async open(method: string, url: string, body: unknown, signal: AbortSignal | undefined): Promise<Answer> {
     const call = `${method} ${url}`;
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const payload = body === undefined ? undefined : body instanceof RawBody ? Buffer.from(body.bytes) : Buffer.from(JSON.stringify(body));
+    const contentType = body instanceof RawBody ? body.contentType : "application/json";
     try {
       const res = await new Promise<IncomingMessage>((resolve, reject) => {
         const req = http.request(
@@ -340,7 +363,7 @@ export class DockerClient {
             // A connection per call, clear of the shared global Agent's pool and its 5 s socket timeout; a unix socket connects cheaply.
             agent: false,
             signal,
-            headers: payload ? { "Content-Type": "application/json", "Content-Length": payload.length } : {},
+            headers: payload ? { "Content-Type": contentType, "Content-Length": payload.length } : {},
           },
           resolve,
         );

@@ -1,0 +1,24 @@
+import type { TaskSpec } from "../domain/task-spec.js";
+import { isDesiredUp, isTerminal, type DesiredState, type TaskState } from "../domain/task-states.js";
+
+/** The stored secrets and configs (by id) one task's assignment carries. */
+export interface FilesToDeliver {
+  secretIds: string[];
+  configIds: string[];
+}
+
+const none: FilesToDeliver = { secretIds: [], configIds: [] };
+
+/**
+ * Which secrets and configs go with a task to its node: exactly those its
+ * spec refers to, and only while the task is to run and has not ended (a
+ * task being stopped or one that is over needs none: its container is made
+ * already, or never will be). A node gets nothing else, so a secret reaches a
+ * host only while a task there needs it. Pure; the assignment long-poll calls
+ * it for each task of the asking node.
+ */
+export function filesToDeliver(task: { desiredState: DesiredState; state: TaskState }, spec: TaskSpec): FilesToDeliver {
+  if (!isDesiredUp(task.desiredState) || isTerminal(task.state)) return none;
+  // Specs stored before services had secrets have neither list.
+  return { secretIds: (spec.task.secrets ?? []).map((r) => r.id), configIds: (spec.task.configs ?? []).map((r) => r.id) };
+}
