@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -31,7 +31,8 @@ describe("the docker CLI drives shoal", () => {
   const runningOnHosts = async () => (await Promise.all(c.hosts.hosts.map((h) => shoalContainers(h)))).flat().filter((x) => x.state === "running");
 
   beforeAll(async () => {
-    c = await startShoalCluster({ hosts: 2, prefix: "dcli" });
+    // Agents in the hosts: the stack's overlay network carries traffic between them.
+    c = await startShoalCluster({ hosts: 2, prefix: "dcli", agentsInHosts: true });
     v2 = await tagTestImage(c.hosts, "2");
     const config = tempDir("shoal-e2e-docker-config-");
     writeFileSync(join(config, "config.json"), JSON.stringify({ HttpHeaders: { Authorization: `Bearer ${c.admin}` } }));
@@ -122,4 +123,78 @@ describe("the docker CLI drives shoal", () => {
     await service.remove();
     await expect(service.inspect()).rejects.toMatchObject({ statusCode: 404 });
   });
+
+  it("docker stack deploy creates the stack's network, secret and services, which reach each other by name; ls, services, ps and rm", async () => {
+    const dir = join(tempDir("shoal-e2e-stack-"), "st");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "db_password.txt"), "s3cret\n");
+    writeFileSync(
+      join(dir, "compose.yml"),
+      [
+        'version: "3.8"',
+        "services:",
+        "  web:",
+        `    image: ${TEST_IMAGE}`,
+        '    command: ["sh", "-c", "mkdir -p /www && echo hello-from-web > /www/index.html && exec httpd -f -p 80 -h /www"]',
+        "    networks: [front]",
+        "    secrets: [db_password]",
+        "    deploy: { replicas: 2, placement: { max_replicas_per_node: 1 } }",
+        "  client:",
+        `    image: ${TEST_IMAGE}`,
+        '    command: ["sleep", "3600"]',
+        "    networks: [front]",
+        "networks:",
+        "  front: { driver: overlay }",
+        "secrets:",
+        "  db_password: { file: ./db_password.txt }",
+        "",
+      ].join("\n"),
+    );
+    const deploy = await docker("stack", "deploy", "-c", join(dir, "compose.yml"), "st");
+    expect(deploy.code, deploy.stderr).toBe(0);
+    expect(deploy.stdout).toMatch(/Creating network st_front/);
+    expect(deploy.stdout).toMatch(/Creating secret st_db_password/);
+    expect(deploy.stdout).toMatch(/Creating service st_web/);
+    expect(deploy.stdout).toMatch(/Creating service st_client/);
+    expect((await docker("stack", "ls", "--format", "{{.Name}} {{.Services}}")).stdout).toBe("st 2\n");
+    expect((await docker("network", "ls", "--filter", "label=com.docker.stack.namespace=st", "--format", "{{.Name}} {{.Driver}} {{.Scope}}")).stdout).toBe("st_front overlay swarm\n");
+    expect((await docker("secret", "ls", "--format", "{{.Name}}")).stdout).toBe("st_db_password\n");
+    await c.waitFor("st_web 2/2 and st_client 1/1", async () => {
+      const rows = (await docker("stack", "services", "st", "--format", "{{.Name}} {{.Replicas}}")).stdout.trim().split("\n").sort();
+      // With max_replicas_per_node docker shows "2/2 (max 1 per node)".
+      return rows.join(",") === "st_client 1/1,st_web 2/2 (max 1 per node)";
+    }, 120_000).catch(async (err) => {
+      throw new Error(`${err.message}\n${(await docker("stack", "ps", "st", "--no-trunc")).stdout}`);
+    });
+    const ps = await docker("stack", "ps", "st", "--filter", "desired-state=running", "--format", "{{.Name}} {{.CurrentState}}");
+    expect(ps.stdout.trim().split("\n").map((l) => l.split(" ")[0]).sort()).toEqual(["st_client.1", "st_web.1", "st_web.2"]);
+
+    // The client reaches web by its short compose name (the alias stack deploy gives), through the VIP, from either host.
+    const client = (await Promise.all(c.hosts.hosts.map(async (h) => ({ h, x: (await shoalContainers(h)).find((x) => x.name.startsWith("st_client.")) })))).find((p) => p.x)!;
+    const answer = await c.waitFor("web answers the client by name", async () => {
+      const out = await client.h.docker(["exec", client.x!.id, "sh", "-c", "timeout 5 wget -q -O- http://web/ 2>&1 || true"], { timeoutMs: 30_000 });
+      return out.includes("hello-from-web") && out;
+    });
+    expect(answer.trim()).toBe("hello-from-web");
+
+    // A redeploy of the same file changes nothing and is accepted (the secret's unchanged data sent again).
+    const again = await docker("stack", "deploy", "-c", join(dir, "compose.yml"), "st");
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/Updating service st_web/);
+    // A changed secret file under the same name is refused, as Swarm refuses it.
+    writeFileSync(join(dir, "db_password.txt"), "changed\n");
+    const changed = await docker("stack", "deploy", "-c", join(dir, "compose.yml"), "st");
+    expect(changed.code).toBe(1);
+    expect(changed.stderr).toMatch(/only updates to labels are allowed/);
+
+    const rm = await docker("stack", "rm", "st");
+    expect(rm.code, rm.stderr).toBe(0);
+    expect(rm.stdout).toMatch(/Removing service st_web/);
+    expect(rm.stdout).toMatch(/Removing secret st_db_password/);
+    expect(rm.stdout).toMatch(/Removing network st_front/);
+    await c.waitFor("no containers of the stack", async () => (await runningOnHosts()).filter((x) => x.name.startsWith("st_")).length === 0);
+    expect((await docker("stack", "ls", "--format", "{{.Name}}")).stdout).toBe("");
+    expect((await docker("network", "ls", "--format", "{{.Name}}")).stdout).toBe("ingress\n");
+    expect((await docker("secret", "ls", "-q")).stdout).toBe("");
+  }, 300_000);
 });
