@@ -141,6 +141,8 @@ export class Agent {
             worker.nudge();
             // A network that could not go because containers were still on it can go now.
             if (event.Action === "destroy" && this.network?.issues().length) this.network.nudge();
+            // A container just attached: its bridge port needs hairpin mode (reaching its own service's VIP).
+            if (event.Action === "start") this.network?.nudge();
           },
           this.abort.signal,
         );

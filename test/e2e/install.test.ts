@@ -68,20 +68,27 @@ describe("install.sh on a Docker host", () => {
     });
   const options = () => ["--prefix", root, "--docker-socket", host.dockerSocket, "--insecure"];
 
-  /** The supervisor and agent processes of the install, by their command lines. */
-  const installed = () =>
-    readdirSync("/proc")
+  /**
+   * The supervisor and agent processes of the install, by their command lines. A
+   * moment's fork of the supervisor's shell (same command line, its child) is not one.
+   */
+  const installed = () => {
+    const procs = readdirSync("/proc")
       .filter((p) => /^\d+$/.test(p))
       .flatMap((pid) => {
         try {
           const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
           if (/\) [ZX] /.test(stat)) return [];
+          const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
           const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
-          return cmdline.includes(`${root}/opt/shoal-agent/`) ? [{ pid: Number(pid), cmdline }] : [];
+          return cmdline.includes(`${root}/opt/shoal-agent/`) ? [{ pid: Number(pid), ppid, cmdline }] : [];
         } catch {
           return [];
         }
       });
+    const cmdlineOf = new Map(procs.map((p) => [p.pid, p.cmdline]));
+    return procs.filter((p) => cmdlineOf.get(p.ppid) !== p.cmdline).map(({ pid, cmdline }) => ({ pid, cmdline }));
+  };
   const files = () => ["opt/shoal-agent/shoal-agent.mjs", "opt/shoal-agent/supervise", "etc/shoal-agent/agent.env"].map((f) => join(root, f));
 
   beforeAll(async () => {

@@ -103,6 +103,9 @@ describe("overlay data path (network reconciler on real hosts)", () => {
     }
     await h(2).docker(["run", "-d", "--name", "client", "--network", "shoal-net_a", "--ip", "10.60.1.13", TEST_IMAGE, "sleep", "3600"]);
     await h(2).docker(["run", "-d", "--name", "other", "--network", "shoal-net_b", "--ip", "10.60.2.13", TEST_IMAGE, "sleep", "3600"]);
+    // As the agent does on a container start: the new bridge ports get hairpin mode.
+    for (const r of reconcilers.values()) r.nudge();
+    for (const r of reconcilers.values()) await r.idle();
   }, 240_000);
   afterAll(() => cluster?.stop(), 60_000);
 
@@ -118,8 +121,10 @@ describe("overlay data path (network reconciler on real hosts)", () => {
     const answers = (await get(h(2), "client", `http://${vip}/`, 30)).trim().split("\n");
     expect(answers).not.toContain("FAILED");
     expect(new Set(answers)).toEqual(new Set([`web-on-${h(0).name}`, `web-on-${h(1).name}`]));
-    // Same-host backend (h1's client-less web reaching its own VIP) works too, SNATed to the node IP.
-    expect((await get(h(0), "web", `http://${vip}/`, 6)).split("\n").filter(Boolean)).not.toContain("FAILED");
+    // A task reaching its own service's VIP gets every backend, itself included (hairpin), SNATed to the node IP.
+    const fromWeb = (await get(h(0), "web", `http://${vip}/`, 20)).trim().split("\n");
+    expect(fromWeb).not.toContain("FAILED");
+    expect(new Set(fromWeb)).toEqual(new Set([`web-on-${h(0).name}`, `web-on-${h(1).name}`]));
   });
 
   it("answers a published port on a host that runs no task (the routing mesh), from its namespace and from outside", async () => {

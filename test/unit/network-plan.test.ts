@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { NetworkDocument, OverlayNetwork } from "../../src/protocol/agent-v1.js";
 import { bridgeMac } from "../../agent/src/network/names.js";
 import { renderRuleset } from "../../agent/src/network/nft.js";
-import { parseDockerUser, parseFdb, parseLinks, parseNeighbours, parseNftHash, parseRoutes } from "../../agent/src/network/observe.js";
+import { parseBridgePorts, parseDockerUser, parseFdb, parseLinks, parseNeighbours, parseNftHash, parseRoutes } from "../../agent/src/network/observe.js";
 import { dockerUserRules, planNetwork, sysctlKeys, type ObservedState, type Step } from "../../agent/src/network/plan.js";
 
 const host = { nodeId: "node_a", underlay: "10.251.0.11" };
@@ -48,7 +48,7 @@ function network(over: Partial<OverlayNetwork> = {}): OverlayNetwork {
 const doc = (networks: OverlayNetwork[], over: Partial<NetworkDocument> = {}): NetworkDocument => ({ token: "t1", networks, mesh: [], ...over });
 
 function empty(): ObservedState {
-  return { links: new Map(), underlayDevice: "eth0", neighbours: [], fdb: [], routes: [], sysctls: new Map(), nftHash: undefined, dockerUser: [], dockerNetworks: [] };
+  return { links: new Map(), underlayDevice: "eth0", neighbours: [], fdb: [], routes: [], bridgePorts: [], sysctls: new Map(), nftHash: undefined, dockerUser: [], dockerNetworks: [] };
 }
 
 /** What the kernel and the engine show once `d` is applied (as read back on these machines). */
@@ -137,15 +137,18 @@ describe("planNetwork (the pure diff)", () => {
     expect(planNetwork(d, d, converged(d), host)).toEqual([]);
   });
 
-  it("repairs drift only: a deleted route, a stray neighbour, a flushed DOCKER-USER rule, a replaced MAC", () => {
+  it("repairs drift only: a deleted route, a stray neighbour, a flushed DOCKER-USER rule, a replaced MAC, a port without hairpin", () => {
     const d = doc([network()]);
     const o = converged(d);
     o.routes = o.routes.filter((r) => r.dst !== "10.10.1.12");
     o.neighbours.push({ dev: "shv-1000", ip: "10.10.1.9", mac: "02:aa:00:00:00:09" });
     o.dockerUser = o.dockerUser!.slice(1);
     o.links.get("shb-1000")!.mac = "02:42:00:00:00:01";
+    // A container just attached (hairpin off), one set up before, and a port of a bridge that is not this network's.
+    o.bridgePorts.push({ dev: "veth1a", master: "shb-1000", hairpin: false }, { dev: "veth2b", master: "shb-1000", hairpin: true }, { dev: "veth3c", master: "shb-2000", hairpin: false });
     expect(summary(planNetwork(d, d, o, host))).toEqual([
       `ip link set shb-1000 address ${bridgeMac("02:aa:00:00:00:01")}`,
+      "bridge link set dev veth1a hairpin on",
       "ip neigh del 10.10.1.9 dev shv-1000",
       "ip route replace 10.10.1.12/32 via 10.10.1.3 dev shv-1000 onlink",
       "iptables -I DOCKER-USER 1 -i shv-1000 -m comment --comment shoal -j ACCEPT",
@@ -293,6 +296,9 @@ describe("kernel readers", () => {
     expect(parseRoutes('[{"dst":"10.0.0.3","dev":"shv-1000","scope":"link","flags":[]},{"dst":"10.0.0.13","gateway":"10.0.0.3","dev":"shv-1000","flags":["onlink"]},{"dst":"10.9.0.0/24","dev":"eth0"}]')).toEqual([
       { dev: "shv-1000", dst: "10.0.0.3" },
       { dev: "shv-1000", dst: "10.0.0.13", via: "10.0.0.3" },
+    ]);
+    expect(parseBridgePorts('[{"ifindex":673,"link":"tv1","ifname":"veth1a","mtu":1500,"master":"shb-1000","state":"forwarding","hairpin":false},{"ifname":"veth9","master":"docker0","hairpin":false}]')).toEqual([
+      { dev: "veth1a", master: "shb-1000", hairpin: false },
     ]);
     expect(parseNftHash('table ip shoal {\n\tcomment "abc123"\n\tchain prerouting {')).toBe("abc123");
     expect(parseNftHash("")).toBeUndefined();

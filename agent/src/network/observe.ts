@@ -1,5 +1,5 @@
 import type { NetworkSummary } from "../docker/client.js";
-import { iptablesComment, networkLabel, nftTable, vxlanPrefix } from "./names.js";
+import { bridgePrefix, iptablesComment, networkLabel, nftTable, vxlanPrefix } from "./names.js";
 import { isShoalInterface, type ObservedDockerNetwork, type ObservedLink, type ObservedState } from "./plan.js";
 import type { CommandRunner } from "./runner.js";
 
@@ -57,6 +57,13 @@ export function parseFdb(json: string): ObservedState["fdb"] {
     .filter((e) => e.dev.startsWith(vxlanPrefix) && e.dst && e.mac !== "00:00:00:00:00:00");
 }
 
+/** `bridge -j -d link show` → the ports of shb- bridges. Pure. */
+export function parseBridgePorts(json: string): ObservedState["bridgePorts"] {
+  return (JSON.parse(json || "[]") as { ifname: string; master?: string; hairpin?: boolean }[])
+    .filter((l) => l.master?.startsWith(bridgePrefix))
+    .map((l) => ({ dev: l.ifname, master: l.master!, hairpin: l.hairpin === true }));
+}
+
 /** `ip -j route show` → main-table routes on shv- devices. Pure. */
 export function parseRoutes(json: string): ObservedState["routes"] {
   return (JSON.parse(json || "[]") as { dst: string; dev?: string; gateway?: string; type?: string }[])
@@ -95,11 +102,12 @@ export function toObservedDockerNetwork(n: NetworkSummary): ObservedDockerNetwor
 
 /** Reads the kernel's side: links, addresses, neighbours, FDB, routes, sysctls, the nft table and DOCKER-USER. */
 export async function observeKernel(run: CommandRunner, underlay: string, sysctlKeys: string[]): Promise<Omit<ObservedState, "dockerNetworks">> {
-  const [links, addrs, neigh, fdb, routes, nft, iptables, sysctls] = await Promise.all([
+  const [links, addrs, neigh, fdb, ports, routes, nft, iptables, sysctls] = await Promise.all([
     run.run("ip", ["-j", "-d", "link", "show"]),
     run.run("ip", ["-j", "addr", "show"]),
     run.run("ip", ["-j", "neigh", "show", "nud", "permanent"]),
     run.run("bridge", ["-j", "fdb", "show"]),
+    run.run("bridge", ["-j", "-d", "link", "show"]),
     run.run("ip", ["-j", "route", "show"]),
     // Exit 1: no such table.
     run.run("nft", ["list", "table", "ip", nftTable], { okCodes: [0, 1] }),
@@ -113,6 +121,7 @@ export async function observeKernel(run: CommandRunner, underlay: string, sysctl
     ...parseLinks(links, addrs, underlay),
     neighbours: parseNeighbours(neigh),
     fdb: parseFdb(fdb),
+    bridgePorts: parseBridgePorts(ports),
     routes: parseRoutes(routes),
     nftHash: parseNftHash(nft),
     dockerUser: iptables === undefined ? undefined : parseDockerUser(iptables),

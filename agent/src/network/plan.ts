@@ -14,6 +14,8 @@ export interface ObservedState {
   fdb: { dev: string; mac: string; dst: string }[];
   /** Main-table routes on shv- devices. */
   routes: { dev: string; dst: string; via?: string }[];
+  /** Ports (containers' veths) of shb- bridges, and whether hairpin is on. */
+  bridgePorts: { dev: string; master: string; hairpin: boolean }[];
   sysctls: Map<string, string>;
   /** The comment (rules hash) of table `ip shoal`; undefined when there is none. */
   nftHash: string | undefined;
@@ -212,6 +214,10 @@ function planDevices(n: OverlayNetwork, observed: ObservedState, host: HostFacts
   if (addrLines.length) steps.push({ group: g, kind: "ip", lines: addrLines });
 
   for (const [key, value] of bridgeSysctls(br)) if (observed.sysctls.get(key) !== value) steps.push({ group: g, kind: "sysctl", key, value });
+  // A task reaching its own service's VIP: br_netfilter bridges the DNATed frame back out of the port it came in on,
+  // which a bridge drops unless the port is in hairpin mode (Kubernetes' hairpin-veth, for the same reason).
+  const hairpin = observed.bridgePorts.filter((p) => p.master === br && !p.hairpin).map((p) => `link set dev ${p.dev} hairpin on`);
+  if (hairpin.length) steps.push({ group: g, kind: "bridge", lines: hairpin });
 
   // Docker adopts the bridge (com.docker.network.bridge.name), puts the node IP on it as gateway and wires containers.
   const spec = dockerNetworkSpec(n);
