@@ -22,6 +22,8 @@ import { tokenRoutes } from "./api/routes/tokens.js";
 import { uiRoutes } from "./api/routes/ui.js";
 import { webhookRoutes } from "./api/routes/webhooks.js";
 import { dispatcherRoutes } from "./dispatcher/routes.js";
+import { logRelayRoutes } from "./dispatcher/log-routes.js";
+import { logRoutes } from "./api/routes/logs.js";
 import { defaultRequestTimeoutMs, maxBodyBytes } from "./domain/limits.js";
 import { sizeLimits, timeLimit } from "./api/request-limits.js";
 
@@ -82,6 +84,8 @@ export function createApp(deps: AppDeps) {
   app.route("/", hookRoutes(deps));
   app.route("/", installRoutes(deps));
   app.route("/", dispatcherRoutes(deps));
+  app.route("/", logRelayRoutes(deps));
+  app.route("/", logRoutes(deps));
   app.route("/", dockerApi(deps));
   app.route("/", uiRoutes(deps));
 

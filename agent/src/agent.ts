@@ -1,9 +1,11 @@
 import { readFileSync } from "node:fs";
+import type { LogSession } from "../../src/protocol/agent-v1.js";
 import { nextBackoffMs, sleep } from "./backoff.js";
 import type { AgentConfig } from "./config.js";
 import { labels } from "./container-spec.js";
 import type { Engine } from "./engine.js";
 import type { Logger } from "./log.js";
+import { LogRelay, type LogEngine } from "./log-relay.js";
 import { DnsResponder, parseResolvConf } from "./network/dns.js";
 import { probeOverlay } from "./network/probe.js";
 import { NetworkReconciler, type NetworkEngine } from "./network/reconciler.js";
@@ -35,21 +37,26 @@ export class Agent {
   private network: NetworkReconciler | undefined;
   private dns: DnsResponder | undefined;
   private dnsIssues: string[] = [];
+  private readonly logs: LogRelay | undefined;
 
   constructor(
     private readonly config: AgentConfig,
-    private readonly docker: Engine & Partial<NetworkEngine>,
+    private readonly docker: Engine & Partial<NetworkEngine> & Partial<Pick<LogEngine, "streamLogs">>,
     private readonly log: Logger,
     /** Runs ip/nft/iptables/conntrack: without one the agent takes no part in overlay networks (tests on an in-memory engine). */
     private readonly runner?: CommandRunner,
   ) {
     this.reporter = new Reporter((updates) => this.session.reportStatus(updates), log);
+    // Service logs need the engine's log stream; an in-memory engine (unit tests) has none.
+    const streamLogs = docker.streamLogs;
+    this.logs = streamLogs && new LogRelay({ listContainers: docker.listContainers.bind(docker), inspectContainer: docker.inspectContainer.bind(docker), streamLogs: streamLogs.bind(docker) }, (batch) => this.session.sendLogs(batch), log);
     this.session = new Session(config, docker, this.reporter, log, {
       assignments: (tasks) => {
         this.worker?.assign(tasks);
         this.dns?.setLocalTasks(tasks.map((t) => t.attachments));
       },
       revoked: () => this.stop(),
+      ...(this.logs ? { logs: (sessions: LogSession[]) => this.logs?.set(sessions) } : {}),
       network: (doc) => void this.network?.setDocument(doc),
       netSince: () => this.network?.token,
       networkIssues: () => [...(this.network?.issues() ?? []), ...this.dnsIssues.map((message) => ({ message }))],
@@ -85,6 +92,7 @@ export class Agent {
       clearInterval(timer);
       await worker.idle();
       // The kernel state stays as it is (traffic keeps flowing); only the DNS sockets close with the process.
+      this.logs?.stop();
       this.network?.stop();
       await this.network?.idle();
       await this.dns?.close();

@@ -3,10 +3,12 @@ import {
   Assignments,
   HeartbeatAck,
   Joined,
+  LogBatchAck,
   StatusApplied,
   agentV1Paths,
   type Heartbeat,
   type HostDescription,
+  type LogBatch,
   type NodeDescription,
   type TaskStatusUpdate,
 } from "../../src/protocol/agent-v1.js";
@@ -46,9 +48,14 @@ export class ControlPlaneClient {
   }
 
   /** The long-poll; also the node's heartbeat. `waitMs`: answer sooner than the heartbeat period when nothing changed. */
-  assignments(since: number, netSince: string | undefined, signal: AbortSignal, waitMs?: number): Promise<Assignments> {
+  assignments(since: number, netSince: string | undefined, signal: AbortSignal, waitMs?: number, logSince?: string): Promise<Assignments> {
     return this.call(Assignments, "GET", agentV1Paths.assignments, {
-      query: { since, ...(netSince !== undefined ? { netSince } : {}), ...(waitMs !== undefined ? { waitMs } : {}) },
+      query: {
+        since,
+        ...(netSince !== undefined ? { netSince } : {}),
+        ...(waitMs !== undefined ? { waitMs } : {}),
+        ...(logSince !== undefined ? { logSince } : {}),
+      },
       signal,
     });
   }
@@ -63,6 +70,11 @@ export class ControlPlaneClient {
   /** Removes this node from the cluster; the credential stops working. */
   leave(): Promise<void> {
     return this.call(z.undefined(), "POST", agentV1Paths.leave);
+  }
+
+  /** A batch of a log session's lines. */
+  sendLogs(batch: LogBatch): Promise<LogBatchAck> {
+    return this.call(LogBatchAck, "POST", agentV1Paths.logs, { body: batch });
   }
 
   reportStatus(updates: TaskStatusUpdate[]): Promise<StatusApplied> {

@@ -1,7 +1,7 @@
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
-import type { Assignment, Heartbeat, HostDescription, NetworkDocument } from "../../src/protocol/agent-v1.js";
+import type { Assignment, Heartbeat, HostDescription, LogSession, NetworkDocument } from "../../src/protocol/agent-v1.js";
 import { ApiCallError } from "../../src/protocol/http-client.js";
 import { nextBackoffMs, sleep } from "./backoff.js";
 import type { AgentConfig } from "./config.js";
@@ -33,6 +33,8 @@ export interface SessionEvents {
   netSince?(): string | undefined;
   /** What the network reconciler could not set up; sent in a heartbeat whenever it changes. */
   networkIssues?(): NonNullable<Heartbeat["networkIssues"]>;
+  /** The log sessions this node serves (every answer lists them); `logSince` is passed back so a new one answers the poll at once. */
+  logs?(sessions: LogSession[]): void;
   /** What the host can do for overlays (probed at each description). */
   overlay?(addr: string): Promise<HostDescription["overlay"]>;
 }
@@ -66,6 +68,9 @@ export class Session {
 
   /** Status reports go out over the session. */
   readonly reportStatus = (updates: Parameters<ControlPlaneClient["reportStatus"]>[0]) => this.client.reportStatus(updates);
+
+  /** Log lines go out over the session. */
+  readonly sendLogs = (batch: Parameters<ControlPlaneClient["sendLogs"]>[0]) => this.client.sendLogs(batch);
 
   async describe(): Promise<HostDescription> {
     const info = await this.docker.info();
@@ -122,6 +127,7 @@ export class Session {
   /** Polls until the signal aborts or the credential is refused. */
   async run(initial: HostDescription): Promise<void> {
     let since = -1;
+    let logSince: string | undefined = this.events.logs ? "" : undefined;
     let backoffMs = 0;
     let sent: string | undefined;
     let sentIssues = "[]";
@@ -162,6 +168,8 @@ export class Session {
           since,
           this.events.netSince?.(),
           AbortSignal.any([this.signal, AbortSignal.timeout(this.periodMs + pollSlackMs)]),
+          undefined,
+          logSince,
         );
         backoffMs = 0;
         this.periodMs = answer.heartbeatPeriodMs;
@@ -170,6 +178,10 @@ export class Session {
           await this.saveCredential({ url: this.client.url, nodeId: this.nodeId, credential: answer.credential });
         }
         if (answer.network) this.events.network?.(answer.network);
+        if (this.events.logs) {
+          this.events.logs(answer.logs);
+          logSince = answer.logToken;
+        }
         if (answer.generation !== since) {
           since = answer.generation;
           this.events.assignments(answer.tasks);

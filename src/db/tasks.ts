@@ -29,6 +29,11 @@ export async function getTaskSpecs(db: Db, hashes: string[]): Promise<Map<string
   return new Map(rows.map((r) => [r.hash, r.spec]));
 }
 
+/** A service's tasks, every state (old ones too, until the reaper removes them). */
+export async function listServiceTasks(db: Db, serviceId: string): Promise<TaskRow[]> {
+  return db.select().from(tasks).where(eq(tasks.serviceId, serviceId)).orderBy(asc(tasks.slot), asc(tasks.createdAt));
+}
+
 export async function getTask(db: Db, id: string): Promise<TaskRow | undefined> {
   return db.query.tasks.findFirst({ where: eq(tasks.id, id) });
 }

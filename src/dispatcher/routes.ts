@@ -42,6 +42,7 @@ import { isDesiredUp } from "../domain/task-states.js";
 import { listFileObjectsById } from "../db/file-objects.js";
 import { encodeBase64, readFileObject } from "../api/file-object-writes.js";
 import { filesToDeliver } from "./file-delivery.js";
+import { nodeLogSessions } from "./log-routes.js";
 
 function toDescription(d: AgentNodeDescription): NodeDescription {
   return {
@@ -210,7 +211,7 @@ export function dispatcherRoutes(deps: AppDeps) {
       responses: { 200: jsonResponse(Assignments, "The node's assignments"), ...errorResponses },
     }),
     async (c) => {
-      const { since, netSince, waitMs } = c.req.valid("query");
+      const { since, netSince, waitMs, logSince } = c.req.valid("query");
       const ack = await beat(c);
       const nodeId = ack.nodeId;
       const overlay = canOverlay(c.get("node")!.overlay);
@@ -226,14 +227,18 @@ export function dispatcherRoutes(deps: AppDeps) {
         const doc = await buildNetworkDocument(read, nodeId);
         return doc !== undefined && doc.token !== netSince;
       };
-      let changed = generation !== since || (await stale());
+      // A log session opened or closed for this node answers at once too (agents that pass `logSince`).
+      let logs = await nodeLogSessions(deps.db, nodeId, c.get("now"));
+      const logsChanged = () => logSince !== undefined && logs.token !== logSince;
+      let changed = generation !== since || logsChanged() || (await stale());
       while (!changed && performance.now() < deadline) {
         read = undefined;
         await deps.notifier.wait(nodeId, Math.min(deadline - performance.now(), storeRecheckMs));
         const fresh = await getNode(deps.db, nodeId);
         if (!fresh) throw new ApiError("unauthorized", "revoked credential: the node was removed");
         generation = fresh.assignmentGeneration;
-        changed = generation !== since;
+        logs = await nodeLogSessions(deps.db, nodeId, deps.clock.now());
+        changed = generation !== since || logsChanged();
       }
       const assignments = await listNodeAssignments(deps.db, nodeId);
       // Nodes that take no part in overlays need no view of the networks.
@@ -262,7 +267,7 @@ export function dispatcherRoutes(deps: AppDeps) {
           configs: delivered(wanted.get(task.id)?.configIds, "config"),
         });
       }
-      return c.json({ ...ack, generation, tasks, ...(network && network.token !== netSince ? { network } : {}) }, 200);
+      return c.json({ ...ack, generation, tasks, logs: logs.sessions, logToken: logs.token, ...(network && network.token !== netSince ? { network } : {}) }, 200);
     },
   );
 

@@ -16,6 +16,7 @@ export const agentV1Paths = {
   assignments: "/v1/agent/assignments",
   status: "/v1/agent/status",
   leave: "/v1/agent/leave",
+  logs: "/v1/agent/logs",
 } as const;
 
 const hostnamePattern = /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/;
@@ -114,6 +115,11 @@ export const AssignmentsQuery = strictObject({
     .optional()
     .meta({ description: "The network document token the agent has; the answer carries `network` when it differs" }),
   waitMs: z.coerce.number().int().min(0).max(60_000).optional().meta({ description: "How long to wait for a change (default: the heartbeat period)" }),
+  logSince: z
+    .string()
+    .max(128)
+    .optional()
+    .meta({ description: "The `logToken` of the log sessions the agent serves; the poll answers at once when the open sessions differ" }),
 });
 
 /** A secret's or config's bytes, sent only inside the assignment of a task on this node that refers to it. */
@@ -218,10 +224,28 @@ export const NetworkDocument = z
   .meta({ id: "NetworkDocument" });
 export type NetworkDocument = z.infer<typeof NetworkDocument>;
 
+/**
+ * A log session this node is to serve (Swarm's log subscription): read these
+ * tasks' containers and post their lines to `POST /v1/agent/logs`. Every
+ * answer lists the open ones; a session no longer listed is over.
+ */
+export const LogSession = z
+  .object({
+    id: z.string(),
+    taskIds: z.array(z.string()).meta({ description: "The session's tasks on this node" }),
+    follow: z.boolean().meta({ description: "After the backlog, keep sending new lines until the session is no longer listed" }),
+    tail: z.number().int().nullable().meta({ description: "Last lines per task; null: all" }),
+    sinceMs: z.number().int().nullable().meta({ description: "Lines at or after this time (epoch ms); null: from the start" }),
+  })
+  .meta({ id: "LogSession" });
+export type LogSession = z.infer<typeof LogSession>;
+
 export const Assignments = HeartbeatAck.extend({
   generation: z.number().int().meta({ description: "Pass back as `since`" }),
   tasks: z.array(Assignment),
   network: NetworkDocument.optional().meta({ description: "Present when the document differs from `netSince`" }),
+  logs: z.array(LogSession).default([]).meta({ description: "The log sessions this node serves now" }),
+  logToken: z.string().default("").meta({ description: "Pass back as `logSince`" }),
 }).meta({ id: "Assignments" });
 export type Assignments = z.infer<typeof Assignments>;
 
@@ -244,3 +268,27 @@ export type StatusReport = z.infer<typeof StatusReport>;
 
 export const StatusApplied = z.object({ applied: z.number().int() });
 export type StatusApplied = z.infer<typeof StatusApplied>;
+
+/** Characters of one log line an agent sends; longer lines are cut (the engine itself splits lines at 16 KiB). */
+export const maxLogLineChars = 16 * 1024;
+/** Lines in one log batch. */
+export const maxLogBatchLines = 2000;
+
+export const LogBatchLine = strictObject({
+  taskId: TaskStatusUpdate.shape.taskId,
+  stream: z.enum(["stdout", "stderr"]),
+  time: z.string().max(40).regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/, "an RFC 3339 time"),
+  text: z.string().max(maxLogLineChars),
+});
+
+export const LogBatch = strictObject({
+  sessionId: z.string().regex(/^log_[a-v0-9]{1,40}$/, "a log session id"),
+  lines: z.array(LogBatchLine).max(maxLogBatchLines),
+  caughtUp: z.boolean().default(false).meta({ description: "This node sent its whole backlog (not following: it is done)" }),
+}).meta({ id: "LogBatch" });
+export type LogBatch = z.input<typeof LogBatch>;
+
+export const LogBatchAck = z
+  .object({ open: z.boolean().meta({ description: "False: the session is over (its reader left); stop sending" }) })
+  .meta({ id: "LogBatchAck" });
+export type LogBatchAck = z.infer<typeof LogBatchAck>;

@@ -94,6 +94,9 @@ const routes: RouteCase[] = [
   { method: "GET", path: "/v1/configs/{id}", allowed: ["read", "admin"], request: () => ({ path: "/v1/configs/spare" }) },
   { method: "DELETE", path: "/v1/configs/{id}", allowed: ["admin"], request: () => ({ path: "/v1/configs/spare" }) },
   { method: "GET", path: "/v1/tasks/{id}", allowed: ["read", "admin"], request: ({ taskId }) => ({ path: `/v1/tasks/${taskId}` }) },
+  // No agent took the task (it is assigned, with no container yet): the log stream ends at once.
+  { method: "GET", path: "/v1/services/{id}/logs", allowed: ["read", "admin"], request: () => ({ path: "/v1/services/web/logs?tail=5" }) },
+  { method: "GET", path: "/v1/tasks/{id}/logs", allowed: ["read", "admin"], request: ({ taskId }) => ({ path: `/v1/tasks/${taskId}/logs?since=10m` }) },
   {
     method: "PUT",
     path: "/v1/stacks/{name}",
@@ -145,6 +148,7 @@ const routes: RouteCase[] = [
     request: ({ taskId }) => ({ path: "/v1/agent/status", body: { updates: [{ taskId, state: "accepted" }] } }),
   },
   { method: "POST", path: "/v1/agent/leave", allowed: ["node"], request: () => ({ path: "/v1/agent/leave" }) },
+  { method: "POST", path: "/v1/agent/logs", allowed: ["node"], request: () => ({ path: "/v1/agent/logs", body: { sessionId: "log_1", lines: [] } }) },
 ];
 
 describe("auth matrix: every credential kind against every route", () => {

@@ -157,6 +157,19 @@ const templates: Record<string, Template> = {
     body: { updates: [{ taskId: "task_0000000000000000000a", state: "running", message: "ok" }] },
     token: () => nodeCredential,
   },
+  "GET /v1/services/{id}/logs": {
+    method: "GET",
+    path: (id) => `/v1/services/${id === "__NODE__" ? "existing" : id}/logs`,
+    idParam: true,
+    query: { tail: "5", since: "10m", follow: "false" },
+    token: admin,
+  },
+  "POST /v1/agent/logs": {
+    method: "POST",
+    path: () => "/v1/agent/logs",
+    body: { sessionId: "log_0000000000000000000a", lines: [{ taskId: "task_0000000000000000000a", stream: "stderr", time: "2026-01-01T00:00:00.000000001Z", text: "x" }] },
+    token: () => nodeCredential,
+  },
   "GET /v1/agent/assignments": { method: "GET", path: () => "/v1/agent/assignments", query: { since: "0", waitMs: "0" }, token: () => nodeCredential },
   "POST /v1/agent/heartbeat": {
     method: "POST",
@@ -283,7 +296,7 @@ describe("fuzz: malformed requests", () => {
   let t: TestApp;
   let nodeId = "";
   const snapshot = async () => {
-    const tables = ["cluster", "nodes", "api_tokens", "events", "webhooks", "webhook_deliveries", "service_hooks", "networks", "ip_allocations", "file_objects"];
+    const tables = ["cluster", "nodes", "api_tokens", "events", "webhooks", "webhook_deliveries", "service_hooks", "networks", "ip_allocations", "file_objects", "log_sessions", "log_chunks"];
     const out: Record<string, unknown> = {};
     for (const table of tables) out[table] = (await t.client.execute(`SELECT * FROM ${table} ORDER BY rowid`)).rows;
     return JSON.stringify(out);

@@ -185,12 +185,12 @@ describe("usage", () => {
 
   it("unknown commands, unknown options and missing arguments exit 2 with the command's help hint", async () => {
     const [unknown, option, missing, noSub] = await Promise.all([
-      c.shoal("service", "bogus"),
+      c.shoal("service", "frobnicate"),
       c.shoal("node", "ls", "--colour"),
       c.shoal("service", "inspect"),
       c.shoal("service"),
     ]);
-    expect(unknown).toMatchObject({ code: 2, stderr: "error: unknown command 'bogus'\nSee 'shoal service --help'.\n" });
+    expect(unknown).toMatchObject({ code: 2, stderr: "error: unknown command 'frobnicate'\nSee 'shoal service --help'.\n" });
     expect(option).toMatchObject({ code: 2, stderr: "error: unknown option '--colour'\nSee 'shoal node ls --help'.\n" });
     expect(missing).toMatchObject({ code: 2, stderr: "error: missing required argument 'service'\nSee 'shoal service inspect --help'.\n" });
     expect(noSub.code).toBe(2);

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DockerClient, DockerError, isConflict, isNotFound, type DockerEvent, type PullProgress } from "../../agent/src/docker/client.js";
-import { JsonLineParser } from "../../agent/src/docker/json-lines.js";
+import { JsonLineParser } from "../../src/protocol/json-lines.js";
 import { LogDemuxer } from "../../agent/src/docker/log-demux.js";
 
 /** A fake Docker Engine API on a unix socket: tests register handlers per "METHOD /path" and see every request. */

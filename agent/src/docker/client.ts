@@ -1,7 +1,8 @@
 import http, { type IncomingMessage } from "node:http";
+import { StringDecoder } from "node:string_decoder";
 import { pullArguments } from "../../../src/domain/image-ref.js";
 import { DockerError, isNotFound } from "./errors.js";
-import { JsonLineParser } from "./json-lines.js";
+import { JsonLineParser } from "../../../src/protocol/json-lines.js";
 import { LogDemuxer, type LogChunk } from "./log-demux.js";
 import type {
   ContainerCreateBody,
@@ -64,6 +65,19 @@ export interface ContainerLogsOptions {
   timestamps?: boolean;
   /** Whether the container has a TTY (its logs are then raw, not multiplexed); looked up when omitted. */
   tty?: boolean;
+  /** Only lines stamped at or after this time: Unix seconds with up to 9 decimals, as the engine takes it. */
+  since?: string;
+}
+
+function logsQuery(options: ContainerLogsOptions, follow: boolean): Record<string, QueryValue> {
+  return {
+    stdout: options.stdout ?? true,
+    stderr: options.stderr ?? true,
+    timestamps: options.timestamps ?? false,
+    tail: options.tail ?? "all",
+    since: options.since,
+    follow,
+  };
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -285,23 +299,30 @@ export class DockerClient {
   /** The logs so far (never follows), split by stream. */
   async containerLogs(id: string, options: ContainerLogsOptions = {}): Promise<LogChunk[]> {
     const tty = options.tty ?? (await this.inspectContainer(id)).Config.Tty;
-    const query = {
-      stdout: options.stdout ?? true,
-      stderr: options.stderr ?? true,
-      timestamps: options.timestamps ?? false,
-      tail: options.tail ?? "all",
-      follow: false,
-    };
-    return this.exchange("GET", `/containers/${encodeURIComponent(id)}/logs`, { query }, async (answer) => {
-      if (tty) {
-        const text = (await readAll(answer)).toString("utf8");
-        return text === "" ? [] : [{ stream: "stdout", text }];
-      }
-      const demuxer = new LogDemuxer();
-      const chunks: LogChunk[] = [];
-      for await (const chunk of readChunks(answer)) chunks.push(...demux(answer, () => demuxer.push(chunk)));
-      return [...chunks, ...demux(answer, () => demuxer.end())];
-    });
+    const chunks: LogChunk[] = [];
+    await this.exchange("GET", `/containers/${encodeURIComponent(id)}/logs`, { query: logsQuery(options, false) }, (answer) =>
+      readLogs(answer, tty, (more) => chunks.push(...more)),
+    );
+    // A TTY's stream has no frames: what arrived is one text, however the socket cut it.
+    if (tty && chunks.length > 1) return [{ stream: "stdout", text: chunks.map((c) => c.text).join("") }];
+    return chunks;
+  }
+
+  /**
+   * Streams a container's logs to `onChunks` as they arrive, split by stream. Without
+   * `follow` it resolves once the engine sent the logs so far; with it, when the
+   * container stops or `signal` aborts (then quietly). No deadline: a followed
+   * container may be silent for hours.
+   */
+  async streamLogs(id: string, options: ContainerLogsOptions & { follow: boolean; tty: boolean }, onChunks: (chunks: LogChunk[]) => void, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return;
+    const url = await this.url(`/containers/${encodeURIComponent(id)}/logs`, logsQuery(options, options.follow));
+    try {
+      await readLogs(await this.open("GET", url, undefined, signal), options.tty, onChunks);
+    } catch (err) {
+      if (signal.aborted) return;
+      throw err;
+    }
   }
 
   /** A call's JSON answer. */
@@ -441,6 +462,27 @@ async function forEachJsonLine(answer: Answer, onValue: (value: unknown) => void
   };
   for await (const chunk of readChunks(answer)) for (const value of parse(() => parser.push(chunk))) onValue(value);
   for (const value of parse(() => parser.end())) onValue(value);
+}
+
+/** A logs answer as it arrives: raw text for a TTY container (all of it stdout), else demultiplexed frames. */
+async function readLogs(answer: Answer, tty: boolean, onChunks: (chunks: LogChunk[]) => void): Promise<void> {
+  if (tty) {
+    const decoder = new StringDecoder("utf8");
+    for await (const chunk of readChunks(answer)) {
+      const text = decoder.write(chunk);
+      if (text !== "") onChunks([{ stream: "stdout", text }]);
+    }
+    const rest = decoder.end();
+    if (rest !== "") onChunks([{ stream: "stdout", text: rest }]);
+    return;
+  }
+  const demuxer = new LogDemuxer();
+  for await (const chunk of readChunks(answer)) {
+    const chunks = demux(answer, () => demuxer.push(chunk));
+    if (chunks.length) onChunks(chunks);
+  }
+  const rest = demux(answer, () => demuxer.end());
+  if (rest.length) onChunks(rest);
 }
 
 function demux(answer: Answer, frames: () => LogChunk[]): LogChunk[] {

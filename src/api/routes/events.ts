@@ -25,7 +25,7 @@ const EventSchema = z
   .openapi("Event");
 
 const timeRule = "an RFC 3339 time, Unix seconds, or a duration before now such as 10m or 1h30m";
-const timeArg = (description: string) =>
+export const timeArg = (description: string) =>
   z
     .string()
     .max(64)

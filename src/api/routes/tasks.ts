@@ -41,7 +41,7 @@ const TaskListQuery = strictObject({
   name: repeated("Task name prefix"),
 });
 
-const TaskIdParam = z.object({
+export const TaskIdParam = z.object({
   id: z
     .string()
     .regex(/^task_[a-v0-9]{1,40}$/, "a task id such as task_0123…")

@@ -11,6 +11,7 @@ import { addTaskListOptions, printTasks, type TaskListFlags } from "../task-list
 import { waitForService } from "../wait.js";
 import { filterQuery, parseFilters } from "../filters.js";
 import { addServiceHookCommands } from "./service-hook.js";
+import { addServiceLogsCommand } from "./service-logs.js";
 
 /** `shoal service …`: docker service's commands over /v1/services and /v1/tasks. */
 
@@ -183,4 +184,5 @@ export const registerServiceCommands: CommandGroup = (program, cli) => {
     );
 
   addServiceHookCommands(service, cli);
+  addServiceLogsCommand(service, cli);
 };

@@ -8,3 +8,4 @@ export * from "./stacks.js";
 export * from "./hooks.js";
 export * from "./networks.js";
 export * from "./file-objects.js";
+export * from "./logs.js";

@@ -1,7 +1,7 @@
 import { StringDecoder } from "node:string_decoder";
 
 /**
- * Splits a streamed answer (pull progress, events) into JSON values, one per
+ * Splits a streamed answer (the engine's pull progress and events, the API's logs) into JSON values, one per
  * line. Chunks can cut a line, or a UTF-8 character, anywhere, so the
  * unfinished tail is kept for the next chunk.
  */

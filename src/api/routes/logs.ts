@@ -1,0 +1,201 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { stream } from "hono/streaming";
+import { deleteLogChunks, deleteLogSession, insertLogSession, listLogChunks, renewLogSession, type LogSessionRow } from "../../db/logs.js";
+import { listNodes } from "../../db/nodes.js";
+import { getService } from "../../db/services.js";
+import { getTask, listServiceTasks, type TaskRow } from "../../db/tasks.js";
+import { logSessionKey } from "../../dispatcher/log-routes.js";
+import { LogMerger, type LogRecord, type LogTask } from "../../domain/log-lines.js";
+import { parseEventTime } from "../../events/event-filter.js";
+import { newId } from "../../ids.js";
+import { strictObject } from "../../protocol/schema.js";
+import { access } from "../access.js";
+import type { AppDeps, AppEnv } from "../context.js";
+import { notFound } from "../errors.js";
+import { bearer, errorResponses } from "../openapi.js";
+import { newRouter } from "../router.js";
+import { resolveService } from "../service-writes.js";
+import { timeArg } from "./events.js";
+import { ServiceRefParam } from "./services.js";
+import { TaskIdParam } from "./tasks.js";
+
+/** Lines of different hosts arriving this close together are still put in time order. */
+const mergeHoldMs = 300;
+/** How long the reader waits for a node's backlog before going on without it (and saying so). */
+const backlogWaitMs = 15_000;
+/** A following reader renews its session this often, for this long: a reader that vanished ends within that. */
+const renewEveryMs = 10_000;
+const sessionLeaseMs = 30_000;
+/** A session not following gets this long to deliver. */
+const sessionLifetimeMs = 2 * 60_000;
+/** Chunks nobody read (a reader that vanished) are deleted after this long. */
+export const logChunkTtlMs = 10 * 60_000;
+/** The reader re-reads the chunk table this often when nothing woke it (Workers: always). */
+const pollMs = 500;
+const chunkPage = 100;
+/** The backlog is sorted whole up to this many lines; past it, what is held goes out sorted and the rest follows. */
+const maxHeldLines = 100_000;
+
+const tailRule = "a number of lines (0 or more) or all";
+
+const LogsQuery = strictObject({
+  follow: z.enum(["true", "false", "1", "0"]).optional().openapi({ description: "Keep sending new lines until the client goes away" }),
+  tail: z.string().max(12).regex(/^(all|\d{1,9})$/, tailRule).optional().openapi({ description: `Last lines per task: ${tailRule} (default all)` }),
+  since: timeArg("Lines at or after this time"),
+});
+
+const ndjson = {
+  description:
+    "Newline-delimited JSON records: `{kind: \"tasks\", tasks, replicas}` first, then `{kind: \"line\", taskId, stream, time, text}` in time order, " +
+    "`{kind: \"warning\", message}` for nodes that could not answer, and `{kind: \"end\"}` once every node sent all it had (never, with `follow`)",
+  content: { "application/x-ndjson": { schema: z.string() } },
+};
+
+/** The route types read every media type naming JSON as a JSON body, x-ndjson too; this one is a stream of them. */
+const asStream = (res: Response) => res as never;
+
+/** The tasks that may have a container: their agent took them (past assigned, when it creates one). */
+const placed = (t: TaskRow) => t.nodeId !== null && t.state !== "new" && t.state !== "pending" && t.state !== "assigned";
+
+/**
+ * The reader's half of the log relay (Swarm's SubscribeLogs): opens a session per
+ * request, one row per node that runs or ran a task of it, wakes those nodes (their
+ * long-poll answers with the session), and streams the lines they post as they come,
+ * merged by time, until every node has caught up (not following) or the client leaves.
+ * It only reads the store and waits on the notifier, so it runs the same on Workers.
+ */
+export function logRoutes(deps: AppDeps) {
+  const app = newRouter();
+
+  async function streamLogs(c: Context<AppEnv>, q: z.infer<typeof LogsQuery>, tasks: TaskRow[], serviceNames: Map<string, string>, replicas: number | null) {
+    const now = c.get("now");
+    const follow = q.follow === "true" || q.follow === "1";
+    const tail = q.tail === undefined || q.tail === "all" ? null : Number(q.tail);
+    const sinceMs = q.since === undefined ? null : parseEventTime(q.since, now)!;
+    const nodes = new Map((await listNodes(deps.db)).map((n) => [n.id, n]));
+    const warnings: string[] = [];
+    const byNode = new Map<string, string[]>();
+    for (const t of tasks.filter(placed)) {
+      const node = nodes.get(t.nodeId!);
+      // Swarm's log broker marks nodes it cannot reach done at once, with this reason.
+      if (!node || node.state !== "ready") {
+        if (!byNode.has(t.nodeId!)) warnings.push(`node ${node?.hostname ?? t.nodeId} is not available: its tasks' logs are missing`);
+        byNode.set(t.nodeId!, []);
+        continue;
+      }
+      byNode.set(t.nodeId!, [...(byNode.get(t.nodeId!) ?? []), t.id]);
+    }
+    const sessionId = newId("log");
+    const rows: LogSessionRow[] = [...byNode]
+      .filter(([, taskIds]) => taskIds.length > 0)
+      .map(([nodeId, taskIds]) => ({ id: sessionId, nodeId, createdAt: now, expiresAt: now + (follow ? sessionLeaseMs : sessionLifetimeMs), taskIds, follow, tail, sinceMs, caughtUpAt: null }));
+    const waiting = new Set(rows.map((r) => r.nodeId));
+    if (rows.length) await insertLogSession(deps.db, rows, now, logChunkTtlMs);
+    deps.notifier.notify(waiting);
+    const logTasks: LogTask[] = tasks.filter(placed).map((t) => ({
+      id: t.id,
+      serviceId: t.serviceId,
+      serviceName: serviceNames.get(t.serviceId) ?? t.serviceId,
+      slot: t.slot,
+      nodeId: t.nodeId!,
+      nodeName: nodes.get(t.nodeId!)?.hostname ?? t.nodeId!,
+    }));
+
+    c.header("content-type", "application/x-ndjson; charset=utf-8");
+    c.header("cache-control", "no-store");
+    return stream(
+      c,
+      async (s) => {
+        const write = (records: LogRecord[]) => (records.length ? s.write(records.map((r) => `${JSON.stringify(r)}\n`).join("")) : Promise.resolve(s));
+        const merger = new LogMerger(mergeHoldMs);
+        const started = performance.now();
+        let renewedAt = started;
+        let cursor = 0;
+        let caughtUp = false;
+        try {
+          await write([{ kind: "tasks", tasks: logTasks, replicas }]);
+          while (!s.aborted) {
+            const page = await listLogChunks(deps.db, sessionId, cursor, chunkPage);
+            const t = performance.now();
+            for (const chunk of page) {
+              cursor = chunk.id;
+              merger.add(chunk.lines, t);
+              if (chunk.caughtUp) waiting.delete(chunk.nodeId);
+            }
+            if (page.length) await deleteLogChunks(deps.db, sessionId, cursor);
+            if (!caughtUp && waiting.size > 0 && t - started > backlogWaitMs) {
+              for (const nodeId of waiting) warnings.push(`node ${nodes.get(nodeId)?.hostname ?? nodeId} sent no logs within ${backlogWaitMs / 1000} s`);
+              waiting.clear();
+            }
+            if (!caughtUp && waiting.size === 0) {
+              caughtUp = true;
+              await write(merger.take(t, true).map((l) => ({ kind: "line", ...l })));
+              await write(warnings.splice(0).map((message) => ({ kind: "warning", message })));
+              if (!follow) {
+                await write([{ kind: "end" }]);
+                return;
+              }
+            }
+            // Before every node caught up only an overflowing backlog goes out; after, lines go once their merge window passed.
+            if (caughtUp || merger.size > maxHeldLines) await write(merger.take(t, !caughtUp).map((l) => ({ kind: "line", ...l })));
+            if (page.length === chunkPage) continue;
+            if (follow && t - renewedAt > renewEveryMs) {
+              renewedAt = t;
+              await renewLogSession(deps.db, sessionId, deps.clock.now() + sessionLeaseMs);
+            }
+            await deps.notifier.wait(logSessionKey(sessionId), pollMs);
+          }
+        } finally {
+          // The session ends with its reader: its nodes stop at their next poll (woken now, on Node).
+          await deleteLogSession(deps.db, sessionId);
+          deps.notifier.notify(rows.map((r) => r.nodeId));
+        }
+      },
+      async (err) => deps.logger.error("log stream failed", { session: sessionId, error: err.stack ?? String(err) }),
+    );
+  }
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/services/{id}/logs",
+      tags: ["services"],
+      summary: "Logs of a service's tasks (docker service logs)",
+      description:
+        "Every host that runs or ran a task of the service reads its containers' logs and sends them over its own outbound connection; " +
+        "stdout and stderr stay apart. A host that is down is named in a warning.",
+      security: bearer,
+      middleware: [access(deps, "read")],
+      request: { params: ServiceRefParam, query: LogsQuery },
+      responses: { 200: ndjson, ...errorResponses },
+    }),
+    async (c) => {
+      const service = await resolveService(deps.db, c.req.valid("param").id);
+      const replicas = service.spec.mode === "replicated" || service.spec.mode === "replicated-job" ? service.spec.replicas : null;
+      return asStream(await streamLogs(c, c.req.valid("query"), await listServiceTasks(deps.db, service.id), new Map([[service.id, service.name]]), replicas));
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/tasks/{id}/logs",
+      tags: ["tasks"],
+      summary: "Logs of one task (docker service logs TASK)",
+      security: bearer,
+      middleware: [access(deps, "read")],
+      request: { params: TaskIdParam, query: LogsQuery },
+      responses: { 200: ndjson, ...errorResponses },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const task = await getTask(deps.db, id);
+      if (!task) throw notFound("task", id);
+      const service = await getService(deps.db, task.serviceId);
+      return asStream(await streamLogs(c, c.req.valid("query"), [task], new Map([[task.serviceId, service?.name ?? task.serviceId]]), null));
+    },
+  );
+
+  return app;
+}
