@@ -31,8 +31,8 @@ const canonicalBase64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+
 /** The longest base64 text of at most maxFileObjectBytes bytes. */
 export const maxFileObjectBase64 = 4 * Math.ceil(maxFileObjectBytes / 3);
 
-function decodeBase64(data: string): Uint8Array {
-  if (!canonicalBase64.test(data)) throw invalid("body.data", "data must be base64 (A–Z, a–z, 0–9, '+', '/', padded with '=')");
+function decodeBase64(data: string, path = "body.data"): Uint8Array {
+  if (!canonicalBase64.test(data)) throw invalid(path, "data must be base64 (A–Z, a–z, 0–9, '+', '/', padded with '=')");
   const text = atob(data);
   const bytes = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
@@ -54,11 +54,17 @@ export async function resolveFileObject(db: Db, kind: FileObjectKind, ref: strin
   return matches[0]!;
 }
 
+/** A secret's or config's bytes from base64; 400 at `path` for text that is not base64, or bytes empty or over Swarm's 500 KiB. */
+export function decodeFileObjectData(kind: FileObjectKind, data: string, path = "body.data"): Uint8Array {
+  const bytes = decodeBase64(data, path);
+  if (bytes.length === 0 || bytes.length > maxFileObjectBytes)
+    throw invalid(path, `${kind} data must be from 1 byte to ${maxFileObjectBytes} bytes (500 KiB), not ${bytes.length}`);
+  return bytes;
+}
+
 /** Creates a secret or config; 400 for data that is not base64, empty or over Swarm's 500 KiB, 409 for a name in use. */
 export async function createFileObject(deps: Deps, kind: FileObjectKind, req: FileObjectRequest, now: number): Promise<FileObjectRow> {
-  const bytes = decodeBase64(req.data);
-  if (bytes.length === 0 || bytes.length > maxFileObjectBytes)
-    throw invalid("body.data", `${kind} data must be from 1 byte to ${maxFileObjectBytes} bytes (500 KiB), not ${bytes.length}`);
+  const bytes = decodeFileObjectData(kind, req.data);
   const id = newId(kind === "secret" ? "sec" : "cfg");
   const data = kind === "secret" ? await sealBytes(deps.keys, "shoal swarm secrets", id, bytes) : req.data;
   const row: FileObjectRow = { id, kind, name: req.name, version: 1, createdAt: now, updatedAt: now, labels: req.labels, data, size: bytes.length };
@@ -78,7 +84,8 @@ export async function readFileObject(deps: Deps, row: FileObjectRow): Promise<Ui
   return row.kind === "secret" ? openBytes(deps.keys, "shoal swarm secrets", row.id, row.data) : decodeBase64(row.data);
 }
 
-const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+/** Whether two byte strings are equal (a stored object and what a caller sends again). */
+export const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /**
  * Changes the labels of a secret or config, the one thing Swarm lets change:

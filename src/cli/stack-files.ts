@@ -23,6 +23,28 @@ export function envFilePaths(files: string[], env: Record<string, string>): stri
   return [...paths];
 }
 
+/**
+ * The `file:` paths of the top-level secrets and configs (external ones have
+ * none), interpolated as the API will: the CLI sends their contents along by
+ * that path, as bytes in base64. Pure, like envFilePaths.
+ */
+export function objectFilePaths(files: string[], env: Record<string, string>): string[] {
+  const paths = new Set<string>();
+  for (const text of files) {
+    const doc = parseDocument(text);
+    if (doc.errors.length) continue;
+    const top = doc.toJS({ maxAliasCount: 1000 }) as Record<string, unknown> | null;
+    for (const section of [top?.secrets, top?.configs]) {
+      if (!section || typeof section !== "object") continue;
+      for (const def of Object.values(section)) {
+        const file = (def as { file?: unknown } | null)?.file;
+        if (typeof file === "string") paths.add(interpolated(file, env));
+      }
+    }
+  }
+  return [...paths];
+}
+
 /** A path as the API will read it; one it cannot read goes as written (the API reports it). */
 function interpolated(path: string, env: Record<string, string>): string {
   try {

@@ -102,6 +102,7 @@ function portRange(text: string): number[] | undefined {
   return Array.from({ length: end - start + 1 }, (_, i) => start + i);
 }
 
+type FileRefInput = NonNullable<ServiceSpecInput["task"]["secrets"]>[number];
 type PortInput = NonNullable<NonNullable<ServiceSpecInput["endpoint"]>["ports"]>[number];
 type MountInput = NonNullable<ServiceSpecInput["task"]["container"]["mounts"]>[number];
 
@@ -256,16 +257,28 @@ export function convertStack(doc: Doc, input: ConvertInput): ConvertResult {
     // Every service answers to its compose name on its networks, as in docker stack.
     for (const a of attachments) if (!a.aliases.includes(key)) a.aliases.unshift(key);
 
-    // --- secrets and configs: checked and recorded (delivered once shoal has them) ---
+    // --- secrets and configs: references to the stack's (or external) objects, as docker/cli converts them ---
+    const fileRefs = { secrets: [] as FileRefInput[], configs: [] as FileRefInput[] };
     for (const [field, declared] of [
       ["secrets", secrets],
       ["configs", configs],
     ] as const)
       (Array.isArray(s[field]) ? (s[field] as unknown[]) : []).forEach((ref, i) => {
+        const long = mapping(ref);
         const source = isMapping(ref) ? ref.source : ref;
         const object = typeof source === "string" ? declared.get(source) : undefined;
-        if (typeof source !== "string") fail(`${field}.${i}.source`, `required: the name of a ${field.slice(0, -1)} under the top-level ${field}`);
-        else if (!object) fail(`${field}.${i}`, `${field.slice(0, -1)} ${source} is not declared under the top-level ${field}`);
+        if (typeof source !== "string") return fail(`${field}.${i}.source`, `required: the name of a ${field.slice(0, -1)} under the top-level ${field}`);
+        if (!object) return fail(`${field}.${i}`, `${field.slice(0, -1)} ${source} is not declared under the top-level ${field}`);
+        const id = (which: "uid" | "gid") => {
+          const v = long[which];
+          if (v === undefined) return 0;
+          if (typeof v === "string" && /^\d{1,10}$/.test(v)) return Number(v);
+          fail(`${field}.${i}.${which}`, `a numeric ${which === "uid" ? "user" : "group"} id, like "1000", not ${JSON.stringify(v)}`);
+          return 0;
+        };
+        // docker/cli: a secret's default target is its key (under /run/secrets), a config's /<key>.
+        const target = typeof long.target === "string" && long.target !== "" ? long.target : field === "secrets" ? source : `/${source}`;
+        fileRefs[field].push({ source: object.name, target, uid: id("uid"), gid: id("gid"), ...(typeof long.mode === "number" ? { mode: long.mode } : {}) });
       });
 
     // --- depends_on ---
@@ -361,6 +374,8 @@ export function convertStack(doc: Doc, input: ConvertInput): ConvertResult {
           ...(placement.max_replicas_per_node !== undefined ? { maxReplicasPerNode: placement.max_replicas_per_node as number } : {}),
         },
         networks: attachments,
+        secrets: fileRefs.secrets,
+        configs: fileRefs.configs,
         ...(typeof logging.driver === "string"
           ? { logDriver: { name: logging.driver, options: stringMap(logging.options) } }
           : {}),

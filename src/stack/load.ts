@@ -56,6 +56,8 @@ const specToCompose: [string, string][] = [
   ["task.container.dns.options", "dns_opt"],
   ["task.container.hosts", "extra_hosts"],
   ["task.logDriver", "logging"],
+  ["task.secrets", "secrets"],
+  ["task.configs", "configs"],
   ["task.resources.limits.nanoCpus", "deploy.resources.limits.cpus"],
   ["task.resources.limits.memoryBytes", "deploy.resources.limits.memory"],
   ["task.resources.limits.pids", "deploy.resources.limits.pids"],

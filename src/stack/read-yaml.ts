@@ -1,4 +1,4 @@
-import { Composer, isAlias, Lexer, LineCounter, Parser, visit, type Document, type Node, YAMLParseError } from "yaml";
+import { Composer, isAlias, type ScalarTag, Lexer, LineCounter, Parser, visit, type Document, type Node, YAMLParseError } from "yaml";
 import { maxComposeDepth, maxComposeKeyLength, maxComposeText, maxComposeValues, maxYamlAliases, quoted } from "../domain/limits.js";
 import type { StackIssue } from "./issues.js";
 
@@ -23,6 +23,18 @@ class TooDeep {
   constructor(readonly offset: number) {}
 }
 
+/**
+ * A plain integer with a leading 0 is octal, as docker reads compose files
+ * (YAML 1.1's rule): `mode: 0440` is 0o440, not 440 (which YAML 1.2 would
+ * make it, and which as a mode is 0o670, group-writable).
+ */
+const dockerOctal: ScalarTag = {
+  tag: "tag:yaml.org,2002:int",
+  default: true,
+  test: /^0[0-7]+$/,
+  resolve: (text) => parseInt(text, 8),
+};
+
 /** The parser's tokens, refusing (TooDeep) once its stack of open collections grows past `limit`. */
 function* boundedTokens(parser: Parser, text: string, limit: number) {
   let offset = 0;
@@ -39,7 +51,7 @@ function parseBounded(text: string, limit: number): { doc: Document.Parsed; line
   const lines = new LineCounter();
   lines.addNewLine(0);
   const parser = new Parser(lines.addNewLine);
-  const composer = new Composer({ merge: true, uniqueKeys: true });
+  const composer = new Composer({ merge: true, uniqueKeys: true, customTags: (tags) => [dockerOctal, ...(tags as ScalarTag[])] });
   let doc: Document.Parsed | undefined;
   try {
     for (const next of composer.compose(boundedTokens(parser, text, limit), true, text.length)) {

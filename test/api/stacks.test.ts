@@ -27,6 +27,14 @@ services:
 describe("stacks API", () => {
   it("deploys the classic stack: services named and labelled, resources recorded, warnings answered", async () => {
     await joinNode(t);
+    // Its secret is external: it must exist first.
+    expect((await deploy("shop", { files: [classic], env: { SECRET_KEY: "k" } })).body).toMatchObject({
+      status: 404,
+      detail: "external secret api_key not found; create it first (shoal secret create api_key FILE)",
+      errors: [{ path: "secrets.api_key" }],
+    });
+    expect(await services()).toEqual([]);
+    await t.call("POST", "/v1/secrets", { ...admin(), body: { name: "api_key", data: Buffer.from("k").toString("base64") } });
     const res = await deploy("shop", { files: [classic], env: { SECRET_KEY: "k" } });
     expect(res.status).toBe(200);
     expect(res.body.stack).toBe("shop");
@@ -230,5 +238,105 @@ services:
     expect(noFiles.body.errors).toEqual([{ path: "body.files", message: "at least one compose file" }]);
     const relative = await deploy("s", { files: ["services: {}"], workingDir: "app" });
     expect(relative.body.errors[0].path).toBe("body.workingDir");
+  });
+
+  describe("secrets and configs", () => {
+    const b64 = (text: string) => Buffer.from(text).toString("base64");
+    const app = (secretFile = "./db_pw.txt") => `
+services:
+  web:
+    image: busybox:1
+    secrets:
+      - db_pw
+      - source: api_key
+        target: keys/api
+        uid: "1000"
+        gid: "1001"
+        mode: 0o400
+    configs:
+      - app_conf
+      - source: app_conf
+        target: /etc/app.conf
+        mode: 0o640
+secrets:
+  db_pw: { file: ${secretFile}, labels: { team: a } }
+  api_key: { external: true }
+configs:
+  app_conf: { file: conf/app.conf }
+`;
+    const files = (pw = "hunter2") => ({ "./db_pw.txt": b64(pw), "conf/app.conf": b64("port = 80\n") });
+    const list = async (kind: "secrets" | "configs") => ((await t.call("GET", `/v1/${kind}`, admin())).body as any[]).map((o) => o.name);
+    const dump = async () => JSON.stringify([await services(), await list("secrets"), await list("configs"), await listStackResources(t.db)]);
+
+    it("creates the stack's own from the files sent, labelled; services refer to them in short and long form", async () => {
+      await t.call("POST", "/v1/secrets", { ...admin(), body: { name: "api_key", data: b64("k3y") } });
+      const res = await deploy("shop", { files: [app()], objectFiles: files() });
+      expect(res.status, res.text).toBe(200);
+      expect(res.text).not.toContain(b64("hunter2"));
+      expect(await list("secrets")).toEqual(["api_key", "shop_db_pw"]);
+      expect(await list("configs")).toEqual(["shop_app_conf"]);
+      const secret = (await t.call("GET", "/v1/secrets/shop_db_pw", admin())).body;
+      expect(secret).toMatchObject({ labels: { team: "a", "com.docker.stack.namespace": "shop" }, size: 7, services: ["shop_web"] });
+      expect((await t.call("GET", "/v1/configs/shop_app_conf", admin())).body.data).toBe(b64("port = 80\n"));
+      const web = (await t.call("GET", "/v1/services/shop_web", admin())).body;
+      expect(web.spec.task.secrets).toEqual([
+        { source: "shop_db_pw", id: secret.id, target: "/run/secrets/db_pw", uid: 0, gid: 0, mode: 0o444 },
+        expect.objectContaining({ source: "api_key", target: "/run/secrets/keys/api", uid: 1000, gid: 1001, mode: 0o400 }),
+      ]);
+      expect(web.spec.task.configs).toEqual([
+        expect.objectContaining({ source: "shop_app_conf", target: "/app_conf", mode: 0o444 }),
+        expect.objectContaining({ source: "shop_app_conf", target: "/etc/app.conf", mode: 0o640 }),
+      ]);
+      // The same files again: nothing changes.
+      const again = await deploy("shop", { files: [app()], objectFiles: files() });
+      expect(again.body.services).toEqual([expect.objectContaining({ name: "shop_web", action: "unchanged" })]);
+
+      // stack rm removes the stack's own, never the external one.
+      expect((await t.call("DELETE", "/v1/stacks/shop", admin())).status).toBe(204);
+      expect(await list("secrets")).toEqual(["api_key"]);
+      expect(await list("configs")).toEqual([]);
+    });
+
+    it("a changed file for the same name is a 400 naming the secret, nothing written; under a new name it deploys", async () => {
+      await t.call("POST", "/v1/secrets", { ...admin(), body: { name: "api_key", data: b64("k3y") } });
+      expect((await deploy("shop", { files: [app()], objectFiles: files() })).status).toBe(200);
+      const before = await dump();
+      const changed = await deploy("shop", { files: [app()], objectFiles: files("rotated") });
+      expect(changed.status).toBe(400);
+      expect(changed.body.errors).toEqual([{ path: "secrets.db_pw.file", message: expect.stringContaining("secret shop_db_pw exists with other contents than ./db_pw.txt: only updates to labels are allowed") }]);
+      expect(changed.text).not.toContain(b64("rotated"));
+      expect(await dump()).toBe(before);
+      // Rotate by name: a new key (or name:) is a new secret, and the service moves to it.
+      const rotated = app().replace("- db_pw", "- source: db_pw_v2\n        target: db_pw").replace("  db_pw: {", "  db_pw_v2: {");
+      const res = await deploy("shop", { files: [rotated], objectFiles: files("rotated") });
+      expect(res.status, res.text).toBe(200);
+      expect(res.body.services[0].action).toBe("updated");
+      expect(await list("secrets")).toEqual(["api_key", "shop_db_pw", "shop_db_pw_v2"]);
+    });
+
+    it("bad input is a clear 4xx naming the field, and nothing is written", async () => {
+      await t.call("POST", "/v1/secrets", { ...admin(), body: { name: "api_key", data: b64("k3y") } });
+      await t.call("POST", "/v1/secrets", { ...admin(), body: { name: "taken_db_pw", data: b64("x") } });
+      const before = await dump();
+      const noFile = app().replace("db_pw: { file: ./db_pw.txt, labels: { team: a } }", "db_pw: { labels: { team: a } }");
+      for (const [body, status, path, message] of [
+        [{ files: [app()] }, 400, "secrets.db_pw.file", /the contents of \.\/db_pw\.txt were not sent/],
+        [{ files: [app()], objectFiles: { ...files(), "./db_pw.txt": "not base64!" } }, 400, "secrets.db_pw.file", /must be base64/],
+        [{ files: [app()], objectFiles: { ...files(), "./db_pw.txt": "" } }, 400, "secrets.db_pw.file", /from 1 byte to 512000 bytes/],
+        [{ files: [noFile], objectFiles: files() }, 400, "secrets.db_pw", /give the secret's contents with file:/],
+        [{ files: [app().replace("api_key: { external: true }", "api_key: { external: true, name: nowhere }")], objectFiles: files() }, 404, "secrets.api_key", /external secret nowhere not found/],
+        [{ files: [app().replace("labels: { team: a } }", "name: taken_db_pw }")], objectFiles: files() }, 409, "secrets.db_pw", /secret taken_db_pw exists and is not part of stack shop/],
+        [{ files: [app().replace("uid: \"1000\"", "uid: root")], objectFiles: files() }, 400, "services.web.secrets.1.uid", /a numeric user id/],
+        [{ files: [app().replace("- app_conf\n", "- nope\n")], objectFiles: files() }, 400, "services.web.configs.0", /config nope is not declared/],
+        [{ files: [app().replace("target: keys/api", "target: ../etc/shadow")], objectFiles: files() }, 400, "services.web.secrets.1.target", /without '\.', '\.\.'/],
+        [{ files: [app().replace("app_conf: { file: conf/app.conf }", "app_conf: { file: conf/app.conf, template_driver: golang }")], objectFiles: files() }, 400, "configs.app_conf.template_driver", /not supported/],
+      ] as const) {
+        const res = await deploy("shop", body);
+        expect(res.status, res.text).toBe(status);
+        expect(res.body.detail).toMatch(message);
+        expect(res.body.errors.map((e: { path: string }) => e.path)).toContain(path);
+        expect(await dump()).toBe(before);
+      }
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tempDir } from "../helpers/processes.js";
@@ -110,5 +110,51 @@ describe("shoal stack", () => {
     expect(r).toEqual({ code: 1, stdout: "Removing service shop_web\n", stderr: "Error: stack nope not found\n" });
     expect(await c.ok("stack", "ls")).toBe("NAME      SERVICES\n");
     expect(await c.ok("service", "ls", "-q")).toBe("");
+  });
+});
+
+describe("shoal stack with secrets and configs", () => {
+  it("deploy reads the files (relative to the compose file, as bytes) and creates <stack>_<name>; a changed file fails naming it; rm removes them", async () => {
+    const app = tempDir("shoal-stack-secrets-");
+    const secretBytes = Buffer.from([0x00, 0xff, 0x10, 0x80, 0x41]);
+    writeFileSync(join(app, "db_pw.bin"), secretBytes);
+    mkdirSync(join(app, "conf"));
+    writeFileSync(join(app, "conf", "app.conf"), "port = 80\n");
+    writeFileSync(
+      join(app, "compose.yml"),
+      [
+        "services:",
+        "  app:",
+        "    image: busybox:1",
+        "    secrets: [db_pw]",
+        "    configs: [{ source: app_conf, target: /etc/app.conf }]",
+        "secrets:",
+        "  db_pw: { file: ./db_pw.bin }",
+        "configs:",
+        "  app_conf: { file: conf/app.conf }",
+        "",
+      ].join("\n"),
+    );
+    // Run from elsewhere: the paths are the compose file's.
+    const r = await runShoal(["stack", "deploy", "-c", join(app, "compose.yml"), "vault"], { SHOAL_CONFIG: c.configPath });
+    expect(r, r.stderr).toMatchObject({ code: 0, stdout: "Creating service vault_app\n" });
+    expect(await c.ok("secret", "ls", "--format", "{{.Name}}")).toBe("vault_db_pw\n");
+    expect(JSON.parse(await c.ok("config", "inspect", "vault_app_conf"))[0].data).toBe(Buffer.from("port = 80\n").toString("base64"));
+    const [svc] = JSON.parse(await c.ok("service", "inspect", "vault_app"));
+    expect(svc.spec.task.secrets).toMatchObject([{ source: "vault_db_pw", target: "/run/secrets/db_pw" }]);
+
+    writeFileSync(join(app, "db_pw.bin"), "rotated");
+    const changed = await runShoal(["stack", "deploy", "-c", join(app, "compose.yml"), "vault"], { SHOAL_CONFIG: c.configPath });
+    expect(changed.code).toBe(1);
+    expect(changed.stderr).toMatch(/secret vault_db_pw exists with other contents than \.\/db_pw\.bin: only updates to labels are allowed/);
+    expect(changed.stderr).toContain("under secrets.db_pw");
+
+    rmSync(join(app, "conf", "app.conf"));
+    const unreadable = await runShoal(["stack", "deploy", "-c", join(app, "compose.yml"), "vault3"], { SHOAL_CONFIG: c.configPath });
+    expect(unreadable).toMatchObject({ code: 1, stderr: expect.stringMatching(/^Error: file conf\/app\.conf: ENOENT/) });
+
+    expect(await c.ok("stack", "rm", "vault")).toBe("Removing service vault_app\nRemoving secret vault_db_pw\nRemoving config vault_app_conf\n");
+    expect(await c.ok("secret", "ls", "-q")).toBe("");
+    expect(await c.ok("config", "ls", "-q")).toBe("");
   });
 });

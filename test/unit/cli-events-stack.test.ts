@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { eventPrinter, nanoTime, type ApiEvent } from "../../src/cli/event-views.js";
 import { UsageError } from "../../src/cli/format/units.js";
 import { SseParser } from "../../src/cli/sse.js";
-import { deployEnv, envFilePaths } from "../../src/cli/stack-files.js";
+import { deployEnv, envFilePaths, objectFilePaths } from "../../src/cli/stack-files.js";
 
 const event: ApiEvent = {
   id: 7,
@@ -67,6 +67,15 @@ describe("stack deploy's files", () => {
       "services: [unclosed\n",
     ];
     expect(envFilePaths(files, { STAGE: "prod" })).toEqual(["web.env", "db.env", "./prod.env"]);
+  });
+
+  it("collects the file: paths of top-level secrets and configs, interpolated; external ones and unparsable files name none", () => {
+    const files = [
+      "services: {}\nsecrets:\n  pw: { file: ./pw.txt }\n  ext: { external: true }\nconfigs:\n  conf:\n    file: conf/${STAGE}.conf\n",
+      "secrets:\n  pw: { file: ./pw.txt }\n  other: { file: /abs/key }\n",
+      "secrets: [unclosed\n",
+    ];
+    expect(objectFilePaths(files, { STAGE: "prod" })).toEqual(["./pw.txt", "conf/prod.conf", "/abs/key"]);
   });
 
   it("sends string variables the API takes", () => {

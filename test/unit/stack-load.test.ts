@@ -460,3 +460,43 @@ describe("depends_on gate", () => {
     expect(planDependencyHolds(new Map([["web", view("web", ["gone"])]]), [])).toEqual(new Map([["web", "waiting for gone to run (depends_on)"]]));
   });
 });
+
+describe("secrets and configs of a stack", () => {
+  it("converts short and long references as docker does; a leading-0 mode is octal (YAML 1.1, as docker reads it)", () => {
+    const result = loadStack({
+      stack: "shop",
+      files: [
+        [
+          "services:",
+          "  web:",
+          "    image: busybox:1",
+          "    secrets: [pw, { source: ext, target: keys/ext, uid: '1000', gid: '1001', mode: 0440 }]",
+          "    configs: [conf, { source: conf, target: /etc/app.conf, mode: 0o600 }]",
+          "secrets:",
+          "  pw: { file: ./pw.txt }",
+          "  ext: { external: true }",
+          "configs:",
+          "  conf: { file: ./app.conf, name: app-conf-v2 }",
+          "",
+        ].join("\n"),
+      ],
+      env: {},
+      envFiles: {},
+    });
+    if (!result.ok) throw new Error(JSON.stringify(result.errors));
+    const spec = result.services[0]!.spec;
+    expect(spec.task.secrets).toEqual([
+      { source: "shop_pw", id: "", target: "/run/secrets/pw", uid: 0, gid: 0, mode: 0o444 },
+      { source: "ext", id: "", target: "/run/secrets/keys/ext", uid: 1000, gid: 1001, mode: 0o440 },
+    ]);
+    expect(spec.task.configs).toEqual([
+      { source: "app-conf-v2", id: "", target: "/conf", uid: 0, gid: 0, mode: 0o444 },
+      { source: "app-conf-v2", id: "", target: "/etc/app.conf", uid: 0, gid: 0, mode: 0o600 },
+    ]);
+    expect(result.resources.filter((r) => r.kind !== "network").map((r) => [r.kind, r.name, r.external])).toEqual([
+      ["secret", "shop_pw", false],
+      ["secret", "ext", true],
+      ["config", "app-conf-v2", false],
+    ]);
+  });
+});

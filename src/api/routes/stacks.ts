@@ -8,6 +8,8 @@ import { stackNamespaceLabel, stackResourceKinds, type StackResource } from "../
 import { entriesToMapping } from "../../stack/merge.js";
 import { listNetworks, listVirtualIps } from "../../db/networks.js";
 import { createNetwork, removeNetwork, type NetworkRequest } from "../network-writes.js";
+import { maxFileObjectBase64 } from "../file-object-writes.js";
+import { createStackFileObjects, planStackFileObjects, removeStackFileObjects } from "../stack-file-objects.js";
 import { loadStack } from "../../stack/load.js";
 import { access } from "../access.js";
 import type { AppDeps } from "../context.js";
@@ -58,6 +60,10 @@ const DeploySchema = strictObject({
     .record(z.string().max(4096), z.string().max(256 * KiB))
     .default({})
     .openapi({ description: "Contents of the files named by env_file, by the path as written in the compose file" }),
+  objectFiles: z
+    .record(z.string().max(4096), z.string().max(maxFileObjectBase64))
+    .default({})
+    .openapi({ description: "Contents (base64) of the files named by the top-level secrets' and configs' file:, by the path as written in the compose file" }),
   prune: z.boolean().default(false).openapi({ description: "Remove the stack's services that the files no longer define" }),
 }).openapi("StackDeploy");
 
@@ -185,6 +191,8 @@ export function stackRoutes(deps: AppDeps) {
             ]);
         } else toCreate.push(stackNetworkRequest(stack, r));
       }
+      // Secrets and configs: external ones must exist; the stack's own are made from the files sent, and never change.
+      const fileObjects = await planStackFileObjects(deps, stack, loaded.resources, body.objectFiles);
       // Published ports, against the services as the deploy leaves them: a clash found midway would leave it half done.
       const wanted = new Set(loaded.services.map((s) => s.spec.name));
       const projected = new Map(
@@ -201,6 +209,7 @@ export function stackRoutes(deps: AppDeps) {
       }
 
       for (const request of toCreate) await createNetwork(deps, request, now);
+      await createStackFileObjects(deps, fileObjects, now);
       const results: z.infer<typeof DeployResultSchema>["services"] = [];
       if (body.prune) {
         for (const service of existing.values())
@@ -305,6 +314,7 @@ export function stackRoutes(deps: AppDeps) {
       const { name } = c.req.valid("param");
       for (const service of await stackServices(name)) await removeService(deps, service, now);
       for (const network of await listNetworks(deps.db)) if (network.labels[stackNamespaceLabel] === name) await removeNetwork(deps, network, now);
+      await removeStackFileObjects(deps, name, now);
       await deleteStackResources(deps.db, name, now);
       await reconcileTasks(deps, now);
       return c.body(null, 204);

@@ -7,7 +7,7 @@ import { filterQuery, parseFilters } from "../filters.js";
 import { renderList, type Column } from "../format/output.js";
 import { UsageError } from "../format/units.js";
 import { renderServices } from "../service-views.js";
-import { deployEnv, envFilePaths } from "../stack-files.js";
+import { deployEnv, envFilePaths, objectFilePaths } from "../stack-files.js";
 import { addTaskListOptions, printTasks, type TaskListFlags } from "../task-list.js";
 import { naturalCompare } from "../task-table.js";
 import { waitForService } from "../wait.js";
@@ -77,8 +77,17 @@ export const registerStackCommands: CommandGroup = (program, cli) => {
             throw new Error(`env_file ${path}: ${(err as Error).message}`);
           }
         }
+        // Secrets' and configs' files, relative to the first compose file's directory (docker's), as bytes.
+        const objectFiles: Record<string, string> = {};
+        for (const path of objectFilePaths(files, env)) {
+          try {
+            objectFiles[path] = (await readFile(resolve(workingDir, path))).toString("base64");
+          } catch (err) {
+            throw new Error(`file ${path}: ${(err as Error).message}`);
+          }
+        }
         const client = await cli.client();
-        const result = await client.call<DeployResult>("PUT", stackPath(name), { body: { files, env, workingDir, envFiles, prune: Boolean(opts.prune) } });
+        const result = await client.call<DeployResult>("PUT", stackPath(name), { body: { files, env, workingDir, envFiles, objectFiles, prune: Boolean(opts.prune) } });
         for (const s of result.services) {
           if (s.action === "created") cli.out(`Creating service ${s.name}\n`);
           else if (s.action === "removed") cli.out(`Removing service ${s.name}\n`);
@@ -149,6 +158,10 @@ export const registerStackCommands: CommandGroup = (program, cli) => {
           async (name) => {
             const services = await client.get<Service[]>(`${stackPath(name)}/services`);
             for (const s of [...services].sort((a, b) => naturalCompare(a.spec.name, b.spec.name))) cli.out(`Removing service ${s.spec.name}\n`);
+            // docker stack rm names the secrets and configs it removes too.
+            const label = encodeURIComponent(`com.docker.stack.namespace=${name}`);
+            for (const kind of ["secret", "config"] as const)
+              for (const o of await client.get<{ name: string }[]>(`/v1/${kind}s?label=${label}`)) cli.out(`Removing ${kind} ${o.name}\n`);
             await client.call("DELETE", stackPath(name));
           },
           false,
