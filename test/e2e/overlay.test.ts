@@ -128,6 +128,28 @@ describe("overlay networks (control plane + agents on real hosts)", () => {
     expect(replaced).toHaveLength(5);
   }, 180_000);
 
+  it("--endpoint-mode dnsrr: no VIP; the name resolves to the running tasks' addresses, and connections reach them", async () => {
+    const created = await c.api("POST", "/v1/services", {
+      name: "rr",
+      replicas: 2,
+      endpoint: { mode: "dnsrr" },
+      task: { container: { image: TEST_IMAGE, command: serve, stopGracePeriodMs: 0 }, networks: [{ target: "appnet", aliases: [] }], placement: { constraints: [`node.hostname!=${h(2).name}`], maxReplicasPerNode: 1 } },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    await c.waitFor("rr running", async () => (await running("rr")).length === 2, 120_000);
+    expect(((await c.api("GET", "/v1/services/rr")).body as any).endpoint.virtualIps ?? []).toEqual([]);
+    const ips = await c.waitFor("rr resolves to its 2 tasks", async () => {
+      const found = addresses(await lookup(h(2), "client", "rr"));
+      return found.length === 2 && found;
+    });
+    const tasks = addresses(await lookup(h(2), "client", "tasks.rr"));
+    expect(new Set(ips)).toEqual(new Set(tasks));
+    const answers = new Set((await requests(h(2), "client", "http://rr/", 10)).trim().split("\n"));
+    expect(answers.has("FAILED")).toBe(false);
+    expect((await c.api("DELETE", "/v1/services/rr")).status).toBeLessThan(300);
+    await c.waitFor("rr gone from DNS", async () => addresses(await lookup(h(2), "client", "rr")).length === 0);
+  }, 180_000);
+
   it("a stack's services reach each other by their compose names across hosts", async () => {
     const compose = `
 services:
