@@ -18,6 +18,8 @@ export interface ShoalCluster {
   startAgent(host: E2EHost): Promise<AgentProcess>;
   /** The host's agent's state dir (on disk) and in-memory secrets dir. */
   agentDirs(host: E2EHost): { state: string; secrets: string };
+  /** The control plane's state dir (its database file and key). */
+  controlPlaneDir: string;
   restartControlPlane(): Promise<void>;
   /** Polls `check` until it returns truthy or `timeoutMs` passes; returns the last value. */
   waitFor<T>(what: string, check: () => Promise<T | undefined | false | null>, timeoutMs?: number): Promise<T>;
@@ -130,6 +132,7 @@ export async function startShoalCluster(opts: { hosts: number; prefix: string; a
     api,
     startAgent,
     agentDirs: (host) => ({ state: stateDirOf(host), secrets: secretsDirOf(host) }),
+    controlPlaneDir: stateDir,
     waitFor,
     async restartControlPlane() {
       controlPlane = await startNodeServer({ stateDir, jwtKey, port: Number(port), host: listen });

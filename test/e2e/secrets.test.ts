@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { shoalContainers, startShoalCluster, type ShoalCluster } from "./cluster.js";
 import { TEST_IMAGE, type E2EHost } from "./hosts.js";
@@ -76,6 +77,43 @@ describe("secrets and configs in real containers", () => {
       expect(agent.output()).not.toContain(b64);
     }
   }, 180_000);
+
+  it("a node with no task using a secret never receives it; the control plane's files and answers hold no plain value", async () => {
+    const [withTask, without] = c.hosts.hosts as [E2EHost, E2EHost];
+    const solo = `only-for-${withTask.name}-${randomBytes(8).toString("hex")}`;
+    expect((await c.api("POST", "/v1/secrets", { name: "solo_pw", data: Buffer.from(solo).toString("base64") })).status).toBe(201);
+    const created = await c.api("POST", "/v1/services", {
+      name: "solo",
+      task: {
+        container: { image: TEST_IMAGE, command: ["sh", "-c", "exec sleep 100000"], stopGracePeriodMs: 1000 },
+        placement: { constraints: [`node.hostname==${withTask.name}`] },
+        secrets: [{ source: "solo_pw" }],
+      },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    await c.waitFor("solo running", async () => ((await c.api("GET", "/v1/tasks?service=solo&desired-state=running")).body as any[]).some((t) => t.status.state === "running"));
+    const [container] = (await shoalContainers(withTask)).filter((x) => x.name.startsWith("solo."));
+    expect(await exec(withTask, container!.id, "cat", "/run/secrets/solo_pw")).toBe(solo);
+
+    // Each node's own assignment long-poll, with its own credential, as its agent asks.
+    const poll = async (host: E2EHost) => {
+      const { credential } = JSON.parse(readFileSync(join(c.agentDirs(host).state, "credential.json"), "utf8")) as { credential: string };
+      const res = await fetch(`${c.controlPlane.url}/v1/agent/assignments?since=-1&waitMs=0`, { headers: { authorization: `Bearer ${credential}` } });
+      expect(res.status).toBe(200);
+      return res.text();
+    };
+    const soloB64 = Buffer.from(solo).toString("base64");
+    expect(await poll(withTask)).toContain(soloB64);
+    const other = await poll(without);
+    expect(other).not.toContain(soloB64);
+    expect(other).not.toContain(solo);
+    expect(filesHolding(c.agentDirs(without).secrets, solo)).toEqual([]);
+
+    const answers = await Promise.all(["/v1/secrets", "/v1/secrets/solo_pw", "/v1/services/solo", "/v1/tasks?service=solo", "/v1/events"].map(async (path) => JSON.stringify((await c.api("GET", path)).body)));
+    for (const text of [...answers, c.controlPlane.output()]) for (const plain of [solo, soloB64, value, b64]) expect(text).not.toContain(plain);
+    for (const plain of [solo, soloB64, value, b64]) expect(filesHolding(c.controlPlaneDir, plain)).toEqual([]);
+    expect((await c.api("DELETE", "/v1/services/solo")).status).toBe(204);
+  }, 120_000);
 
   it("scaled to 0, no container and no copy of the secret remains on either host", async () => {
     expect((await c.api("POST", "/v1/services/scale", { services: { app: 0 } })).status).toBe(200);
