@@ -281,7 +281,8 @@ const dockerRoutes: DockerRouteCase[] = [
     { method: "POST", path: `/${kind}s/:id/update`, allowed: ["admin"], request: () => ({ path: `/v1.41/${kind}s/${kind}1/update?version=1`, body: { Name: `${kind}1`, Labels: { a: "b" } } }) },
     { method: "DELETE", path: `/${kind}s/:id`, allowed: ["admin"], request: () => ({ path: `/v1.41/${kind}s/${kind}1` }) },
   ]),
-  { method: "ALL", path: "/services/:id/logs", allowed: reader, answers: 501, request: () => ({ path: "/v1.41/services/web/logs?stdout=1" }) },
+  { method: "GET", path: "/services/:id/logs", allowed: reader, request: () => ({ path: "/v1.41/services/web/logs?stdout=1" }) },
+  { method: "GET", path: "/tasks/:id/logs", allowed: reader, request: ({ taskId }) => ({ path: `/v1.41/tasks/${taskId}/logs?stdout=1` }) },
   { method: "ALL", path: "/swarm/*", allowed: reader, answers: 501, request: () => ({ path: "/v1.41/swarm/leave" }) },
 ];
 /** How each case is sent: ALL routes with GET, or POST when they carry a body. */

@@ -52,7 +52,6 @@ describe("transport", () => {
     expect(await docker("GET", "/v1.41/tasks/nope")).toMatchObject({ status: 404, body: { message: "task nope not found" } });
     expect(await docker("POST", "/v1.41/networks/app/connect", { Container: "x" })).toMatchObject({ status: 501, body: { message: expect.stringMatching(/through services/) } });
     for (const [path, message] of [
-      ["/v1.41/services/web/logs?stdout=1", /service logs/],
       ["/v1.41/distribution/ghcr.io/acme/app:1/json", /does not resolve image digests/],
     ] as const) {
       const res = await docker("GET", path);

@@ -179,3 +179,44 @@ describe("service logs", () => {
     await res.body!.cancel();
   });
 });
+
+describe("service logs through the Docker Engine API", () => {
+  /** Docker's multiplexed stream → [stream, payload] frames. */
+  const frames = (bytes: Uint8Array) => {
+    const out: [number, string][] = [];
+    for (let at = 0; at < bytes.length; ) {
+      const size = new DataView(bytes.buffer, bytes.byteOffset + at + 4, 4).getUint32(0);
+      out.push([bytes[at]!, new TextDecoder().decode(bytes.subarray(at + 8, at + 8 + size))]);
+      at += 8 + size;
+    }
+    return out;
+  };
+
+  it("answers docker service logs' request with dockerd's frames: stdout 1, stderr 2, timestamps and the swarm details the CLI reads", async () => {
+    const { a, b, ta, tb } = await twoNodeService();
+    const res = await t.app.request("/v1.41/services/web/logs?details=1&stdout=1&stderr=1&tail=all&timestamps=1", { headers: { authorization: `Bearer ${t.tokens.read}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/vnd.docker.multiplexed-stream");
+    const sessionId = (await sessionsOf(a)).logs[0]!.id;
+    await post(a, { sessionId, lines: [{ taskId: ta.id, stream: "stderr", time: "2026-01-01T00:00:02.000000000Z", text: "a-err" }], caughtUp: true });
+    await post(b, { sessionId, lines: [{ taskId: tb.id, stream: "stdout", time: "2026-01-01T00:00:01.000000000Z", text: "b1" }], caughtUp: true });
+    const bare = (id: string) => id.slice(id.indexOf("_") + 1);
+    const service = (await t.call("GET", "/v1/services/web", { token: t.tokens.read })).body.id as string;
+    const ctx = (node: Node, taskId: string) => `com.docker.swarm.node.id=${bare(node.id)},com.docker.swarm.service.id=${bare(service)},com.docker.swarm.task.id=${bare(taskId)}`;
+    expect(frames(new Uint8Array(await res.arrayBuffer()))).toEqual([
+      [1, `2026-01-01T00:00:01.000000000Z ${ctx(b, tb.id)} b1\n`],
+      [2, `2026-01-01T00:00:02.000000000Z ${ctx(a, ta.id)} a-err\n`],
+    ]);
+  });
+
+  it("stdout only, by task id; refuses a request for no stream and a bad tail", async () => {
+    const { a, ta } = await twoNodeService();
+    const res = await t.app.request(`/v1.41/tasks/${ta.id.replace("task_", "")}/logs?stdout=1`, { headers: { authorization: `Bearer ${t.tokens.read}` } });
+    const sessionId = (await sessionsOf(a)).logs[0]!.id;
+    await post(a, { sessionId, lines: [{ taskId: ta.id, stream: "stderr", time: "2026-01-01T00:00:02.000000000Z", text: "hidden" }, { taskId: ta.id, stream: "stdout", time: "2026-01-01T00:00:03.000000000Z", text: "shown" }], caughtUp: true });
+    expect(frames(new Uint8Array(await res.arrayBuffer()))).toEqual([[1, "shown\n"]]);
+    expect(await t.call("GET", "/v1.41/services/web/logs", { token: t.tokens.read })).toMatchObject({ status: 400, body: { message: "Bad parameters: you must choose at least one stream" } });
+    expect(await t.call("GET", "/v1.41/services/web/logs?stdout=1&tail=-5", { token: t.tokens.read })).toMatchObject({ status: 400, body: { message: expect.stringMatching(/invalid tail/) } });
+    expect(await t.call("GET", "/v1.41/services/nope/logs?stdout=1", { token: t.tokens.read })).toMatchObject({ status: 404 });
+  });
+});

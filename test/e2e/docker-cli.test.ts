@@ -124,6 +124,26 @@ describe("the docker CLI drives shoal", () => {
     await expect(service.inspect()).rejects.toMatchObject({ statusCode: 404 });
   });
 
+  it("docker service logs shows every task's lines with docker's prefix, stderr apart; --tail and --raw work", async () => {
+    const script = 'echo "out from $(hostname)"; echo "err from $(hostname)" >&2; exec sleep 3600';
+    const create = await docker("service", "create", "--name", "talk", "--replicas", "2", "--replicas-max-per-node", "1", "--stop-grace-period", "0s", TEST_IMAGE, "sh", "-c", script);
+    expect(create.code, create.stderr).toBe(0);
+    const logs = await docker("service", "logs", "talk");
+    expect(logs.code, logs.stderr).toBe(0);
+    const prefix = /^talk\.([12])\.([0-9a-v]{12})@(\S+)\s+\| (.*)$/;
+    const out = logs.stdout.trim().split("\n").map((l) => prefix.exec(l));
+    const err = logs.stderr.trim().split("\n").map((l) => prefix.exec(l));
+    expect(out.map((m) => m && `${m[1]} ${m[3]}`).sort()).toEqual(expect.arrayContaining([expect.stringMatching(/^1 /), expect.stringMatching(/^2 /)]));
+    expect(out.every((m) => m && /^out from /.test(m[4]!))).toBe(true);
+    expect(err.every((m) => m && /^err from /.test(m[4]!))).toBe(true);
+    expect(new Set(out.map((m) => m![3])).size).toBe(2);
+    // The last line of each task is its stderr one; --raw prints it bare.
+    const tail = await docker("service", "logs", "--tail", "1", "--raw", "talk");
+    expect(tail.stdout).toBe("");
+    expect(tail.stderr.trim().split("\n").sort()).toEqual(err.map((m) => m![4]).sort());
+    expect((await docker("service", "rm", "talk")).code).toBe(0);
+  }, 120_000);
+
   it("docker stack deploy creates the stack's network, secret and services, which reach each other by name; ls, services, ps and rm", async () => {
     const dir = join(tempDir("shoal-e2e-stack-"), "st");
     mkdirSync(dir);

@@ -3,12 +3,13 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { stream } from "hono/streaming";
 import { effectiveHeartbeatPeriodMs } from "../../dispatcher/liveness.js";
 import { listNodes } from "../../db/nodes.js";
-import { countServiceTasks, listServices, type ServiceRow } from "../../db/services.js";
+import { countServiceTasks, getService, listServices, type ServiceRow } from "../../db/services.js";
 import { listFileObjects } from "../../db/file-objects.js";
 import { listNetworks, listVirtualIps } from "../../db/networks.js";
 import { maxEventId } from "../../db/events.js";
 import { eventTypes, fileObjectKinds, type EventType, type FileObjectKind } from "../../db/schema/index.js";
-import { getTask, getTaskSpecs, listTasks } from "../../db/tasks.js";
+import { getTask, getTaskSpecs, listServiceTasks, listTasks, type TaskRow } from "../../db/tasks.js";
+import type { LogRecord } from "../../domain/log-lines.js";
 import { hashTaskSpec, taskSpecOf } from "../../domain/task-spec.js";
 import { parseEventTime } from "../../events/event-filter.js";
 import { reconcileTasks } from "../../orchestrator/reconcile-tasks.js";
@@ -21,6 +22,7 @@ import { createFileObject, removeFileObject, resolveFileObject, updateFileObject
 import { filterNetworks } from "../network-filters.js";
 import { createNetwork, pruneNetworks, removeNetwork, resolveNetwork, servicesOn } from "../network-writes.js";
 import { maxStreamMs } from "../routes/events.js";
+import { streamLogs } from "../routes/logs.js";
 import { matchesLabelFilters } from "../label-filter.js";
 import { filterNodes } from "../node-filters.js";
 import { changeNode, removeNode, resolveNode } from "../node-writes.js";
@@ -35,6 +37,7 @@ import {
   dockerCluster,
   dockerFileObject,
   dockerId,
+  dockerLogFrames,
   dockerNetwork,
   dockerNode,
   dockerService,
@@ -73,7 +76,6 @@ const runtime = (globalThis as { process?: { platform?: string; arch?: string } 
 const unsupported: { path: string; what: string }[] = [
   { path: "/networks/:id/connect", what: "containers join shoal's networks through services (--network); standalone containers cannot be connected" },
   { path: "/networks/:id/disconnect", what: "containers leave shoal's networks through services (--network-rm)" },
-  { path: "/services/:id/logs", what: "shoal does not collect service logs yet; read them with docker logs on the node" },
   { path: "/swarm/*", what: "shoal's cluster is made by its control plane: hosts join with shoal's agent, not docker swarm" },
 ];
 
@@ -308,6 +310,42 @@ export function dockerApi(deps: AppDeps) {
     await removeService(deps, await findService(c.req.param("id")!), now);
     await reconcileTasks(deps, now);
     return c.body(null, 200);
+  });
+
+  // --- logs: the relay's lines in dockerd's stream format ---
+
+  async function logs(c: Context<AppEnv>, tasks: TaskRow[], service: ServiceRow | undefined, names: Map<string, string>) {
+    const flag = (name: string) => queryBool(name, c.req.query(name));
+    const options = { stdout: flag("stdout"), stderr: flag("stderr"), timestamps: flag("timestamps"), details: flag("details"), tty: service?.spec.task.container.tty ?? false };
+    if (!options.stdout && !options.stderr) throw new ApiError("validation_failed", "Bad parameters: you must choose at least one stream");
+    const tail = c.req.query("tail") || "all";
+    if (!/^(all|\d{1,9})$/.test(tail)) throw new ApiError("validation_failed", `invalid tail ${JSON.stringify(tail.slice(0, 20))}: a number of lines or all`);
+    const since = c.req.query("since") || undefined;
+    if (since !== undefined && since !== "0" && parseEventTime(since, c.get("now")) === undefined)
+      throw new ApiError("validation_failed", `invalid since ${JSON.stringify(since.slice(0, 64))}: a Unix timestamp, an RFC 3339 time or a duration such as 10m`);
+    const who = new Map<string, { serviceId: string; nodeId: string }>();
+    const encoding = {
+      contentType: options.tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream",
+      encode: (records: LogRecord[]) => {
+        for (const r of records) if (r.kind === "tasks") for (const t of r.tasks) who.set(t.id, t);
+        return dockerLogFrames(records.flatMap((r) => (r.kind === "line" ? [r] : [])), who, options);
+      },
+    };
+    const query = { follow: flag("follow") ? "true" : "false", tail, since: since === "0" ? undefined : since } as const;
+    return streamLogs(deps, c, query, tasks, names, null, encoding);
+  }
+
+  add("GET", "/services/:id/logs", "read", async (c) => {
+    const s = await findService(c.req.param("id")!);
+    return logs(c, await listServiceTasks(deps.db, s.id), s, new Map([[s.id, s.name]]));
+  });
+
+  add("GET", "/tasks/:id/logs", "read", async (c) => {
+    const ref = c.req.param("id")!;
+    const task = await getTask(deps.db, `task_${normalizeId(ref)}`);
+    if (!task) throw notFound("task", ref);
+    const s = await getService(deps.db, task.serviceId);
+    return logs(c, [task], s, new Map([[task.serviceId, s?.name ?? task.serviceId]]));
   });
 
   // --- tasks ---

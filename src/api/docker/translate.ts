@@ -16,6 +16,7 @@ import type {
   UpdateStatus,
 } from "../../domain/service-spec.js";
 import { secretsDir } from "../../domain/service-spec.js";
+import type { LogLine } from "../../domain/log-lines.js";
 import type { TaskSpec } from "../../domain/task-spec.js";
 import type { FileObjectRequest } from "../file-object-writes.js";
 import type { NetworkRequest } from "../network-writes.js";
@@ -753,4 +754,51 @@ export function dockerFileObject(o: FileObjectRow): Json {
     UpdatedAt: isoTime(o.updatedAt),
     Spec: { Name: o.name, Labels: o.labels, ...(o.kind === "config" ? { Data: o.data } : {}) },
   };
+}
+
+// --- logs ---
+
+/** What a Docker logs request asks to see of each line. */
+export interface DockerLogOptions {
+  stdout: boolean;
+  stderr: boolean;
+  timestamps: boolean;
+  /** Prefix each line with the swarm context the docker CLI reads (`com.docker.swarm.node.id=…,…`). */
+  details: boolean;
+  /** The container has a TTY: one raw stream, no frames (dockerd does the same). */
+  tty: boolean;
+}
+
+/**
+ * The log records of the relay as dockerd writes service logs: per line, an
+ * 8-byte frame header (stream 1 stdout, 2 stderr; big-endian length) unless
+ * raw, then `[time ][details ]text\n`. Warnings and the other records have no
+ * Docker form. `tasks`: who each line's task is (from the relay's first record).
+ */
+export function dockerLogFrames(lines: LogLine[], tasks: ReadonlyMap<string, { serviceId: string; nodeId: string }>, o: DockerLogOptions): Uint8Array {
+  const encoder = new TextEncoder();
+  const parts: Uint8Array[] = [];
+  for (const line of lines) {
+    if (!(line.stream === "stdout" ? o.stdout : o.stderr)) continue;
+    const task = tasks.get(line.taskId);
+    // Sorted by key and query-escaped, as dockerd writes the attributes.
+    const details = task
+      ? `com.docker.swarm.node.id=${encodeURIComponent(dockerId(task.nodeId))},com.docker.swarm.service.id=${encodeURIComponent(dockerId(task.serviceId))},com.docker.swarm.task.id=${encodeURIComponent(dockerId(line.taskId))} `
+      : "";
+    const payload = encoder.encode(`${o.timestamps ? `${line.time} ` : ""}${o.details ? details : ""}${line.text}\n`);
+    if (!o.tty) {
+      const header = new Uint8Array(8);
+      header[0] = line.stream === "stdout" ? 1 : 2;
+      new DataView(header.buffer).setUint32(4, payload.length);
+      parts.push(header);
+    }
+    parts.push(payload);
+  }
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }

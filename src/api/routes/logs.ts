@@ -58,103 +58,126 @@ const asStream = (res: Response) => res as never;
 /** The tasks that may have a container: their agent took them (past assigned, when it creates one). */
 const placed = (t: TaskRow) => t.nodeId !== null && t.state !== "new" && t.state !== "pending" && t.state !== "assigned";
 
+/** How a log answer is written: shoal's NDJSON records, or another encoding of them (the Docker API's frames). */
+export interface LogEncoding {
+  contentType: string;
+  encode(records: LogRecord[]): string | Uint8Array;
+}
+
+const ndjsonEncoding: LogEncoding = {
+  contentType: "application/x-ndjson; charset=utf-8",
+  encode: (records) => records.map((r) => `${JSON.stringify(r)}\n`).join(""),
+};
+
+export type LogQuery = z.infer<typeof LogsQuery>;
+
 /**
  * The reader's half of the log relay (Swarm's SubscribeLogs): opens a session per
  * request, one row per node that runs or ran a task of it, wakes those nodes (their
  * long-poll answers with the session), and streams the lines they post as they come,
  * merged by time, until every node has caught up (not following) or the client leaves.
  * It only reads the store and waits on the notifier, so it runs the same on Workers.
+ * The one reader of the relay, for shoal's API and the Docker API alike.
  */
+export async function streamLogs(
+  deps: AppDeps,
+  c: Context<AppEnv>,
+  q: LogQuery,
+  tasks: TaskRow[],
+  serviceNames: Map<string, string>,
+  replicas: number | null,
+  encoding: LogEncoding = ndjsonEncoding,
+) {
+  const now = c.get("now");
+  const follow = q.follow === "true" || q.follow === "1";
+  const tail = q.tail === undefined || q.tail === "all" ? null : Number(q.tail);
+  const sinceMs = q.since === undefined ? null : parseEventTime(q.since, now)!;
+  const nodes = new Map((await listNodes(deps.db)).map((n) => [n.id, n]));
+  const warnings: string[] = [];
+  const byNode = new Map<string, string[]>();
+  for (const t of tasks.filter(placed)) {
+    const node = nodes.get(t.nodeId!);
+    // Swarm's log broker marks nodes it cannot reach done at once, with this reason.
+    if (!node || node.state !== "ready") {
+      if (!byNode.has(t.nodeId!)) warnings.push(`node ${node?.hostname ?? t.nodeId} is not available: its tasks' logs are missing`);
+      byNode.set(t.nodeId!, []);
+      continue;
+    }
+    byNode.set(t.nodeId!, [...(byNode.get(t.nodeId!) ?? []), t.id]);
+  }
+  const sessionId = newId("log");
+  const rows: LogSessionRow[] = [...byNode]
+    .filter(([, taskIds]) => taskIds.length > 0)
+    .map(([nodeId, taskIds]) => ({ id: sessionId, nodeId, createdAt: now, expiresAt: now + (follow ? sessionLeaseMs : sessionLifetimeMs), taskIds, follow, tail, sinceMs, caughtUpAt: null }));
+  const waiting = new Set(rows.map((r) => r.nodeId));
+  if (rows.length) await insertLogSession(deps.db, rows, now, logChunkTtlMs);
+  deps.notifier.notify(waiting);
+  const logTasks: LogTask[] = tasks.filter(placed).map((t) => ({
+    id: t.id,
+    serviceId: t.serviceId,
+    serviceName: serviceNames.get(t.serviceId) ?? t.serviceId,
+    slot: t.slot,
+    nodeId: t.nodeId!,
+    nodeName: nodes.get(t.nodeId!)?.hostname ?? t.nodeId!,
+  }));
+
+  c.header("content-type", encoding.contentType);
+  c.header("cache-control", "no-store");
+  return stream(
+    c,
+    async (s) => {
+      const write = (records: LogRecord[]) => (records.length ? s.write(encoding.encode(records)) : Promise.resolve(s));
+      const merger = new LogMerger(mergeHoldMs);
+      const started = performance.now();
+      let renewedAt = started;
+      let cursor = 0;
+      let caughtUp = false;
+      try {
+        await write([{ kind: "tasks", tasks: logTasks, replicas }]);
+        while (!s.aborted) {
+          const page = await listLogChunks(deps.db, sessionId, cursor, chunkPage);
+          const t = performance.now();
+          for (const chunk of page) {
+            cursor = chunk.id;
+            merger.add(chunk.lines, t);
+            if (chunk.caughtUp) waiting.delete(chunk.nodeId);
+          }
+          if (page.length) await deleteLogChunks(deps.db, sessionId, cursor);
+          if (!caughtUp && waiting.size > 0 && t - started > backlogWaitMs) {
+            for (const nodeId of waiting) warnings.push(`node ${nodes.get(nodeId)?.hostname ?? nodeId} sent no logs within ${backlogWaitMs / 1000} s`);
+            waiting.clear();
+          }
+          if (!caughtUp && waiting.size === 0) {
+            caughtUp = true;
+            await write(merger.take(t, true).map((l) => ({ kind: "line", ...l })));
+            await write(warnings.splice(0).map((message) => ({ kind: "warning", message })));
+            if (!follow) {
+              await write([{ kind: "end" }]);
+              return;
+            }
+          }
+          // Before every node caught up only an overflowing backlog goes out; after, lines go once their merge window passed.
+          if (caughtUp || merger.size > maxHeldLines) await write(merger.take(t, !caughtUp).map((l) => ({ kind: "line", ...l })));
+          if (page.length === chunkPage) continue;
+          if (follow && t - renewedAt > renewEveryMs) {
+            renewedAt = t;
+            await renewLogSession(deps.db, sessionId, deps.clock.now() + sessionLeaseMs);
+          }
+          await deps.notifier.wait(logSessionKey(sessionId), pollMs);
+        }
+      } finally {
+        // The session ends with its reader: its nodes stop at their next poll (woken now, on Node).
+        await deleteLogSession(deps.db, sessionId);
+        deps.notifier.notify(rows.map((r) => r.nodeId));
+      }
+    },
+    async (err) => deps.logger.error("log stream failed", { session: sessionId, error: err.stack ?? String(err) }),
+  );
+}
+
+/** GET /v1/services/{id}/logs and /v1/tasks/{id}/logs. */
 export function logRoutes(deps: AppDeps) {
   const app = newRouter();
-
-  async function streamLogs(c: Context<AppEnv>, q: z.infer<typeof LogsQuery>, tasks: TaskRow[], serviceNames: Map<string, string>, replicas: number | null) {
-    const now = c.get("now");
-    const follow = q.follow === "true" || q.follow === "1";
-    const tail = q.tail === undefined || q.tail === "all" ? null : Number(q.tail);
-    const sinceMs = q.since === undefined ? null : parseEventTime(q.since, now)!;
-    const nodes = new Map((await listNodes(deps.db)).map((n) => [n.id, n]));
-    const warnings: string[] = [];
-    const byNode = new Map<string, string[]>();
-    for (const t of tasks.filter(placed)) {
-      const node = nodes.get(t.nodeId!);
-      // Swarm's log broker marks nodes it cannot reach done at once, with this reason.
-      if (!node || node.state !== "ready") {
-        if (!byNode.has(t.nodeId!)) warnings.push(`node ${node?.hostname ?? t.nodeId} is not available: its tasks' logs are missing`);
-        byNode.set(t.nodeId!, []);
-        continue;
-      }
-      byNode.set(t.nodeId!, [...(byNode.get(t.nodeId!) ?? []), t.id]);
-    }
-    const sessionId = newId("log");
-    const rows: LogSessionRow[] = [...byNode]
-      .filter(([, taskIds]) => taskIds.length > 0)
-      .map(([nodeId, taskIds]) => ({ id: sessionId, nodeId, createdAt: now, expiresAt: now + (follow ? sessionLeaseMs : sessionLifetimeMs), taskIds, follow, tail, sinceMs, caughtUpAt: null }));
-    const waiting = new Set(rows.map((r) => r.nodeId));
-    if (rows.length) await insertLogSession(deps.db, rows, now, logChunkTtlMs);
-    deps.notifier.notify(waiting);
-    const logTasks: LogTask[] = tasks.filter(placed).map((t) => ({
-      id: t.id,
-      serviceId: t.serviceId,
-      serviceName: serviceNames.get(t.serviceId) ?? t.serviceId,
-      slot: t.slot,
-      nodeId: t.nodeId!,
-      nodeName: nodes.get(t.nodeId!)?.hostname ?? t.nodeId!,
-    }));
-
-    c.header("content-type", "application/x-ndjson; charset=utf-8");
-    c.header("cache-control", "no-store");
-    return stream(
-      c,
-      async (s) => {
-        const write = (records: LogRecord[]) => (records.length ? s.write(records.map((r) => `${JSON.stringify(r)}\n`).join("")) : Promise.resolve(s));
-        const merger = new LogMerger(mergeHoldMs);
-        const started = performance.now();
-        let renewedAt = started;
-        let cursor = 0;
-        let caughtUp = false;
-        try {
-          await write([{ kind: "tasks", tasks: logTasks, replicas }]);
-          while (!s.aborted) {
-            const page = await listLogChunks(deps.db, sessionId, cursor, chunkPage);
-            const t = performance.now();
-            for (const chunk of page) {
-              cursor = chunk.id;
-              merger.add(chunk.lines, t);
-              if (chunk.caughtUp) waiting.delete(chunk.nodeId);
-            }
-            if (page.length) await deleteLogChunks(deps.db, sessionId, cursor);
-            if (!caughtUp && waiting.size > 0 && t - started > backlogWaitMs) {
-              for (const nodeId of waiting) warnings.push(`node ${nodes.get(nodeId)?.hostname ?? nodeId} sent no logs within ${backlogWaitMs / 1000} s`);
-              waiting.clear();
-            }
-            if (!caughtUp && waiting.size === 0) {
-              caughtUp = true;
-              await write(merger.take(t, true).map((l) => ({ kind: "line", ...l })));
-              await write(warnings.splice(0).map((message) => ({ kind: "warning", message })));
-              if (!follow) {
-                await write([{ kind: "end" }]);
-                return;
-              }
-            }
-            // Before every node caught up only an overflowing backlog goes out; after, lines go once their merge window passed.
-            if (caughtUp || merger.size > maxHeldLines) await write(merger.take(t, !caughtUp).map((l) => ({ kind: "line", ...l })));
-            if (page.length === chunkPage) continue;
-            if (follow && t - renewedAt > renewEveryMs) {
-              renewedAt = t;
-              await renewLogSession(deps.db, sessionId, deps.clock.now() + sessionLeaseMs);
-            }
-            await deps.notifier.wait(logSessionKey(sessionId), pollMs);
-          }
-        } finally {
-          // The session ends with its reader: its nodes stop at their next poll (woken now, on Node).
-          await deleteLogSession(deps.db, sessionId);
-          deps.notifier.notify(rows.map((r) => r.nodeId));
-        }
-      },
-      async (err) => deps.logger.error("log stream failed", { session: sessionId, error: err.stack ?? String(err) }),
-    );
-  }
 
   app.openapi(
     createRoute({
@@ -173,7 +196,7 @@ export function logRoutes(deps: AppDeps) {
     async (c) => {
       const service = await resolveService(deps.db, c.req.valid("param").id);
       const replicas = service.spec.mode === "replicated" || service.spec.mode === "replicated-job" ? service.spec.replicas : null;
-      return asStream(await streamLogs(c, c.req.valid("query"), await listServiceTasks(deps.db, service.id), new Map([[service.id, service.name]]), replicas));
+      return asStream(await streamLogs(deps, c, c.req.valid("query"), await listServiceTasks(deps.db, service.id), new Map([[service.id, service.name]]), replicas));
     },
   );
 
@@ -193,7 +216,7 @@ export function logRoutes(deps: AppDeps) {
       const task = await getTask(deps.db, id);
       if (!task) throw notFound("task", id);
       const service = await getService(deps.db, task.serviceId);
-      return asStream(await streamLogs(c, c.req.valid("query"), [task], new Map([[task.serviceId, service?.name ?? task.serviceId]]), null));
+      return asStream(await streamLogs(deps, c, c.req.valid("query"), [task], new Map([[task.serviceId, service?.name ?? task.serviceId]]), null));
     },
   );
 
