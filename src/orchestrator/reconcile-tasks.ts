@@ -35,9 +35,24 @@ function planAddresses(
   return { addresses, wake };
 }
 
+/** Why a task that got no address waits (Swarm's allocator keeps such a task pending with the same reason). */
+export const noAddressMessage = (n: Pick<NetworkRow, "name" | "subnet">) => `no free address on network ${n.name} (${n.subnet}): waiting for one to be released`;
+
 /** The address plan's writes. The batch's generation guard orders them: every writer of addresses (this one, network create and remove) moves the generation. */
-function addressWrites(db: AppDeps["db"], addresses: AllocationPlan, now: number) {
+function addressWrites(db: AppDeps["db"], addresses: AllocationPlan, networks: NetworkRow[], now: number) {
   const statements = [];
+  // A task left without an address says why, once (the dispatcher withholds it until it has one).
+  for (const n of networks) {
+    const starved = addresses.exhausted.filter((a) => a.kind === "task" && a.networkId === n.id).map((a) => a.owner);
+    const message = noAddressMessage(n);
+    for (const part of chunks(starved, 1))
+      statements.push(
+        db
+          .update(tasks)
+          .set({ stateMessage: message, updatedAt: now, version: sql`${tasks.version} + 1` })
+          .where(and(inArray(tasks.id, part), sql`${tasks.stateMessage} <> ${message}`)),
+      );
+  }
   for (const r of addresses.release) statements.push(releaseAddress(db, r, now));
   const rows = addresses.allocate.map((a) => ({ ...a, allocatedAt: now, releasedAt: null }));
   for (const part of chunks(rows, 6))
@@ -55,7 +70,16 @@ function addressWrites(db: AppDeps["db"], addresses: AllocationPlan, now: number
   return statements;
 }
 
-function writes(deps: Pick<AppDeps, "db">, generation: number, plan: ReconcilePlan, clusterId: string, now: number, addresses: AllocationPlan, wake: Set<string>) {
+function writes(
+  deps: Pick<AppDeps, "db">,
+  generation: number,
+  plan: ReconcilePlan,
+  clusterId: string,
+  now: number,
+  addresses: AllocationPlan,
+  networks: NetworkRow[],
+  wake: Set<string>,
+) {
   const { db } = deps;
   const statements = [];
   // The guard: this plan was made from the state at `generation`; anything written since makes it lose.
@@ -89,7 +113,7 @@ function writes(deps: Pick<AppDeps, "db">, generation: number, plan: ReconcilePl
     for (const part of chunks(ids, 1))
       statements.push(db.update(tasks).set({ ...set, version: sql`${tasks.version} + 1` }).where(inArray(tasks.id, part)));
   for (const part of chunks(plan.deleted.map((t) => t.id), 1)) statements.push(db.delete(tasks).where(inArray(tasks.id, part)));
-  statements.push(...addressWrites(db, addresses, now));
+  statements.push(...addressWrites(db, addresses, networks, now));
   for (const part of chunks(plan.events, 6)) statements.push(db.insert(events).values(part));
   // Wake the long-polls of the nodes whose assignments or network documents changed.
   for (const part of chunks([...wake], 1))
@@ -138,7 +162,7 @@ export async function reconcileTasks(deps: Pick<AppDeps, "db" | "keys" | "notifi
     const { addresses, wake } = planAddresses({ now, nodes, services: serviceRows, networks: networkRows, allocations }, plan);
     for (const n of affectedNodes(plan)) wake.add(n);
     try {
-      const [first, ...rest] = writes(deps, current.generation, plan, current.id, now, addresses, wake);
+      const [first, ...rest] = writes(deps, current.generation, plan, current.id, now, addresses, networkRows, wake);
       await deps.db.batch([first!, ...rest]);
       deps.notifier.notify(wake);
       return;

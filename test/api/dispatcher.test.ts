@@ -149,4 +149,14 @@ describe("network documents", () => {
     await t.db.delete(schema.ipAllocations).where(eq(schema.ipAllocations.owner, task.id));
     expect((await poll(node.credential, "since=-1")).body.tasks.map((x: any) => [x.id, x.attachments])).toEqual([[task.id, []]]);
   });
+
+  it("a task the network has no address left for waits, and says why", async () => {
+    const node = await joinNode(t, { overlay });
+    // 10.0.9.0/29: 5 usable addresses after the gateway; the node takes one and the VIP one.
+    await t.call("POST", "/v1/networks", { token: t.tokens.admin, body: { name: "tiny", subnet: "10.0.9.0/29" } });
+    expect((await createService({ name: "web", replicas: 5, task: { container: { image: "busybox:1" }, networks: [{ target: "tiny" }] } })).status).toBe(201);
+    expect((await poll(node.credential, "since=-1")).body.tasks).toHaveLength(3);
+    const tasks = (await t.call("GET", "/v1/tasks?service=web", { token: t.tokens.read })).body as any[];
+    expect(tasks.filter((x) => x.status.message === "no free address on network tiny (10.0.9.0/29): waiting for one to be released")).toHaveLength(2);
+  });
 });
