@@ -6,6 +6,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { containerCreateBody } from "../../agent/src/container-spec.js";
 import { TaskController } from "../../agent/src/controller.js";
 import { planTaskFiles, SecretFiles, tarFiles } from "../../agent/src/task-files.js";
+import { Worker } from "../../agent/src/worker.js";
+import { silentLogger } from "../helpers/app.js";
 import { filesToDeliver } from "../../src/dispatcher/file-delivery.js";
 import { taskSpecOf } from "../../src/domain/task-spec.js";
 import { fixtureAssignment, recordingReport } from "../helpers/agent-fixtures.js";
@@ -157,6 +159,22 @@ describe("secrets in memory", () => {
     expect(JSON.stringify(c!.body)).not.toContain("hunter2");
     expect(readFileSync(join(store.taskDir("task_1"), "db/password"), "utf8")).toBe("hunter2");
     await controller.remove(c!.id);
+    expect(existsSync(store.taskDir("task_1"))).toBe(false);
+  });
+
+  it("the worker keeps a task's secrets while its container exists, and removes them with an orphan's container and any it finds left over", async () => {
+    const engine = new FakeEngine();
+    const store = new SecretFiles(shmDir());
+    const worker = new Worker(engine, "node_1", recordingReport().report, silentLogger, () => true, () => undefined, store);
+    await store.write("task_9", planTaskFiles(withFiles("task_9")).secrets); // left by a crash: no container, no assignment
+    worker.assign([withFiles("task_1")]);
+    await worker.idle();
+    expect(engine.containers.size).toBe(1);
+    expect(readFileSync(join(store.taskDir("task_1"), "api_key"), "utf8")).toBe("k3y");
+    expect(existsSync(store.taskDir("task_9"))).toBe(false);
+    worker.assign([]);
+    await worker.idle();
+    expect(engine.containers.size).toBe(0);
     expect(existsSync(store.taskDir("task_1"))).toBe(false);
   });
 
