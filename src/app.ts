@@ -24,6 +24,7 @@ import { webhookRoutes } from "./api/routes/webhooks.js";
 import { dispatcherRoutes } from "./dispatcher/routes.js";
 import { logRelayRoutes } from "./dispatcher/log-routes.js";
 import { logRoutes } from "./api/routes/logs.js";
+import { execRoutes } from "./api/routes/exec.js";
 import { defaultRequestTimeoutMs, maxBodyBytes } from "./domain/limits.js";
 import { sizeLimits, timeLimit } from "./api/request-limits.js";
 
@@ -86,6 +87,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", dispatcherRoutes(deps));
   app.route("/", logRelayRoutes(deps));
   app.route("/", logRoutes(deps));
+  app.route("/", execRoutes(deps));
   app.route("/", dockerApi(deps));
   app.route("/", uiRoutes(deps));
 

@@ -9,6 +9,6 @@ function randomBase32(length = 20): string {
 }
 
 /** A new object id such as `node_5k0c…`; the prefix says what kind of object it names. */
-export function newId(prefix: "node" | "tok" | "svc" | "task" | "whk" | "msg" | "hook" | "net" | "sec" | "cfg" | "log"): string {
+export function newId(prefix: "node" | "tok" | "svc" | "task" | "whk" | "msg" | "hook" | "net" | "sec" | "cfg" | "log" | "exec"): string {
   return `${prefix}_${randomBase32()}`;
 }

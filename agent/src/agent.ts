@@ -1,11 +1,12 @@
 import { readFileSync } from "node:fs";
-import type { LogSession } from "../../src/protocol/agent-v1.js";
+import type { ExecSession, LogSession } from "../../src/protocol/agent-v1.js";
 import { nextBackoffMs, sleep } from "./backoff.js";
 import type { AgentConfig } from "./config.js";
 import { labels } from "./container-spec.js";
 import type { Engine } from "./engine.js";
 import type { Logger } from "./log.js";
 import { LogRelay, type LogEngine } from "./log-relay.js";
+import { ExecRunner, type ExecEngine } from "./exec-runner.js";
 import { DnsResponder, parseResolvConf } from "./network/dns.js";
 import { probeOverlay } from "./network/probe.js";
 import { NetworkReconciler, type NetworkEngine } from "./network/reconciler.js";
@@ -38,10 +39,11 @@ export class Agent {
   private dns: DnsResponder | undefined;
   private dnsIssues: string[] = [];
   private readonly logs: LogRelay | undefined;
+  private readonly execs: ExecRunner | undefined;
 
   constructor(
     private readonly config: AgentConfig,
-    private readonly docker: Engine & Partial<NetworkEngine> & Partial<Pick<LogEngine, "streamLogs">>,
+    private readonly docker: Engine & Partial<NetworkEngine> & Partial<Pick<LogEngine, "streamLogs">> & Partial<Pick<ExecEngine, "createExec" | "runExec">>,
     private readonly log: Logger,
     /** Runs ip/nft/iptables/conntrack: without one the agent takes no part in overlay networks (tests on an in-memory engine). */
     private readonly runner?: CommandRunner,
@@ -50,13 +52,23 @@ export class Agent {
     // Service logs need the engine's log stream; an in-memory engine (unit tests) has none.
     const streamLogs = docker.streamLogs;
     this.logs = streamLogs && new LogRelay({ listContainers: docker.listContainers.bind(docker), inspectContainer: docker.inspectContainer.bind(docker), streamLogs: streamLogs.bind(docker) }, (batch) => this.session.sendLogs(batch), log);
+    const { createExec, runExec } = docker;
+    this.execs =
+      createExec && runExec && new ExecRunner({ listContainers: docker.listContainers.bind(docker), createExec: createExec.bind(docker), runExec: runExec.bind(docker) }, (report) => this.session.sendExec(report), log);
     this.session = new Session(config, docker, this.reporter, log, {
       assignments: (tasks) => {
         this.worker?.assign(tasks);
         this.dns?.setLocalTasks(tasks.map((t) => t.attachments));
       },
       revoked: () => this.stop(),
-      ...(this.logs ? { logs: (sessions: LogSession[]) => this.logs?.set(sessions) } : {}),
+      ...(this.logs || this.execs
+        ? {
+            logs: (sessions: LogSession[], execs: ExecSession[]) => {
+              this.logs?.set(sessions);
+              this.execs?.set(execs);
+            },
+          }
+        : {}),
       network: (doc) => void this.network?.setDocument(doc),
       netSince: () => this.network?.token,
       networkIssues: () => [...(this.network?.issues() ?? []), ...this.dnsIssues.map((message) => ({ message }))],
@@ -93,6 +105,7 @@ export class Agent {
       await worker.idle();
       // The kernel state stays as it is (traffic keeps flowing); only the DNS sockets close with the process.
       this.logs?.stop();
+      this.execs?.stop();
       this.network?.stop();
       await this.network?.idle();
       await this.dns?.close();

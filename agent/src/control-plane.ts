@@ -8,6 +8,7 @@ import {
   agentV1Paths,
   type Heartbeat,
   type HostDescription,
+  type ExecReport,
   type LogBatch,
   type NodeDescription,
   type TaskStatusUpdate,
@@ -75,6 +76,11 @@ export class ControlPlaneClient {
   /** A batch of a log session's lines. */
   sendLogs(batch: LogBatch): Promise<LogBatchAck> {
     return this.call(LogBatchAck, "POST", agentV1Paths.logs, { body: batch });
+  }
+
+  /** Claims a command, or sends its output and exit. */
+  sendExec(report: ExecReport): Promise<LogBatchAck> {
+    return this.call(LogBatchAck, "POST", agentV1Paths.exec, { body: report });
   }
 
   reportStatus(updates: TaskStatusUpdate[]): Promise<StatusApplied> {

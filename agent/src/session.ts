@@ -1,7 +1,7 @@
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
-import type { Assignment, Heartbeat, HostDescription, LogSession, NetworkDocument } from "../../src/protocol/agent-v1.js";
+import type { Assignment, ExecSession, Heartbeat, HostDescription, LogSession, NetworkDocument } from "../../src/protocol/agent-v1.js";
 import { ApiCallError } from "../../src/protocol/http-client.js";
 import { nextBackoffMs, sleep } from "./backoff.js";
 import type { AgentConfig } from "./config.js";
@@ -33,8 +33,8 @@ export interface SessionEvents {
   netSince?(): string | undefined;
   /** What the network reconciler could not set up; sent in a heartbeat whenever it changes. */
   networkIssues?(): NonNullable<Heartbeat["networkIssues"]>;
-  /** The log sessions this node serves (every answer lists them); `logSince` is passed back so a new one answers the poll at once. */
-  logs?(sessions: LogSession[]): void;
+  /** The log sessions this node serves and the commands it is to run (every answer lists them); `logSince` is passed back so a new one answers the poll at once. */
+  logs?(sessions: LogSession[], execs: ExecSession[]): void;
   /** What the host can do for overlays (probed at each description). */
   overlay?(addr: string): Promise<HostDescription["overlay"]>;
 }
@@ -71,6 +71,9 @@ export class Session {
 
   /** Log lines go out over the session. */
   readonly sendLogs = (batch: Parameters<ControlPlaneClient["sendLogs"]>[0]) => this.client.sendLogs(batch);
+
+  /** So do exec claims, output and exits. */
+  readonly sendExec = (report: Parameters<ControlPlaneClient["sendExec"]>[0]) => this.client.sendExec(report);
 
   async describe(): Promise<HostDescription> {
     const info = await this.docker.info();
@@ -179,7 +182,7 @@ export class Session {
         }
         if (answer.network) this.events.network?.(answer.network);
         if (this.events.logs) {
-          this.events.logs(answer.logs);
+          this.events.logs(answer.logs, answer.execs);
           logSince = answer.logToken;
         }
         if (answer.generation !== since) {

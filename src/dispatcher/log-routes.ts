@@ -6,22 +6,26 @@ import { bearer, errorResponses, jsonBody, jsonResponse } from "../api/openapi.j
 import { newRouter } from "../api/router.js";
 import { sha256Hex } from "../auth/sha256.js";
 import type { Db } from "../db/client.js";
+import { claimExecSession, endExecSession, getExecSession, listNodeExecSessions } from "../db/exec.js";
 import { getLogSession, insertLogChunk, listNodeLogSessions } from "../db/logs.js";
-import { LogBatch, LogBatchAck, agentV1Paths, type LogSession } from "../protocol/agent-v1.js";
+import { ExecReport, LogBatch, LogBatchAck, agentV1Paths, type ExecSession, type LogSession } from "../protocol/agent-v1.js";
 
 /** The notifier key a session's reader waits on: an agent's batch wakes it (Node; Workers re-read the table). */
 export const logSessionKey = (sessionId: string) => `logs:${sessionId}`;
 
 /**
- * The log sessions a node serves now, and their token (what the agent passes back as
- * `logSince`): the assignment long-poll answers at once when the token changes, so a
- * new session reaches the agent without waiting out the poll. Called by that poll.
+ * The log sessions a node serves now and the commands it is to start, and their token
+ * (what the agent passes back as `logSince`): the assignment long-poll answers at once
+ * when the token changes, so a new session reaches the agent without waiting out the
+ * poll. Called by that poll.
  */
-export async function nodeLogSessions(db: Db, nodeId: string, now: number): Promise<{ token: string; sessions: LogSession[] }> {
-  const rows = await listNodeLogSessions(db, nodeId, now);
+export async function nodeRelaySessions(db: Db, nodeId: string, now: number): Promise<{ token: string; sessions: LogSession[]; execs: ExecSession[] }> {
+  const [rows, execRows] = await Promise.all([listNodeLogSessions(db, nodeId, now), listNodeExecSessions(db, nodeId, now)]);
   const sessions = rows.map((r) => ({ id: r.id, taskIds: r.taskIds, follow: r.follow, tail: r.tail, sinceMs: r.sinceMs }));
-  const token = sessions.length === 0 ? "" : (await sha256Hex(sessions.map((s) => s.id).join(","))).slice(0, 16);
-  return { token, sessions };
+  const execs = execRows.map((r) => ({ id: r.id, taskId: r.taskId, cmd: r.cmd }));
+  const ids = [...sessions, ...execs].map((s) => s.id);
+  const token = ids.length === 0 ? "" : (await sha256Hex(ids.join(","))).slice(0, 16);
+  return { token, sessions, execs };
 }
 
 /**
@@ -60,6 +64,39 @@ export function logRelayRoutes(deps: AppDeps) {
       await insertLogChunk(deps.db, sessionId, nodeId, lines, caughtUp, now);
       deps.notifier.notify([logSessionKey(sessionId)]);
       return c.json({ open: session.follow || !caughtUp }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: agentV1Paths.exec,
+      tags: ["agent"],
+      summary: "Claim a command, send its output and its exit",
+      description:
+        "The first post claims the command (`claim: true`), so it runs once; later ones carry its output, the last its `exit`. " +
+        "Answers `open: false` for a command of another node, one already claimed, or one whose caller went away.",
+      security: bearer,
+      middleware: [access(deps, "node")],
+      request: { body: jsonBody(ExecReport) },
+      responses: { 200: jsonResponse(LogBatchAck, "Stored, or the command is not (or no longer) this call's"), ...errorResponses },
+    }),
+    async (c) => {
+      const { execId, claim, output, exit } = c.req.valid("json");
+      const nodeId = c.get("node")!.id;
+      const now = c.get("now");
+      const session = await getExecSession(deps.db, execId);
+      if (!session || session.nodeId !== nodeId) return c.json({ open: false }, 200);
+      if (claim) {
+        if (!(await claimExecSession(deps.db, execId, nodeId, now))) return c.json({ open: false }, 200);
+      } else if (session.startedAt === null) throw new ApiError("conflict", "claim the command first (claim: true)", [{ path: "body.claim", message: "the first post claims the command" }]);
+      // The exit is written before the chunk that marks it, so the reader that sees the mark reads the exit code.
+      if (exit) await endExecSession(deps.db, execId, exit.exitCode, exit.error ?? null, now);
+      const time = new Date(now).toISOString();
+      if (output.length || exit)
+        await insertLogChunk(deps.db, execId, nodeId, output.map((o) => ({ taskId: session.taskId, stream: o.stream, time, text: o.data })), exit !== undefined, now);
+      deps.notifier.notify([logSessionKey(execId)]);
+      return c.json({ open: exit === undefined }, 200);
     },
   );
 

@@ -42,7 +42,7 @@ import { isDesiredUp } from "../domain/task-states.js";
 import { listFileObjectsById } from "../db/file-objects.js";
 import { encodeBase64, readFileObject } from "../api/file-object-writes.js";
 import { filesToDeliver } from "./file-delivery.js";
-import { nodeLogSessions } from "./log-routes.js";
+import { nodeRelaySessions } from "./log-routes.js";
 
 function toDescription(d: AgentNodeDescription): NodeDescription {
   return {
@@ -227,8 +227,8 @@ export function dispatcherRoutes(deps: AppDeps) {
         const doc = await buildNetworkDocument(read, nodeId);
         return doc !== undefined && doc.token !== netSince;
       };
-      // A log session opened or closed for this node answers at once too (agents that pass `logSince`).
-      let logs = await nodeLogSessions(deps.db, nodeId, c.get("now"));
+      // A log session opened or closed, or a command to run, for this node answers at once too (agents that pass `logSince`).
+      let logs = await nodeRelaySessions(deps.db, nodeId, c.get("now"));
       const logsChanged = () => logSince !== undefined && logs.token !== logSince;
       let changed = generation !== since || logsChanged() || (await stale());
       while (!changed && performance.now() < deadline) {
@@ -237,7 +237,7 @@ export function dispatcherRoutes(deps: AppDeps) {
         const fresh = await getNode(deps.db, nodeId);
         if (!fresh) throw new ApiError("unauthorized", "revoked credential: the node was removed");
         generation = fresh.assignmentGeneration;
-        logs = await nodeLogSessions(deps.db, nodeId, deps.clock.now());
+        logs = await nodeRelaySessions(deps.db, nodeId, deps.clock.now());
         changed = generation !== since || logsChanged();
       }
       const assignments = await listNodeAssignments(deps.db, nodeId);
@@ -267,7 +267,7 @@ export function dispatcherRoutes(deps: AppDeps) {
           configs: delivered(wanted.get(task.id)?.configIds, "config"),
         });
       }
-      return c.json({ ...ack, generation, tasks, logs: logs.sessions, logToken: logs.token, ...(network && network.token !== netSince ? { network } : {}) }, 200);
+      return c.json({ ...ack, generation, tasks, logs: logs.sessions, execs: logs.execs, logToken: logs.token, ...(network && network.token !== netSince ? { network } : {}) }, 200);
     },
   );
 

@@ -1,5 +1,5 @@
 /**
- * Service logs, the pure parts shared by the control plane (merging what the
+ * Service logs (and exec output), the pure parts shared by the control plane (merging what the
  * agents send) and the CLI (printing it as `docker service logs` does).
  */
 
@@ -35,6 +35,12 @@ export type LogRecord =
   | ({ kind: "line" } & LogLine)
   | { kind: "warning"; message: string }
   | { kind: "end" };
+
+/** The records of an exec answer (`POST /v1/tasks/{id}/exec`), relayed as logs are: output as it comes, then how it ended. */
+export type ExecRecord =
+  | { kind: "output"; stream: LogStream; data: string }
+  | { kind: "exit"; exitCode: number | null; error?: string }
+  | { kind: "error"; message: string };
 
 const rfc3339 = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
 

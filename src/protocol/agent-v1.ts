@@ -17,6 +17,7 @@ export const agentV1Paths = {
   status: "/v1/agent/status",
   leave: "/v1/agent/leave",
   logs: "/v1/agent/logs",
+  exec: "/v1/agent/exec",
 } as const;
 
 const hostnamePattern = /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/;
@@ -240,12 +241,19 @@ export const LogSession = z
   .meta({ id: "LogSession" });
 export type LogSession = z.infer<typeof LogSession>;
 
+/** A command to run once in one of this node's task containers (shoal exec): claim it, run it, post its output and exit. */
+export const ExecSession = z
+  .object({ id: z.string(), taskId: z.string(), cmd: z.array(z.string()) })
+  .meta({ id: "ExecSession" });
+export type ExecSession = z.infer<typeof ExecSession>;
+
 export const Assignments = HeartbeatAck.extend({
   generation: z.number().int().meta({ description: "Pass back as `since`" }),
   tasks: z.array(Assignment),
   network: NetworkDocument.optional().meta({ description: "Present when the document differs from `netSince`" }),
   logs: z.array(LogSession).default([]).meta({ description: "The log sessions this node serves now" }),
-  logToken: z.string().default("").meta({ description: "Pass back as `logSince`" }),
+  execs: z.array(ExecSession).default([]).meta({ description: "Commands this node is to start (unclaimed ones)" }),
+  logToken: z.string().default("").meta({ description: "Pass back as `logSince` (it covers `logs` and `execs`)" }),
 }).meta({ id: "Assignments" });
 export type Assignments = z.infer<typeof Assignments>;
 
@@ -292,3 +300,22 @@ export const LogBatchAck = z
   .object({ open: z.boolean().meta({ description: "False: the session is over (its reader left); stop sending" }) })
   .meta({ id: "LogBatchAck" });
 export type LogBatchAck = z.infer<typeof LogBatchAck>;
+
+/** Characters of output in one exec post. */
+export const maxExecOutputChars = 256 * 1024;
+
+export const ExecReport = strictObject({
+  execId: z.string().regex(/^exec_[a-v0-9]{1,40}$/, "an exec session id"),
+  claim: z.boolean().default(false).meta({ description: "The first post: take the command (answered `open: false` when it was taken already)" }),
+  output: z
+    .array(strictObject({ stream: z.enum(["stdout", "stderr"]), data: z.string().max(maxExecOutputChars) }))
+    .max(1000)
+    .default([]),
+  exit: strictObject({
+    exitCode: z.number().int().nullable(),
+    error: z.string().max(4096).optional().meta({ description: "Why the command could not run" }),
+  })
+    .optional()
+    .meta({ description: "The last post: how the command ended" }),
+}).meta({ id: "ExecReport" });
+export type ExecReport = z.input<typeof ExecReport>;

@@ -110,16 +110,17 @@ export class HttpJsonClient {
   }
 
   /**
-   * A GET whose answer is read as it arrives (server-sent events): resolves with
+   * A request (GET unless `method`) whose answer is read as it arrives (server-sent events, NDJSON): resolves with
    * the response once it is 2xx, rejects as call() does otherwise. No idle
    * timeout: the caller ends it with `signal`.
    */
-  openStream(path: string, opts: { query?: Query; headers?: Record<string, string>; signal: AbortSignal }): Promise<IncomingMessage> {
+  openStream(path: string, opts: { query?: Query; headers?: Record<string, string>; signal: AbortSignal; method?: string; body?: unknown }): Promise<IncomingMessage> {
+    const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
     return new Promise((resolve, reject) => {
       const req = this.send(
-        "GET",
+        opts.method ?? "GET",
         path,
-        { query: opts.query, headers: { accept: "text/event-stream", ...opts.headers }, signal: opts.signal, stream: true },
+        { query: opts.query, json: body !== undefined, headers: { accept: "text/event-stream", ...opts.headers }, signal: opts.signal, stream: true },
         (res, url) => {
           const status = res.statusCode ?? 0;
           if (status >= 200 && status < 300) return resolve(res);
@@ -129,7 +130,7 @@ export class HttpJsonClient {
         },
         reject,
       );
-      req.end();
+      req.end(body);
     });
   }
 

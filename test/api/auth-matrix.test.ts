@@ -23,6 +23,8 @@ interface RouteCase {
   method: string;
   path: string;
   allowed: Credential[];
+  /** What an allowed call answers when not 2xx: a refusal that only comes once the credential was accepted. */
+  answers?: 409;
   request: (ctx: { nodeId: string; taskId: string; webhookId: string; hookId: string; hookToken: string }) => { path: string; body?: unknown };
 }
 
@@ -96,6 +98,8 @@ const routes: RouteCase[] = [
   { method: "GET", path: "/v1/tasks/{id}", allowed: ["read", "admin"], request: ({ taskId }) => ({ path: `/v1/tasks/${taskId}` }) },
   // No agent took the task (it is assigned, with no container yet): the log stream ends at once.
   { method: "GET", path: "/v1/services/{id}/logs", allowed: ["read", "admin"], request: () => ({ path: "/v1/services/web/logs?tail=5" }) },
+  // The task is not running (no agent took it): an admin gets as far as the 409.
+  { method: "POST", path: "/v1/tasks/{id}/exec", allowed: ["admin"], answers: 409, request: ({ taskId }) => ({ path: `/v1/tasks/${taskId}/exec`, body: { cmd: ["true"] } }) },
   { method: "GET", path: "/v1/tasks/{id}/logs", allowed: ["read", "admin"], request: ({ taskId }) => ({ path: `/v1/tasks/${taskId}/logs?since=10m` }) },
   {
     method: "PUT",
@@ -149,6 +153,7 @@ const routes: RouteCase[] = [
   },
   { method: "POST", path: "/v1/agent/leave", allowed: ["node"], request: () => ({ path: "/v1/agent/leave" }) },
   { method: "POST", path: "/v1/agent/logs", allowed: ["node"], request: () => ({ path: "/v1/agent/logs", body: { sessionId: "log_1", lines: [] } }) },
+  { method: "POST", path: "/v1/agent/exec", allowed: ["node"], request: () => ({ path: "/v1/agent/exec", body: { execId: "exec_1", claim: true } }) },
 ];
 
 describe("auth matrix: every credential kind against every route", () => {
@@ -211,7 +216,8 @@ describe("auth matrix: every credential kind against every route", () => {
       const eventCount = async () => (await t.client.execute("SELECT count(*) AS n FROM events")).rows[0]!.n;
       const eventsBefore = await eventCount();
       const res = await t.call(route.method, path, { token: tokens[credential], body });
-      if (route.allowed.includes(credential)) {
+      if (route.allowed.includes(credential) && route.answers) expect(res.status, res.text).toBe(route.answers);
+      else if (route.allowed.includes(credential)) {
         expect(res.status, res.text).toBeGreaterThanOrEqual(200);
         expect(res.status, res.text).toBeLessThan(300);
       } else {

@@ -17,8 +17,8 @@ const parse = (text: string) =>
       return { slot: m[1]!, task: m[2]!, node: m[3]!, text: m[4]! };
     });
 
-/** Service logs relayed by real agents from real engines on 2 namespaced hosts, read with the real CLI. */
-describe("shoal service logs on real engines", () => {
+/** Service logs and exec relayed by real agents from real engines on 2 namespaced hosts, with the real CLI. */
+describe("shoal service logs and exec on real engines", () => {
   let c: ShoalCluster;
   const env = () => ({ SHOAL_URL: c.controlPlane.url, SHOAL_TOKEN: c.admin });
   const shoal = (...args: string[]) => runBin(args, env());
@@ -102,5 +102,17 @@ describe("shoal service logs on real engines", () => {
     child.kill("SIGINT");
     expect(await exited).toBe(0);
     expect(stderr).toMatch(/\| err \d+/);
+  });
+
+  it("shoal exec runs a command in a task's container: its output, stderr apart, and its exit code; recorded as an event", async () => {
+    const task = (await c.api<{ id: string; desiredState: string }[]>("GET", "/v1/tasks?service=logsvc")).body.find((t) => t.desiredState === "running")!;
+    const r = await shoal("exec", task.id, "--", "sh", "-c", "echo hi; echo oops >&2; exit 3");
+    expect(r).toEqual({ code: 3, stdout: "hi\n", stderr: "oops\n" });
+    const ok = await shoal("exec", task.id, "--", "cat", "/proc/1/cmdline");
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain("sh");
+    const events = (await c.api("GET", "/v1/events?type=task&event=exec")).body.events;
+    expect(events.map((e: any) => e.actor.attributes.command)).toEqual(['["sh","-c","echo hi; echo oops >&2; exit 3"]', '["cat","/proc/1/cmdline"]']);
+    expect(events[0].actor).toMatchObject({ id: task.id, attributes: { service: "logsvc", tokenId: expect.stringMatching(/^tok_/) } });
   });
 });

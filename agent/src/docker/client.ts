@@ -325,6 +325,25 @@ export class DockerClient {
     }
   }
 
+  /** Creates a non-interactive exec of `cmd` in a running container (stdout and stderr attached); returns its id. */
+  async createExec(containerId: string, cmd: string[]): Promise<string> {
+    const body = { AttachStdin: false, AttachStdout: true, AttachStderr: true, Tty: false, Cmd: cmd };
+    const created = await this.json<{ Id: string }>("POST", `/containers/${encodeURIComponent(containerId)}/exec`, { body });
+    return created.Id;
+  }
+
+  /**
+   * Starts an exec and streams its output (multiplexed, as a non-TTY container's logs)
+   * to `onChunks` until the command ends and the engine closes the connection; then
+   * answers its exit code. No deadline: a command may run long.
+   */
+  async runExec(execId: string, onChunks: (chunks: LogChunk[]) => void, signal: AbortSignal): Promise<number | null> {
+    const answer = await this.open("POST", await this.url(`/exec/${encodeURIComponent(execId)}/start`), { Detach: false, Tty: false }, signal);
+    await readLogs(answer, false, onChunks);
+    const inspected = await this.json<{ ExitCode: number | null }>("GET", `/exec/${encodeURIComponent(execId)}/json`);
+    return inspected.ExitCode;
+  }
+
   /** A call's JSON answer. */
   private async json<T>(method: string, path: string, options: CallOptions = {}): Promise<T> {
     return this.exchange(method, path, options, async (answer) => {

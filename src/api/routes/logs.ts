@@ -53,7 +53,7 @@ const ndjson = {
 };
 
 /** The route types read every media type naming JSON as a JSON body, x-ndjson too; this one is a stream of them. */
-const asStream = (res: Response) => res as never;
+export const asStream = (res: Response) => res as never;
 
 /** The tasks that may have a container: their agent took them (past assigned, when it creates one). */
 const placed = (t: TaskRow) => t.nodeId !== null && t.state !== "new" && t.state !== "pending" && t.state !== "assigned";

@@ -1,6 +1,7 @@
 import type { CommandGroup } from "../cli.js";
 import { registerContextCommands } from "./context.js";
 import { registerEventsCommands } from "./events.js";
+import { registerExecCommands } from "./exec.js";
 import { registerMachineCommands } from "./machine.js";
 import { registerNetworkCommands } from "./network.js";
 import { registerNodeCommands } from "./node.js";
@@ -20,6 +21,7 @@ export const commandGroups: CommandGroup[] = [
   registerMachineCommands,
   registerServiceCommands,
   registerStackCommands,
+  registerExecCommands,
   registerNetworkCommands,
   registerSecretCommands,
   registerConfigCommands,

@@ -9,3 +9,4 @@ export * from "./hooks.js";
 export * from "./networks.js";
 export * from "./file-objects.js";
 export * from "./logs.js";
+export * from "./exec.js";
