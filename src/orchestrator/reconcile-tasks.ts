@@ -36,7 +36,7 @@ function planAddresses(
 }
 
 /** Why a task that got no address waits (Swarm's allocator keeps such a task pending with the same reason). */
-export const noAddressMessage = (n: Pick<NetworkRow, "name" | "subnet">) => `no free address on network ${n.name} (${n.subnet}): waiting for one to be released`;
+const noAddressMessage = (n: Pick<NetworkRow, "name" | "subnet">) => `no free address on network ${n.name} (${n.subnet}): waiting for one to be released`;
 
 /** The address plan's writes. The batch's generation guard orders them: every writer of addresses (this one, network create and remove) moves the generation. */
 function addressWrites(db: AppDeps["db"], addresses: AllocationPlan, networks: NetworkRow[], now: number) {

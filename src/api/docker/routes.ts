@@ -108,6 +108,15 @@ function versionQuery(c: Context<AppEnv>): number {
   return Number(raw);
 }
 
+/** A time query parameter (`since`, `until`) in ms; undefined when absent; 400 when it is no time. */
+function timeQuery(c: Context<AppEnv>, name: "since" | "until"): number | undefined {
+  const raw = c.req.query(name);
+  if (raw === undefined || raw === "") return undefined;
+  const ms = parseEventTime(raw, c.get("now"));
+  if (ms === undefined) throw new ApiError("validation_failed", `invalid ${name} ${JSON.stringify(raw.slice(0, 64))}: a Unix timestamp, an RFC 3339 time or a duration such as 10m`);
+  return ms;
+}
+
 /** Credentials sent with --with-registry-auth; shoal cannot store them yet, so they are refused rather than dropped. */
 function refuseRegistryAuth(c: Context<AppEnv>) {
   const header = c.req.header("x-registry-auth");
@@ -320,9 +329,8 @@ export function dockerApi(deps: AppDeps) {
     if (!options.stdout && !options.stderr) throw new ApiError("validation_failed", "Bad parameters: you must choose at least one stream");
     const tail = c.req.query("tail") || "all";
     if (!/^(all|\d{1,9})$/.test(tail)) throw new ApiError("validation_failed", `invalid tail ${JSON.stringify(tail.slice(0, 20))}: a number of lines or all`);
+    timeQuery(c, "since");
     const since = c.req.query("since") || undefined;
-    if (since !== undefined && since !== "0" && parseEventTime(since, c.get("now")) === undefined)
-      throw new ApiError("validation_failed", `invalid since ${JSON.stringify(since.slice(0, 64))}: a Unix timestamp, an RFC 3339 time or a duration such as 10m`);
     const who = new Map<string, { serviceId: string; nodeId: string }>();
     const encoding = {
       contentType: options.tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream",
@@ -469,15 +477,8 @@ export function dockerApi(deps: AppDeps) {
   add("GET", "/events", "read", async (c) => {
     const f = filtersOf(c, dockerEventFilterKeys);
     const now = c.get("now");
-    const time = (name: "since" | "until") => {
-      const raw = c.req.query(name);
-      if (raw === undefined || raw === "") return undefined;
-      const ms = parseEventTime(raw, now);
-      if (ms === undefined) throw new ApiError("validation_failed", `invalid ${name} ${JSON.stringify(raw.slice(0, 64))}: a Unix timestamp, an RFC 3339 time or a duration such as 10m`);
-      return ms;
-    };
-    const sinceMs = time("since");
-    const untilMs = time("until");
+    const sinceMs = timeQuery(c, "since");
+    const untilMs = timeQuery(c, "until");
     const types = f.get("type")?.filter((t): t is EventType => (eventTypes as readonly string[]).includes(t));
     const range = { sinceMs, untilMs, types: types?.length ? types : undefined };
     const cursor = sinceMs === undefined ? await maxEventId(deps.db) : 0;
