@@ -272,7 +272,7 @@ const dockerRoutes: DockerRouteCase[] = [
   { method: "GET", path: "/tasks", allowed: reader, request: () => ({ path: `/v1.41/tasks?filters=${encodeURIComponent('{"service":{"web":true}}')}` }) },
   { method: "GET", path: "/tasks/:id", allowed: reader, request: ({ taskId }) => ({ path: `/v1.41/tasks/${taskId}` }) },
   { method: "GET", path: "/events", allowed: reader, request: () => ({ path: "/v1.41/events?since=0&until=0s" }) },
-  { method: "GET", path: "/distribution/*", allowed: reader, answers: 501, request: () => ({ path: "/v1.41/distribution/busybox:1/json" }) },
+  { method: "GET", path: "/distribution/*", allowed: reader, request: () => ({ path: "/v1.41/distribution/busybox:1/json" }) },
   { method: "GET", path: "/networks", allowed: reader, request: () => ({ path: "/v1.41/networks" }) },
   { method: "GET", path: "/networks/:id", allowed: reader, request: () => ({ path: "/v1.41/networks/app" }) },
   { method: "POST", path: "/networks/create", allowed: ["admin"], request: () => ({ path: "/v1.41/networks/create", body: { Name: "n", Driver: "overlay" } }) },

@@ -51,13 +51,18 @@ describe("transport", () => {
     expect(await docker("GET", "/v1.41/services/nope")).toMatchObject({ status: 404, body: { message: "service nope not found" } });
     expect(await docker("GET", "/v1.41/tasks/nope")).toMatchObject({ status: 404, body: { message: "task nope not found" } });
     expect(await docker("POST", "/v1.41/networks/app/connect", { Container: "x" })).toMatchObject({ status: 501, body: { message: expect.stringMatching(/through services/) } });
-    for (const [path, message] of [
-      ["/v1.41/distribution/ghcr.io/acme/app:1/json", /does not resolve image digests/],
-    ] as const) {
+  });
+
+  it("distribution: any valid reference gets a descriptor without digest or platforms (the agents pull the tag); a bad one 400", async () => {
+    for (const path of ["/v1.41/distribution/busybox:1/json", "/docker/v1.41/distribution/ghcr.io/acme/app:1/json", "/distribution/localhost:5000/a/b/json", "/v1.41/distribution/nginx%3A1.27/json"]) {
       const res = await docker("GET", path);
-      expect(res.status, path).toBe(501);
-      expect(res.body.message).toMatch(message);
+      expect(res.status, path).toBe(200);
+      expect(res.body).toEqual({ Descriptor: { mediaType: "", digest: "", size: 0 }, Platforms: [] });
     }
+    expect(await docker("GET", "/v1.41/distribution/Busybox:1/json")).toMatchObject({ status: 400, body: { message: expect.stringMatching(/^invalid reference format: the repository name Busybox must be lower-case/) } });
+    expect(await docker("GET", `/v1.41/distribution/${"a".repeat(600)}/json`)).toMatchObject({ status: 400, body: { message: expect.stringMatching(/longer than 512/) } });
+    expect(await docker("GET", "/v1.41/distribution/busybox:1")).toMatchObject({ status: 404, body: { message: "page not found" } });
+    expect((await docker("GET", "/v1.41/distribution/busybox:1/json", undefined, "")).status).toBe(401);
   });
 
   it("info shows a swarm manager with the cluster; /swarm has join tokens for admin tokens only", async () => {
@@ -310,6 +315,33 @@ describe("events", () => {
     expect(await get({ type: ["service"], event: ["remove"] })).toHaveLength(0);
     expect(await get({ label: ["state.new=ready"] })).toHaveLength(1);
     expect(await get({ container: ["x"] })).toHaveLength(0);
+  });
+
+  it("networks, secrets and configs: create, update and remove events with the name, each type filtered on its own; never a secret's data", async () => {
+    const net = (await docker("POST", "/v1.41/networks/create", { Name: "back", Driver: "overlay", CheckDuplicate: true })).body.Id as string;
+    const sec = (await docker("POST", "/v1.41/secrets/create", { Name: "pw", Labels: {}, Data: btoa("s3cret-value") })).body.ID as string;
+    const cfg = (await docker("POST", "/v1.41/configs/create", { Name: "conf", Labels: {}, Data: btoa("a=1") })).body.ID as string;
+    expect((await docker("POST", `/v1.41/secrets/${sec}/update?version=1`, { Name: "pw", Labels: { team: "a" }, Data: btoa("s3cret-value") })).status).toBe(200);
+    expect((await docker("POST", `/v1.41/configs/${cfg}/update?version=1`, { Name: "conf", Labels: { team: "a" } })).status).toBe(200);
+    for (const path of [`/v1.41/networks/${net}`, `/v1.41/secrets/${sec}`, `/v1.41/configs/${cfg}`]) expect((await docker("DELETE", path)).status, path).toBe(204);
+    const res = await docker("GET", `/v1.41/events?since=0&until=0s&${filters({ type: { network: true, secret: true, config: true } })}`);
+    expect(res.text).not.toMatch(/s3cret-value|czNjcmV0LXZhbHVl/);
+    const events = lines(res.text);
+    expect(events.map((e) => `${e.Type} ${e.Action} ${e.Actor.ID} ${JSON.stringify(e.Actor.Attributes)} ${e.scope}`)).toEqual([
+      `network create ${net} {"name":"back"} swarm`,
+      `secret create ${sec} {"name":"pw"} swarm`,
+      `config create ${cfg} {"name":"conf"} swarm`,
+      `secret update ${sec} {"name":"pw"} swarm`,
+      `config update ${cfg} {"name":"conf"} swarm`,
+      `network remove ${net} {"name":"back"} swarm`,
+      `secret remove ${sec} {"name":"pw"} swarm`,
+      `config remove ${cfg} {"name":"conf"} swarm`,
+    ]);
+    const get = async (f: object) => lines((await docker("GET", `/v1.41/events?since=0&until=0s&${filters(f)}`)).text).map((e) => `${e.Type} ${e.Action}`);
+    expect(await get({ type: ["secret"] })).toEqual(["secret create", "secret update", "secret remove"]);
+    expect(await get({ type: ["config"], event: ["update"] })).toEqual(["config update"]);
+    expect(await get({ network: ["back"] })).toEqual(["network create", "network remove"]);
+    expect(await get({ secret: [sec.slice(0, 5)] })).toEqual(["secret create", "secret update", "secret remove"]);
   });
 
   it("refuses bad times and unknown filters with Docker's error shape, 400", async () => {

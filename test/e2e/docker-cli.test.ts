@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -54,6 +54,8 @@ describe("the docker CLI drives shoal", () => {
   it("service create waits for convergence, as against Swarm; the tasks run on the engines", async () => {
     const r = await docker("service", "create", "--name", "web", "--replicas", "3", "--update-monitor", "1s", "--stop-grace-period", "0s", TEST_IMAGE, "sleep", "3600");
     expect(r, r.stdout.slice(-500)).toMatchObject({ code: 0 });
+    // Resolved without a registry: no "could not be accessed on a registry" warning.
+    expect(r.stderr).not.toMatch(/registry/);
     expect(r.stdout).toMatch(/overall progress: 3 out of 3 tasks/);
     expect(r.stdout).toMatch(/verify: Service (\w+ )?converged/);
     expect(await runningOnHosts()).toHaveLength(3);
@@ -100,6 +102,23 @@ describe("the docker CLI drives shoal", () => {
     expect(seen[0]).toBe("service create web");
     expect(seen.at(-1)).toBe("service remove web");
     expect(seen).toContain("service update web");
+  });
+
+  it("every docker CLI on this machine creates and updates a service by the tag given, asking /distribution, with no registry warning", async () => {
+    const binaries = ["/usr/bin/docker", "/usr/local/bin/docker"].filter((b) => existsSync(b));
+    expect(binaries.length).toBeGreaterThan(0);
+    for (const [i, bin] of binaries.entries()) {
+      const run = (...args: string[]) =>
+        new Promise<Run>((resolve) => execFile(bin, args, { env, timeout: 60_000 }, (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr })));
+      const name = `tag${i}`;
+      const create = await run("service", "create", "--detach", "--name", name, "--stop-grace-period", "0s", TEST_IMAGE, "sleep", "3600");
+      expect(create, bin).toMatchObject({ code: 0, stderr: "" });
+      const update = await run("service", "update", "--detach", "--image", v2, name);
+      expect(update, bin).toMatchObject({ code: 0, stderr: "" });
+      const spec = await run("service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}} {{.Spec.TaskTemplate.Placement.Platforms}} {{.PreviousSpec.TaskTemplate.ContainerSpec.Image}}", name);
+      expect(spec.stdout, bin).toBe(`${v2} [] ${TEST_IMAGE}\n`);
+      expect((await run("service", "rm", name)).code).toBe(0);
+    }
   });
 
   it("dockerode, as an SDK client, lists, creates, updates and removes services", async () => {
@@ -149,6 +168,7 @@ describe("the docker CLI drives shoal", () => {
     const dir = join(tempDir("shoal-e2e-stack-"), "st");
     mkdirSync(dir);
     writeFileSync(join(dir, "db_password.txt"), "s3cret\n");
+    writeFileSync(join(dir, "app.conf"), "mode=test\n");
     writeFileSync(
       join(dir, "compose.yml"),
       [
@@ -164,10 +184,13 @@ describe("the docker CLI drives shoal", () => {
         `    image: ${TEST_IMAGE}`,
         '    command: ["sleep", "3600"]',
         "    networks: [front]",
+        "    configs: [{ source: app_conf, target: /etc/app.conf }]",
         "networks:",
         "  front: { driver: overlay }",
         "secrets:",
         "  db_password: { file: ./db_password.txt }",
+        "configs:",
+        "  app_conf: { file: ./app.conf }",
         "",
       ].join("\n"),
     );
@@ -175,6 +198,7 @@ describe("the docker CLI drives shoal", () => {
     expect(deploy.code, deploy.stderr).toBe(0);
     expect(deploy.stdout).toMatch(/Creating network st_front/);
     expect(deploy.stdout).toMatch(/Creating secret st_db_password/);
+    expect(deploy.stdout).toMatch(/Creating config st_app_conf/);
     expect(deploy.stdout).toMatch(/Creating service st_web/);
     expect(deploy.stdout).toMatch(/Creating service st_client/);
     expect((await docker("stack", "ls", "--format", "{{.Name}} {{.Services}}")).stdout).toBe("st 2\n");
@@ -217,5 +241,24 @@ describe("the docker CLI drives shoal", () => {
     expect((await docker("stack", "ls", "--format", "{{.Name}}")).stdout).toBe("");
     expect((await docker("network", "ls", "--format", "{{.Name}}")).stdout).toBe("ingress\n");
     expect((await docker("secret", "ls", "-q")).stdout).toBe("");
+    expect((await docker("config", "ls", "-q")).stdout).toBe("");
+
+    // docker events shows the stack's network, secret and config as a swarm manager streams them, by type.
+    const until = new Date(Date.now() + 1500).toISOString();
+    const events = await docker("events", "--since", "10m", "--until", until, "--filter", "type=network", "--filter", "type=secret", "--filter", "type=config", "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}} {{.Scope}}");
+    expect(events.code, events.stderr).toBe(0);
+    expect(events.stdout.trim().split("\n")).toEqual([
+      "network create st_front swarm",
+      "secret create st_db_password swarm",
+      "config create st_app_conf swarm",
+      // The redeploy sends the secret and the config again: an update each, as in Swarm; the changed secret is refused before the config.
+      "secret update st_db_password swarm",
+      "config update st_app_conf swarm",
+      "secret remove st_db_password swarm",
+      "config remove st_app_conf swarm",
+      "network remove st_front swarm",
+    ]);
+    const networkOnly = await docker("events", "--since", "10m", "--until", until, "--filter", "type=network", "--filter", "network=st_front", "--format", "{{.Action}}");
+    expect(networkOnly.stdout).toBe("create\nremove\n");
   }, 300_000);
 });

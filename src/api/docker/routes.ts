@@ -10,6 +10,7 @@ import { maxEventId } from "../../db/events.js";
 import { eventTypes, fileObjectKinds, type EventType, type FileObjectKind } from "../../db/schema/index.js";
 import { getTask, getTaskSpecs, listServiceTasks, listTasks, type TaskRow } from "../../db/tasks.js";
 import type { LogRecord } from "../../domain/log-lines.js";
+import { imageRefProblem } from "../../domain/image-ref.js";
 import { hashTaskSpec, taskSpecOf } from "../../domain/task-spec.js";
 import { parseEventTime } from "../../events/event-filter.js";
 import { reconcileTasks } from "../../orchestrator/reconcile-tasks.js";
@@ -493,9 +494,22 @@ export function dockerApi(deps: AppDeps) {
     });
   });
 
-  // The agents resolve images, not the control plane: the CLI then warns that each node pulls the tag itself.
-  add("GET", "/distribution/*", "read", () => {
-    throw new NotImplemented("shoal does not resolve image digests: each node's agent pulls the image by its tag");
+  // The agents resolve images, not the control plane (which may reach no registry). A descriptor with
+  // no digest and no platforms is what makes the docker CLI keep the tag as given and add no platform
+  // constraint (its digest pinning fails on the empty digest); an error would make it print a warning
+  // on every create and update, as it does against a dockerd that cannot reach the registry.
+  add("GET", "/distribution/*", "read", (c) => {
+    const name = /\/distribution\/(.+)\/json$/.exec(c.req.path)?.[1];
+    if (name === undefined) return c.json({ message: "page not found" }, 404);
+    let ref = name;
+    try {
+      ref = decodeURIComponent(name);
+    } catch {
+      // Not percent-encoded text: judged as it is.
+    }
+    const problem = ref.length > 512 ? "longer than 512 characters" : imageRefProblem(ref);
+    if (problem) throw new ApiError("validation_failed", `invalid reference format: ${problem}`);
+    return c.json({ Descriptor: { mediaType: "", digest: "", size: 0 }, Platforms: [] });
   });
 
   for (const { path, what } of unsupported)
