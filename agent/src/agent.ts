@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { isDesiredUp } from "../../src/domain/task-states.js";
 import type { ExecSession, LogSession } from "../../src/protocol/agent-v1.js";
 import { nextBackoffMs, sleep } from "./backoff.js";
 import type { AgentConfig } from "./config.js";
@@ -51,7 +52,9 @@ export class Agent {
     this.reporter = new Reporter((updates) => this.session.reportStatus(updates), log);
     // Service logs need the engine's log stream; an in-memory engine (unit tests) has none.
     const streamLogs = docker.streamLogs;
-    this.logs = streamLogs && new LogRelay({ listContainers: docker.listContainers.bind(docker), inspectContainer: docker.inspectContainer.bind(docker), streamLogs: streamLogs.bind(docker) }, (batch) => this.session.sendLogs(batch), log);
+    this.logs = streamLogs && new LogRelay({ listContainers: docker.listContainers.bind(docker), inspectContainer: docker.inspectContainer.bind(docker), streamLogs: streamLogs.bind(docker) }, (batch) => this.session.sendLogs(batch), log, (taskId) =>
+      this.worker?.tasks.some((t) => t.id === taskId && isDesiredUp(t.desiredState)) ?? false,
+    );
     const { createExec, runExec } = docker;
     this.execs =
       createExec && runExec && new ExecRunner({ listContainers: docker.listContainers.bind(docker), createExec: createExec.bind(docker), runExec: runExec.bind(docker) }, (report) => this.session.sendExec(report), log);

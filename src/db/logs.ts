@@ -14,6 +14,19 @@ export async function insertLogSession(db: Db, rows: LogSessionRow[], now: numbe
   ]);
 }
 
+/**
+ * A following reader picked up tasks placed after it started (a scale-up, a task
+ * replaced): the node's row gets the session's whole task list on that node, or is
+ * added for a node that had none, and the lease with it. Only the reader writes
+ * `taskIds`; the agent sees the longer list in its next poll.
+ */
+export async function upsertLogSessionNode(db: Db, row: LogSessionRow): Promise<void> {
+  await db
+    .insert(logSessions)
+    .values(row)
+    .onConflictDoUpdate({ target: [logSessions.id, logSessions.nodeId], set: { taskIds: row.taskIds, expiresAt: row.expiresAt } });
+}
+
 /** The sessions `nodeId` serves at `now`: unexpired, and following or not yet caught up. Ordered by id. */
 export async function listNodeLogSessions(db: Db, nodeId: string, now: number): Promise<LogSessionRow[]> {
   return db

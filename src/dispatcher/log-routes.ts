@@ -23,7 +23,8 @@ export async function nodeRelaySessions(db: Db, nodeId: string, now: number): Pr
   const [rows, execRows] = await Promise.all([listNodeLogSessions(db, nodeId, now), listNodeExecSessions(db, nodeId, now)]);
   const sessions = rows.map((r) => ({ id: r.id, taskIds: r.taskIds, follow: r.follow, tail: r.tail, sinceMs: r.sinceMs }));
   const execs = execRows.map((r) => ({ id: r.id, taskId: r.taskId, cmd: r.cmd }));
-  const ids = [...sessions, ...execs].map((s) => s.id);
+  // A session's task list grows when a following reader picks up new tasks: that changes the token too.
+  const ids = [...sessions.map((s) => `${s.id}:${s.taskIds.join("+")}`), ...execs.map((e) => e.id)];
   const token = ids.length === 0 ? "" : (await sha256Hex(ids.join(","))).slice(0, 16);
   return { token, sessions, execs };
 }

@@ -126,6 +126,51 @@ describe("service logs", () => {
     expect((await post(a, { sessionId, lines: [] })).body).toEqual({ open: false });
   });
 
+  it("following a service picks up tasks placed after it began: a scale-up onto a node new to the session, a replaced task", async () => {
+    const { a, b, ta, tb } = await twoNodeService();
+    const c = await joinNode(t, { hostname: "host-c" });
+    const stream = records(await openLogs("?follow=true&tail=0"));
+    const sessionId = (await sessionsOf(a)).logs[0]!.id;
+    await post(a, { sessionId, lines: [], caughtUp: true });
+    await post(b, { sessionId, lines: [], caughtUp: true });
+    expect((await sessionsOf(c)).logs).toEqual([]);
+    const before = await sessionsOf(c);
+
+    // Scaled to 3: the new task goes to host-c (spread); once its agent took it, the reader names it and hands host-c the session.
+    expect((await t.call("POST", "/v1/services/scale", { token: t.tokens.admin, body: { services: { web: 3 } } })).status).toBe(200);
+    const tc = (await t.call("GET", "/v1/agent/assignments?since=-1&waitMs=0", { token: c.credential })).body.tasks[0] as { id: string; slot: number };
+    await t.call("POST", "/v1/agent/status", { token: c.credential, body: { updates: [{ taskId: tc.id, state: "accepted" }] } });
+    const announced = (await stream.readUntil((r) => r.kind === "tasks" && r.tasks.some((x: any) => x.id === tc.id))).at(-1);
+    expect(announced.tasks).toEqual([{ id: tc.id, serviceId: expect.any(String), serviceName: "web", slot: 3, nodeId: c.id, nodeName: "host-c" }]);
+    // host-c's waiting poll (with its agent's logSince) answers with the session: its token changed.
+    const woke = await t.call("GET", `/v1/agent/assignments?since=-1&waitMs=5000&logSince=${before.logToken}`, { token: c.credential });
+    expect(woke.body.logs).toEqual([{ id: sessionId, taskIds: [tc.id], follow: true, tail: 0, sinceMs: null }]);
+    await post(c, { sessionId, lines: [{ taskId: tc.id, stream: "stdout", time: "2026-01-01T00:00:01Z", text: "c starts" }] });
+    expect((await stream.readUntil((r) => r.kind === "line")).at(-1)).toMatchObject({ taskId: tc.id, text: "c starts" });
+
+    // host-b's task fails: its replacement is named too, and its node's row lists both (the failed task's container may still be read).
+    await t.call("POST", "/v1/agent/status", { token: b.credential, body: { updates: [{ taskId: tb.id, state: "failed", error: "boom", exitCode: 1 }] } });
+    let replacement: { id: string; nodeId: string } | undefined;
+    for (let i = 0; i < 40 && !replacement; i++) {
+      for (const n of [a, b, c]) {
+        const next = (await t.call("GET", "/v1/agent/assignments?since=-1&waitMs=0", { token: n.credential })).body.tasks.find((x: any) => ![ta.id, tb.id, tc.id].includes(x.id));
+        if (next) {
+          await t.call("POST", "/v1/agent/status", { token: n.credential, body: { updates: [{ taskId: next.id, state: "accepted" }] } });
+          replacement = { id: next.id, nodeId: n.id };
+        }
+      }
+      if (!replacement) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(replacement).toBeDefined();
+    const named = (await stream.readUntil((r) => r.kind === "tasks" && r.tasks.some((x: any) => x.id === replacement!.id))).at(-1);
+    expect(named.tasks.map((x: any) => x.slot)).toEqual([tb.slot]);
+    const node = [a, b, c].find((n) => n.id === replacement!.nodeId)!;
+    const listed = (await sessionsOf(node)).logs.find((l) => l.id === sessionId)!;
+    const own = ([[ta, a], [tb, b], [tc, c]] as const).filter(([, n]) => n.id === node.id).map(([x]) => x.id);
+    expect(listed.taskIds).toEqual([...own, replacement!.id]);
+    await stream.cancel();
+  });
+
   it("names a node that is down in a warning and still ends", async () => {
     const { b } = await twoNodeService();
     const a = (await t.call("GET", "/v1/nodes?name=host-a", { token: t.tokens.read })).body[0];

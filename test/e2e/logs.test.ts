@@ -115,4 +115,29 @@ describe("shoal service logs and exec on real engines", () => {
     expect(events.map((e: any) => e.actor.attributes.command)).toEqual(['["sh","-c","echo hi; echo oops >&2; exit 3"]', '["cat","/proc/1/cmdline"]']);
     expect(events[0].actor).toMatchObject({ id: task.id, attributes: { service: "logsvc", tokenId: expect.stringMatching(/^tok_/) } });
   });
+
+  it("-f picks up tasks that start after it began: a scale-up's new task and a task replaced after its container was killed", async () => {
+    const child = spawnBin(["service", "logs", "-f", "--tail", "0", "logsvc"], env());
+    let stdout = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    await c.waitFor("followed lines", async () => stdout.includes("| out "), 10_000);
+    const running = async () => ((await c.api<{ id: string; slot: number; desiredState: string; status: { state: string } }[]>("GET", "/v1/tasks?service=logsvc")).body).filter((t) => t.desiredState === "running");
+
+    expect((await shoal("service", "scale", "logsvc=3")).code).toBe(0);
+    const third = await c.waitFor("slot 3 running", async () => (await running()).find((t) => t.slot === 3 && t.status.state === "running"), 60_000);
+    // Its whole log, from its first line: all of it was written after the follow began.
+    await c.waitFor("slot 3's first line", async () => new RegExp(`^logsvc\\.3\\.${third.id.slice(0, 12)}@\\S+\\s{4}\\| out 1$`, "m").test(stdout), 20_000);
+
+    // Slot 1's container killed on its host: the task fails, its replacement's lines come in the same stream.
+    const first = (await running()).find((t) => t.slot === 1)!;
+    const host = (await Promise.all(c.hosts.hosts.map(async (h) => ((await shoalContainers(h)).some((x) => x.task === first.id) ? h : undefined)))).find(Boolean)!;
+    const [container] = (await shoalContainers(host)).filter((x) => x.task === first.id);
+    await host.docker(["kill", container!.id]);
+    const replacement = await c.waitFor("slot 1 replaced", async () => (await running()).find((t) => t.slot === 1 && t.id !== first.id && t.status.state === "running"), 60_000);
+    await c.waitFor("the replacement's lines", async () => new RegExp(`^logsvc\\.1\\.${replacement.id.slice(0, 12)}@\\S+\\s{4}\\| out 1$`, "m").test(stdout), 20_000);
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
+    expect((await shoal("service", "scale", "logsvc=2")).code).toBe(0);
+  });
 });

@@ -4,13 +4,16 @@ import type { LogBatch, LogSession } from "../../src/protocol/agent-v1.js";
 
 const quiet = { info() {}, warn() {}, error() {} };
 
-/** An engine with one container per task; its backlog is `backlog`, a followed stream sends `followed` then waits. */
-function fakeEngine(backlog: Record<string, string>, followed: Record<string, string> = {}) {
+/**
+ * An engine with one container per task of `backlog` (running, unless `states` says otherwise); its backlog is
+ * `backlog`, a followed stream sends `followed` then waits. Tests add containers and change states as they go.
+ */
+function fakeEngine(backlog: Record<string, string>, followed: Record<string, string> = {}, states: Record<string, string> = {}) {
   const calls: { id: string; follow: boolean; since?: string; tail?: number | "all" }[] = [];
   const engine: LogEngine = {
     listContainers: async (o) => {
       const taskId = o?.labelFilters?.[0]?.split("=")[1] ?? "";
-      return taskId in backlog ? [{ Id: `c-${taskId}`, Labels: {} } as never] : [];
+      return taskId in backlog ? [{ Id: `c-${taskId}`, Labels: {}, State: states[taskId] ?? "running" } as never] : [];
     },
     inspectContainer: async () => ({ Config: { Tty: false } }) as never,
     streamLogs: async (id, o, onChunks, signal) => {
@@ -22,7 +25,7 @@ function fakeEngine(backlog: Record<string, string>, followed: Record<string, st
       if (o.follow) await new Promise((r) => signal.addEventListener("abort", r));
     },
   };
-  return { engine, calls };
+  return { engine, calls, backlog, followed, states };
 }
 
 const session = (over: Partial<LogSession> = {}): LogSession => ({ id: "log_1", taskIds: ["task_a", "task_b"], follow: false, tail: 2, sinceMs: null, ...over });
@@ -72,5 +75,51 @@ describe("LogRelay", () => {
     await new Promise((r) => setTimeout(r, 300));
     // The caught-up post was told the session is over: the follow never started.
     expect(posts).toBe(1);
+  });
+
+  it("following, reads the whole log of a task the session gains (a scale-up), and of one whose container starts later", async () => {
+    const { engine, calls, backlog, followed, states } = fakeEngine({ task_a: "" }, { task_a: "" });
+    const batches: LogBatch[] = [];
+    const expected = new Set(["task_b", "task_c"]);
+    const relay = new LogRelay(engine, async (b) => (batches.push(b), { open: true }), quiet, (taskId) => expected.has(taskId));
+    const sinceMs = Date.parse("2026-01-01T00:00:00Z");
+    relay.set([session({ follow: true, taskIds: ["task_a"], tail: 0, sinceMs })]);
+    await until(() => batches.some((b) => b.caughtUp));
+    // The poll lists the session again with a task placed since; its container is not created yet, then created, then started.
+    relay.set([session({ follow: true, taskIds: ["task_a", "task_b"], tail: 0, sinceMs })]);
+    await new Promise((r) => setTimeout(r, 600));
+    backlog.task_b = "";
+    followed.task_b = "2026-01-01T00:00:07.000000000Z first line of b\n";
+    states.task_b = "created";
+    await new Promise((r) => setTimeout(r, 600));
+    expect(calls.filter((c) => c.id === "c-task_b")).toEqual([]);
+    states.task_b = "running";
+    await until(() => batches.flatMap((b) => b.lines).some((l) => l.text === "first line of b"));
+    // Read whole (not the session's tail 0): every line of a task that started after the reader began is new to it.
+    expect(calls.filter((c) => c.id === "c-task_b")).toEqual([{ id: "c-task_b", follow: true, since: "1767225600.000000000", tail: "all" }]);
+    expect(batches.flatMap((b) => b.lines).find((l) => l.text === "first line of b")).toMatchObject({ taskId: "task_b", stream: "stdout" });
+    // Listed again unchanged: nothing read twice.
+    relay.set([session({ follow: true, taskIds: ["task_a", "task_b"], tail: 0, sinceMs })]);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(calls.filter((c) => c.id === "c-task_b")).toHaveLength(1);
+    relay.set([]);
+  });
+
+  it("a task this host neither has a container of nor runs is given up on; one it runs is waited for until the session ends", async () => {
+    const looked: string[] = [];
+    const { engine } = fakeEngine({ task_a: "" }, { task_a: "" });
+    const counting: LogEngine = { ...engine, listContainers: async (o) => (looked.push(o?.labelFilters?.[0] ?? ""), engine.listContainers(o)) };
+    const relay = new LogRelay(counting, async () => ({ open: true }), quiet, (taskId) => taskId === "task_run");
+    relay.set([session({ follow: true, taskIds: ["task_a", "task_gone", "task_run"] })]);
+    await new Promise((r) => setTimeout(r, 1300));
+    const count = (t: string) => looked.filter((l) => l.endsWith(`=${t}`)).length;
+    // task_gone: the backlog's look and one more while following, then no more; task_run: every 500 ms.
+    expect(count("task_gone")).toBe(2);
+    expect(count("task_run")).toBeGreaterThanOrEqual(3);
+    relay.set([]);
+    await new Promise((r) => setTimeout(r, 100));
+    const after = count("task_run");
+    await new Promise((r) => setTimeout(r, 700));
+    expect(count("task_run")).toBe(after);
   });
 });

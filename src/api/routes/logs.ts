@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { stream } from "hono/streaming";
-import { deleteLogChunks, deleteLogSession, insertLogSession, listLogChunks, renewLogSession, type LogSessionRow } from "../../db/logs.js";
+import { deleteLogChunks, deleteLogSession, insertLogSession, listLogChunks, renewLogSession, upsertLogSessionNode, type LogSessionRow } from "../../db/logs.js";
 import { listNodes } from "../../db/nodes.js";
 import { getService } from "../../db/services.js";
 import { getTask, listServiceTasks, type TaskRow } from "../../db/tasks.js";
@@ -33,6 +33,8 @@ const sessionLifetimeMs = 2 * 60_000;
 export const logChunkTtlMs = 10 * 60_000;
 /** The reader re-reads the chunk table this often when nothing woke it (Workers: always). */
 const pollMs = 500;
+/** A following reader of a service looks for tasks placed since it started this often. */
+const relistEveryMs = 1000;
 const chunkPage = 100;
 /** The backlog is sorted whole up to this many lines; past it, what is held goes out sorted and the rest follows. */
 const maxHeldLines = 100_000;
@@ -87,6 +89,8 @@ export async function streamLogs(
   serviceNames: Map<string, string>,
   replicas: number | null,
   encoding: LogEncoding = ndjsonEncoding,
+  /** The service's tasks now: a following reader picks up those placed after it started, as docker service logs -f does. */
+  relist?: () => Promise<TaskRow[]>,
 ) {
   const now = c.get("now");
   const follow = q.follow === "true" || q.follow === "1";
@@ -106,20 +110,58 @@ export async function streamLogs(
     byNode.set(t.nodeId!, [...(byNode.get(t.nodeId!) ?? []), t.id]);
   }
   const sessionId = newId("log");
-  const rows: LogSessionRow[] = [...byNode]
-    .filter(([, taskIds]) => taskIds.length > 0)
-    .map(([nodeId, taskIds]) => ({ id: sessionId, nodeId, createdAt: now, expiresAt: now + (follow ? sessionLeaseMs : sessionLifetimeMs), taskIds, follow, tail, sinceMs, caughtUpAt: null }));
-  const waiting = new Set(rows.map((r) => r.nodeId));
+  const rowOf = (nodeId: string, taskIds: string[], at: number): LogSessionRow => ({
+    id: sessionId,
+    nodeId,
+    createdAt: at,
+    expiresAt: at + (follow ? sessionLeaseMs : sessionLifetimeMs),
+    taskIds,
+    follow,
+    tail,
+    sinceMs,
+    caughtUpAt: null,
+  });
+  const rows = [...byNode].filter(([, taskIds]) => taskIds.length > 0).map(([nodeId, taskIds]) => rowOf(nodeId, taskIds, now));
+  const served = new Set(rows.map((r) => r.nodeId));
+  const waiting = new Set(served);
   if (rows.length) await insertLogSession(deps.db, rows, now, logChunkTtlMs);
   deps.notifier.notify(waiting);
-  const logTasks: LogTask[] = tasks.filter(placed).map((t) => ({
+  const logTaskOf = (t: TaskRow): LogTask => ({
     id: t.id,
     serviceId: t.serviceId,
     serviceName: serviceNames.get(t.serviceId) ?? t.serviceId,
     slot: t.slot,
     nodeId: t.nodeId!,
     nodeName: nodes.get(t.nodeId!)?.hostname ?? t.nodeId!,
-  }));
+  });
+  const logTasks = tasks.filter(placed).map(logTaskOf);
+  const known = new Set(logTasks.map((t) => t.id));
+
+  /**
+   * Tasks placed since the last look, on nodes that can answer: their nodes' rows name them
+   * (a node new to the session gets one) and are woken; the caller announces them in a `tasks` record.
+   * A task on a node that is down is left for a later look.
+   */
+  const pickUpNewTasks = async (): Promise<LogTask[]> => {
+    const fresh = (await relist!()).filter((t) => placed(t) && !known.has(t.id));
+    if (fresh.length === 0) return [];
+    // Their nodes as they are now (one may have joined or come back since the reader started).
+    for (const n of await listNodes(deps.db)) nodes.set(n.id, n);
+    const added = fresh.filter((t) => nodes.get(t.nodeId!)?.state === "ready");
+    const at = deps.clock.now();
+    const touched = new Set<string>();
+    for (const t of added) {
+      known.add(t.id);
+      byNode.set(t.nodeId!, [...(byNode.get(t.nodeId!) ?? []), t.id]);
+      touched.add(t.nodeId!);
+    }
+    for (const nodeId of touched) {
+      await upsertLogSessionNode(deps.db, rowOf(nodeId, byNode.get(nodeId)!, at));
+      served.add(nodeId);
+    }
+    deps.notifier.notify(touched);
+    return added.map(logTaskOf);
+  };
 
   c.header("content-type", encoding.contentType);
   c.header("cache-control", "no-store");
@@ -130,6 +172,7 @@ export async function streamLogs(
       const merger = new LogMerger(mergeHoldMs);
       const started = performance.now();
       let renewedAt = started;
+      let relistedAt = started;
       let cursor = 0;
       let caughtUp = false;
       try {
@@ -159,6 +202,11 @@ export async function streamLogs(
           // Before every node caught up only an overflowing backlog goes out; after, lines go once their merge window passed.
           if (caughtUp || merger.size > maxHeldLines) await write(merger.take(t, !caughtUp).map((l) => ({ kind: "line", ...l })));
           if (page.length === chunkPage) continue;
+          if (follow && relist && t - relistedAt > relistEveryMs) {
+            relistedAt = t;
+            const added = await pickUpNewTasks();
+            if (added.length) await write([{ kind: "tasks", tasks: added, replicas }]);
+          }
           if (follow && t - renewedAt > renewEveryMs) {
             renewedAt = t;
             await renewLogSession(deps.db, sessionId, deps.clock.now() + sessionLeaseMs);
@@ -168,7 +216,7 @@ export async function streamLogs(
       } finally {
         // The session ends with its reader: its nodes stop at their next poll (woken now, on Node).
         await deleteLogSession(deps.db, sessionId);
-        deps.notifier.notify(rows.map((r) => r.nodeId));
+        deps.notifier.notify(served);
       }
     },
     async (err) => deps.logger.error("log stream failed", { session: sessionId, error: err.stack ?? String(err) }),
@@ -196,7 +244,8 @@ export function logRoutes(deps: AppDeps) {
     async (c) => {
       const service = await resolveService(deps.db, c.req.valid("param").id);
       const replicas = service.spec.mode === "replicated" || service.spec.mode === "replicated-job" ? service.spec.replicas : null;
-      return asStream(await streamLogs(deps, c, c.req.valid("query"), await listServiceTasks(deps.db, service.id), new Map([[service.id, service.name]]), replicas));
+      const relist = () => listServiceTasks(deps.db, service.id);
+      return asStream(await streamLogs(deps, c, c.req.valid("query"), await relist(), new Map([[service.id, service.name]]), replicas, undefined, relist));
     },
   );
 

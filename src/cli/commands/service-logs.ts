@@ -75,8 +75,9 @@ export function addServiceLogsCommand(service: Command, cli: Cli) {
           const print = (record: LogRecord) => {
             switch (record.kind) {
               case "tasks":
+                // Following, a later record names tasks placed since (a scale-up, a replaced task).
                 for (const t of record.tasks) tasks.set(t.id, t);
-                format.slotDigits = slotDigitsOf(record.replicas, record.tasks);
+                format.slotDigits = slotDigitsOf(record.replicas, [...tasks.values()]);
                 return;
               case "line":
                 (record.stream === "stderr" ? cli.err : cli.out)(`${formatLogLine(record, tasks.get(record.taskId), format)}\n`);
