@@ -63,6 +63,7 @@ export class Agent {
         this.worker?.assign(tasks);
         this.dns?.setLocalTasks(tasks.map((t) => t.attachments));
       },
+      ended: (taskIds) => this.worker?.keepEnded(taskIds),
       revoked: () => this.stop(),
       ...(this.logs || this.execs
         ? {

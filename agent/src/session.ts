@@ -25,6 +25,8 @@ interface StoredCredential {
 export interface SessionEvents {
   /** The dispatcher sent a new set of assignments. */
   assignments(tasks: Assignment[]): void;
+  /** The ended tasks whose containers stay (every answer lists them: a task's deletion need not change the assignments). */
+  ended?(taskIds: string[]): void;
   /** The control plane refused the node's credential (node removed): the agent stops. */
   revoked(): void;
   /** A new network document (its token differed from `netSince()`). */
@@ -189,6 +191,7 @@ export class Session {
           since = answer.generation;
           this.events.assignments(answer.tasks);
         }
+        this.events.ended?.(answer.ended);
         await this.reporter.flush();
       } catch (err) {
         if (this.signal.aborted) return;

@@ -20,15 +20,18 @@ export type SyncAction =
  * Assignments and the engine's shoal containers → what to do, per task. Pure.
  * A task that should run gets started, or watched once it has a container; one
  * that should not is stopped and removed; `ready` tasks are left as they are;
- * containers of tasks no longer assigned are removed. Tasks in `busy` are
- * skipped: a step of theirs is still under way. A task whose overlay networks
- * this host has not set up yet waits (`networksReady`).
+ * containers of tasks no longer assigned are removed, except the stopped ones of
+ * tasks that ended and are still in the task history (`ended`), kept for their
+ * logs as Swarm keeps them. Tasks in `busy` are skipped: a step of theirs is
+ * still under way. A task whose overlay networks this host has not set up yet
+ * waits (`networksReady`).
  */
 export function planSync(
   assignments: Iterable<Assignment>,
   containers: ReadonlyMap<string, ContainerSummary>,
   busy: ReadonlySet<string>,
   networksReady: (a: Assignment) => boolean = () => true,
+  ended: ReadonlySet<string> = new Set(),
 ): SyncAction[] {
   const actions: SyncAction[] = [];
   const assigned = new Set<string>();
@@ -43,7 +46,8 @@ export function planSync(
     else if (!isDesiredUp(a.desiredState)) actions.push({ kind: "shutdown", assignment: a, container: c });
   }
   for (const [taskId, c] of containers)
-    if (!assigned.has(taskId) && !busy.has(taskId)) actions.push({ kind: "remove-orphan", taskId, containerId: c.Id });
+    if (!assigned.has(taskId) && !busy.has(taskId) && !(ended.has(taskId) && c.State !== "running"))
+      actions.push({ kind: "remove-orphan", taskId, containerId: c.Id });
   return actions;
 }
 
@@ -61,6 +65,7 @@ export class Worker {
   private readonly busy = new Set<string>();
   private syncing: Promise<void> | undefined;
   private syncAgain = false;
+  private ended: ReadonlySet<string> = new Set();
 
   constructor(
     private readonly docker: Engine,
@@ -88,6 +93,14 @@ export class Worker {
       resolved.push({ networkId: at.networkId, dockerName: n.dockerName, nodeIp: n.nodeIp, ip: at.ip });
     }
     return resolved;
+  }
+
+  /** Ended tasks whose stopped containers stay; a change (a task deleted from the history) syncs. */
+  keepEnded(taskIds: string[]): void {
+    const next = new Set(taskIds);
+    if (next.size === this.ended.size && taskIds.every((id) => this.ended.has(id))) return;
+    this.ended = next;
+    this.nudge();
   }
 
   /** Takes a new set of assignments (the dispatcher's whole answer) and syncs. */
@@ -126,9 +139,10 @@ export class Worker {
     const containers = new Map<string, ContainerSummary>();
     for (const c of await this.docker.listContainers({ all: true, labelFilters: [labels.task] })) containers.set(c.Labels[labels.task]!, c);
     const ready = (a: Assignment) => this.resolve(a) !== undefined;
-    await Promise.all(planSync(this.assignments.values(), containers, this.busy, ready).map((action) => this.guard(action)));
-    // A task's secrets live as long as its container, or while it is assigned or being worked on.
-    await this.secretFiles?.prune(new Set([...containers.keys(), ...this.assignments.keys(), ...this.busy]));
+    await Promise.all(planSync(this.assignments.values(), containers, this.busy, ready, this.ended).map((action) => this.guard(action)));
+    // A task's secrets live as long as its container, or while it is assigned or being worked on; an ended task's kept container has none.
+    const live = [...containers.keys()].filter((taskId) => !this.ended.has(taskId) || this.assignments?.has(taskId));
+    await this.secretFiles?.prune(new Set([...live, ...this.assignments.keys(), ...this.busy]));
   }
 
   private async guard(action: SyncAction): Promise<void> {

@@ -67,6 +67,22 @@ export async function listNodeAssignments(db: Db, nodeId: string): Promise<Assig
   return rows.map((r) => ({ task: r.task, spec: r.spec, serviceName: r.serviceName ?? r.task.serviceId }));
 }
 
+/**
+ * The tasks of one node that ended and that the store still holds (the task history,
+ * up to its limit), of services that still exist: their containers stay on the host,
+ * stopped, so their logs can be read, as Swarm keeps a historic task's container until
+ * the task is deleted. Those being removed are not among them. Called by the long-poll.
+ */
+export async function listNodeEndedTaskIds(db: Db, nodeId: string): Promise<string[]> {
+  const rows = await db
+    .select({ id: tasks.id })
+    .from(tasks)
+    .innerJoin(services, eq(services.id, tasks.serviceId))
+    .where(and(eq(tasks.nodeId, nodeId), inArray(tasks.state, [...stoppedStates]), inArray(tasks.desiredState, ["shutdown", "complete"])))
+    .orderBy(asc(tasks.id));
+  return rows.map((r) => r.id);
+}
+
 export interface TaskStatusReport {
   taskId: string;
   state: TaskState;

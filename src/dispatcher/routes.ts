@@ -11,7 +11,7 @@ import {
   type NodeDescription,
   type NodeRow,
 } from "../db/nodes.js";
-import { applyTaskStatus, listNodeAssignments } from "../db/tasks.js";
+import { applyTaskStatus, listNodeAssignments, listNodeEndedTaskIds } from "../db/tasks.js";
 import { reconcileTasks } from "../orchestrator/reconcile-tasks.js";
 import type { Context } from "hono";
 import { access } from "../api/access.js";
@@ -240,7 +240,7 @@ export function dispatcherRoutes(deps: AppDeps) {
         logs = await nodeRelaySessions(deps.db, nodeId, deps.clock.now());
         changed = generation !== since || logsChanged();
       }
-      const assignments = await listNodeAssignments(deps.db, nodeId);
+      const [assignments, ended] = await Promise.all([listNodeAssignments(deps.db, nodeId), listNodeEndedTaskIds(deps.db, nodeId)]);
       // Nodes that take no part in overlays need no view of the networks.
       const index = read ?? new NetworkIndex(overlay ? await readNetworkView(deps.db) : emptyView);
       const network = overlay ? await buildNetworkDocument(index, nodeId) : undefined;
@@ -267,7 +267,7 @@ export function dispatcherRoutes(deps: AppDeps) {
           configs: delivered(wanted.get(task.id)?.configIds, "config"),
         });
       }
-      return c.json({ ...ack, generation, tasks, logs: logs.sessions, execs: logs.execs, logToken: logs.token, ...(network && network.token !== netSince ? { network } : {}) }, 200);
+      return c.json({ ...ack, generation, tasks, logs: logs.sessions, execs: logs.execs, logToken: logs.token, ended, ...(network && network.token !== netSince ? { network } : {}) }, 200);
     },
   );
 

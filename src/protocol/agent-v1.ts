@@ -253,6 +253,10 @@ export const Assignments = HeartbeatAck.extend({
   network: NetworkDocument.optional().meta({ description: "Present when the document differs from `netSince`" }),
   logs: z.array(LogSession).default([]).meta({ description: "The log sessions this node serves now" }),
   execs: z.array(ExecSession).default([]).meta({ description: "Commands this node is to start (unclaimed ones)" }),
+  ended: z
+    .array(z.string())
+    .default([])
+    .meta({ description: "Ended tasks of this node the store still holds (its task history): keep their containers, stopped, for their logs; remove the others no task names" }),
   logToken: z.string().default("").meta({ description: "Pass back as `logSince` (it covers `logs` and `execs`)" }),
 }).meta({ id: "Assignments" });
 export type Assignments = z.infer<typeof Assignments>;

@@ -171,6 +171,19 @@ describe("service logs", () => {
     await stream.cancel();
   });
 
+  it("a failed task stays in its node's ended list (its container is kept for its logs) and its logs are asked for; not once its service is removed", async () => {
+    const { a, ta } = await twoNodeService();
+    await t.call("POST", "/v1/agent/status", { token: a.credential, body: { updates: [{ taskId: ta.id, state: "failed", error: "boom", exitCode: 1 }] } });
+    const answer = async () => (await t.call("GET", "/v1/agent/assignments?since=-1&waitMs=0", { token: a.credential })).body;
+    expect((await answer()).ended).toEqual([ta.id]);
+    expect((await answer()).tasks.map((x: any) => x.id)).not.toContain(ta.id);
+    const res = await openLogs("");
+    expect((await sessionsOf(a)).logs[0]!.taskIds).toContain(ta.id);
+    await res.body!.cancel();
+    expect((await t.call("DELETE", "/v1/services/web", { token: t.tokens.admin })).status).toBe(204);
+    expect((await answer()).ended).toEqual([]);
+  });
+
   it("names a node that is down in a warning and still ends", async () => {
     const { b } = await twoNodeService();
     const a = (await t.call("GET", "/v1/nodes?name=host-a", { token: t.tokens.read })).body[0];

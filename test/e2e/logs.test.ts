@@ -20,6 +20,8 @@ const parse = (text: string) =>
 /** Service logs and exec relayed by real agents from real engines on 2 namespaced hosts, with the real CLI. */
 describe("shoal service logs and exec on real engines", () => {
   let c: ShoalCluster;
+  /** The task whose container the -f test kills. */
+  let killed = "";
   const env = () => ({ SHOAL_URL: c.controlPlane.url, SHOAL_TOKEN: c.admin });
   const shoal = (...args: string[]) => runBin(args, env());
   beforeAll(async () => {
@@ -131,6 +133,7 @@ describe("shoal service logs and exec on real engines", () => {
 
     // Slot 1's container killed on its host: the task fails, its replacement's lines come in the same stream.
     const first = (await running()).find((t) => t.slot === 1)!;
+    killed = first.id;
     const host = (await Promise.all(c.hosts.hosts.map(async (h) => ((await shoalContainers(h)).some((x) => x.task === first.id) ? h : undefined)))).find(Boolean)!;
     const [container] = (await shoalContainers(host)).filter((x) => x.task === first.id);
     await host.docker(["kill", container!.id]);
@@ -139,5 +142,24 @@ describe("shoal service logs and exec on real engines", () => {
     child.kill("SIGINT");
     expect(await exited).toBe(0);
     expect((await shoal("service", "scale", "logsvc=2")).code).toBe(0);
+  });
+
+  it("a task that ended keeps its stopped container on its host, and service logs still show its lines; removing the service removes it", async () => {
+    expect(killed).not.toBe("");
+    const host = await c.waitFor("the killed task's container", async () => {
+      for (const h of c.hosts.hosts) if ((await shoalContainers(h, true)).some((x) => x.task === killed && x.state === "exited")) return h;
+      return undefined;
+    });
+    // Still there some seconds later: the agent keeps it while the task is in the history.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect((await shoalContainers(host, true)).filter((x) => x.task === killed).map((x) => x.state)).toEqual(["exited"]);
+    const r = await shoal("service", "logs", "logsvc");
+    expect(r.code, r.stderr).toBe(0);
+    const lines = parse(r.stdout).filter((l) => killed.startsWith(l.task));
+    expect(lines.length).toBeGreaterThan(3);
+    expect(lines[0]).toMatchObject({ slot: "1", node: host.name, text: "out 1" });
+    expect(r.stderr).not.toMatch(/warning/);
+    expect((await shoal("service", "rm", "logsvc")).code).toBe(0);
+    await c.waitFor("no containers left", async () => (await Promise.all(c.hosts.hosts.map((h) => shoalContainers(h, true)))).every((l) => l.length === 0), 30_000);
   });
 });

@@ -30,6 +30,16 @@ describe("planSync", () => {
     expect(plan.map((a) => [a.kind, a.kind === "remove-orphan" ? a.taskId : a.assignment.id])).toEqual(actions);
   });
 
+  it("keeps the stopped container of an ended task still in the history (for its logs); a running one, or one no longer listed, goes", () => {
+    const containers = new Map([
+      ["task_failed", container("task_failed", "exited")],
+      ["task_stuck", container("task_stuck", "running")],
+      ["task_reaped", container("task_reaped", "exited")],
+    ]);
+    const plan = planSync([], containers, new Set(), () => true, new Set(["task_failed", "task_stuck"]));
+    expect(plan.map((a) => [a.kind, a.kind === "remove-orphan" ? a.taskId : a.assignment.id])).toEqual([["remove-orphan", "task_stuck"], ["remove-orphan", "task_reaped"]]);
+  });
+
   it("skips tasks a step is still working on", () => {
     const plan = planSync([running, shutdown], new Map([["task_gone", container("task_gone")]]), new Set(["task_run", "task_down", "task_gone"]));
     expect(plan).toEqual([]);

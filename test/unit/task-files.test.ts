@@ -178,6 +178,25 @@ describe("secrets in memory", () => {
     expect(existsSync(store.taskDir("task_1"))).toBe(false);
   });
 
+  it("an ended task's kept container keeps no secrets: they go when it ends, the container when the history drops it", async () => {
+    const engine = new FakeEngine();
+    const store = new SecretFiles(shmDir());
+    const worker = new Worker(engine, "node_1", recordingReport().report, silentLogger, () => true, () => undefined, store);
+    worker.assign([withFiles("task_1")]);
+    await worker.idle();
+    engine.crash("web.1.task_1", 1);
+    // The task failed: no longer assigned, listed among the ended tasks the store still holds.
+    worker.keepEnded(["task_1"]);
+    worker.assign([]);
+    await worker.idle();
+    expect([...engine.containers.values()].map((c) => c.name)).toEqual(["web.1.task_1"]);
+    expect(existsSync(store.taskDir("task_1"))).toBe(false);
+    // Deleted from the history (the task reaper): its container goes.
+    worker.keepEnded([]);
+    await worker.idle();
+    expect(engine.containers.size).toBe(0);
+  });
+
   it("a task with secrets on an agent with nowhere to keep them is rejected before any container is made", async () => {
     const engine = new FakeEngine();
     const r = recordingReport();
