@@ -20,6 +20,8 @@ export type StackResourceKind = (typeof stackResourceKinds)[number];
 
 /** The label that marks what belongs to a stack (docker's name for it). */
 export const stackNamespaceLabel = "com.docker.stack.namespace";
+/** The image a stack's service was deployed with, on the service (docker's label). */
+export const stackImageLabel = "com.docker.stack.image";
 
 export interface StackResource {
   kind: StackResourceKind;
@@ -338,7 +340,8 @@ export function convertStack(doc: Doc, input: ConvertInput): ConvertResult {
 
     const spec: ServiceSpecInput = {
       name: `${stack}_${key}`,
-      labels: { ...stringMap(deploy.labels), ...namespace },
+      // docker stack deploy records the image as the file gives it, to tell on a redeploy whether it changed.
+      labels: { ...stringMap(deploy.labels), ...namespace, ...(typeof s.image === "string" ? { [stackImageLabel]: s.image } : {}) },
       ...(deploy.mode ? { mode: deploy.mode as ServiceSpecInput["mode"] } : {}),
       ...(deploy.replicas !== undefined ? { replicas: deploy.replicas as number } : {}),
       // docker stack: a replicated job runs `replicas` tasks at once, `replicas` in all.
