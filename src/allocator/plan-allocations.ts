@@ -1,6 +1,6 @@
 import type { AllocationKind } from "../db/schema/networks.js";
 import { formatIpv4, parseCidr, parseIpv4, type Cidr } from "../domain/ipv4.js";
-import { attachedNetworks, canOverlay, type HostOverlay } from "../domain/network.js";
+import { attachedNetworks, canOverlay, networkIdOf, type HostOverlay } from "../domain/network.js";
 import type { ServiceSpec } from "../domain/service-spec.js";
 import { isTerminal, type TaskState } from "../domain/task-states.js";
 import { pickAddresses, quarantineMs } from "./ipam.js";
@@ -40,6 +40,20 @@ export interface AllocationInput {
   /** Tasks as the reconcile pass leaves them. */
   tasks: { id: string; serviceId: string; nodeId: string | null; state: TaskState; specHash: string }[];
   nodes: { id: string; overlay: HostOverlay | null }[];
+  /** Set when the input is part of the cluster (some services, some nodes): what lies outside it is kept. */
+  scope?: AllocationScope;
+}
+
+/** What a plan over part of the cluster must know of the rest. */
+export interface AllocationScope {
+  /** Service and task ids whose VIP and task addresses this plan decides; other owners keep theirs. */
+  owners: Set<string>;
+  /** `networkId nodeId` of node addresses that tasks outside the plan still need. */
+  nodesInUse: Set<string>;
+  /** A service outside the plan publishes through the routing mesh. */
+  meshUsedOutside: boolean;
+  /** `nodes` is every node (else node addresses of nodes not in it are kept). */
+  allNodes: boolean;
 }
 
 export interface Allocation {
@@ -64,9 +78,7 @@ const keyOf = (a: Pick<Allocation, "networkId" | "kind" | "owner">) => `${a.netw
 
 /** Every (network, kind, owner) that should hold an address. */
 function desiredHolders(input: AllocationInput, held: Map<string, HeldRow>): Map<string, Omit<Allocation, "addr">> {
-  const byName = new Map(input.networks.map((n) => [n.name, n.id]));
-  const ids = new Set(input.networks.map((n) => n.id));
-  const idOf = (target: string) => (ids.has(target) ? target : byName.get(target));
+  const idOf = networkIdOf(input.networks);
   const ingressId = input.networks.find((n) => n.ingress)?.id;
   const nodes = new Map(input.nodes.map((n) => [n.id, n]));
   const services = new Map(input.services.map((s) => [s.id, { ...s, networks: attachedNetworks(s.spec, idOf, ingressId) }]));
@@ -76,7 +88,7 @@ function desiredHolders(input: AllocationInput, held: Map<string, HeldRow>): Map
   for (const s of services.values())
     if (s.spec.endpoint.mode === "vip") for (const n of s.networks) want({ networkId: n.networkId, kind: "vip", owner: s.id });
 
-  const meshUsed = [...services.values()].some((s) => s.networks.some((n) => n.networkId === ingressId));
+  const meshUsed = input.scope?.meshUsedOutside || [...services.values()].some((s) => s.networks.some((n) => n.networkId === ingressId));
   for (const t of input.tasks) {
     if (isTerminal(t.state)) continue;
     const service = services.get(t.serviceId);
@@ -98,14 +110,23 @@ function desiredHolders(input: AllocationInput, held: Map<string, HeldRow>): Map
   return out;
 }
 
+export const emptyAllocationPlan = (): AllocationPlan => ({ allocate: [], release: [], cursors: new Map(), exhausted: [], changed: new Set() });
+
 export function planAllocations(input: AllocationInput): AllocationPlan {
   const held = new Map<string, HeldRow>();
   for (const a of input.allocations) if (a.releasedAt === null && a.kind !== "reserved") held.set(keyOf(a), a);
   const desired = desiredHolders(input, held);
-  const plan: AllocationPlan = { allocate: [], release: [], cursors: new Map(), exhausted: [], changed: new Set() };
+  const plan = emptyAllocationPlan();
+  const loadedNodes = new Set(input.nodes.map((n) => n.id));
+  const keptOutside = (row: HeldRow) => {
+    const scope = input.scope;
+    if (!scope) return false;
+    if (row.kind !== "node") return !scope.owners.has(row.owner);
+    return scope.nodesInUse.has(`${row.networkId} ${row.owner}`) || (!scope.allNodes && !loadedNodes.has(row.owner));
+  };
 
   for (const [key, row] of held)
-    if (!desired.has(key)) {
+    if (!desired.has(key) && !keptOutside(row)) {
       plan.release.push({ networkId: row.networkId, addr: row.addr, kind: row.kind, owner: row.owner });
       plan.changed.add(row.networkId);
     }

@@ -2,6 +2,7 @@ import { and, asc, eq, gte, inArray, isNull, lt, lte, or, sql } from "drizzle-or
 import type { Db } from "./client.js";
 import { chunks, requireChanged } from "./cas.js";
 import { bumpGeneration } from "./cluster.js";
+import { markAllServices } from "./reconcile-marks.js";
 import { insertEvent } from "./events.js";
 import { isTerminal, taskStates } from "../domain/task-states.js";
 import type { NodeRow } from "./nodes.js";
@@ -48,6 +49,7 @@ export async function insertNetwork(db: Db, clusterId: string, networkGeneration
     db.insert(networks).values(row),
     db.insert(ipAllocations).values(reservedRows(row, reserved)),
     bumpGeneration(db, clusterId),
+    markAllServices(db),
     insertEvent(db, row.createdAt, "network", "create", row.id, { name: row.name }),
   ]);
 }
@@ -70,17 +72,52 @@ export async function deleteNetwork(db: Db, clusterId: string, row: NetworkRow, 
       .set({ networkGeneration: sql`${cluster.networkGeneration} + 1` })
       .where(eq(cluster.id, clusterId)),
     bumpGeneration(db, clusterId),
+    markAllServices(db),
     insertEvent(db, now, "network", "remove", row.id, { name: row.name }),
   ]);
 }
 
-/** Held addresses, and released ones still in quarantine (since `releasedSince`). */
-export async function listAllocations(db: Db, releasedSince: number): Promise<AllocationRow[]> {
+/** Held addresses, and released ones still in quarantine (since `releasedSince`); of some networks, or all. */
+export async function listAllocations(db: Db, releasedSince: number, networkIds?: string[]): Promise<AllocationRow[]> {
   return db
     .select()
     .from(ipAllocations)
-    .where(or(isNull(ipAllocations.releasedAt), gte(ipAllocations.releasedAt, releasedSince)))
+    .where(
+      and(
+        or(isNull(ipAllocations.releasedAt), gte(ipAllocations.releasedAt, releasedSince)),
+        networkIds ? inArray(ipAllocations.networkId, networkIds) : undefined,
+      ),
+    )
     .orderBy(asc(ipAllocations.networkId), asc(ipAllocations.addr));
+}
+
+/** The networks where these services, or their tasks, hold addresses. */
+export async function networksHeldBy(db: Db, serviceIds: string[]): Promise<string[]> {
+  const parts = await Promise.all(
+    chunks(serviceIds, 2).map((part) =>
+      db
+        .selectDistinct({ networkId: ipAllocations.networkId })
+        .from(ipAllocations)
+        .leftJoin(tasks, and(eq(ipAllocations.kind, "task"), eq(tasks.id, ipAllocations.owner)))
+        .where(and(isNull(ipAllocations.releasedAt), or(inArray(ipAllocations.owner, part), inArray(tasks.serviceId, part)))),
+    ),
+  );
+  return [...new Set(parts.flat().map((r) => r.networkId))];
+}
+
+/** Per `networkId nodeId`, how many tasks on that node hold an address on that network (of these networks). */
+export async function taskHoldersByNode(db: Db, networkIds: string[]): Promise<Map<string, number>> {
+  const parts = await Promise.all(
+    chunks(networkIds, 1).map((part) =>
+      db
+        .select({ networkId: ipAllocations.networkId, nodeId: tasks.nodeId, n: sql<number>`count(*)` })
+        .from(ipAllocations)
+        .innerJoin(tasks, eq(tasks.id, ipAllocations.owner))
+        .where(and(eq(ipAllocations.kind, "task"), isNull(ipAllocations.releasedAt), inArray(ipAllocations.networkId, part)))
+        .groupBy(ipAllocations.networkId, tasks.nodeId),
+    ),
+  );
+  return new Map(parts.flat().filter((r) => r.nodeId !== null).map((r) => [`${r.networkId} ${r.nodeId}`, Number(r.n)]));
 }
 
 export async function listHeldAllocations(db: Db): Promise<AllocationRow[]> {

@@ -1,7 +1,8 @@
-import { and, asc, eq, gte, lt, ne, sql } from "drizzle-orm";
+import { and, asc, eq, gte, inArray, lt, ne, sql } from "drizzle-orm";
 import type { Db } from "./client.js";
-import { isCasFailure, requireChanged } from "./cas.js";
+import { chunks, isCasFailure, requireChanged } from "./cas.js";
 import { bumpGeneration, recountNodes } from "./cluster.js";
+import { markServicesOfNode } from "./reconcile-marks.js";
 import { insertEvent } from "./events.js";
 import { nodes } from "./schema/index.js";
 import type { NetworkIssue } from "../domain/network.js";
@@ -23,6 +24,11 @@ export type NodeDescription = Pick<
 
 export async function listNodes(db: Db): Promise<NodeRow[]> {
   return db.select().from(nodes).orderBy(asc(nodes.hostname), asc(nodes.id));
+}
+
+export async function getNodesByIds(db: Db, ids: string[]): Promise<NodeRow[]> {
+  const parts = await Promise.all(chunks(ids, 1).map((part) => db.select().from(nodes).where(inArray(nodes.id, part))));
+  return parts.flat();
 }
 
 export async function getNode(db: Db, id: string): Promise<NodeRow | undefined> {
@@ -55,6 +61,7 @@ export async function insertNode(db: Db, clusterId: string, row: NodeRow): Promi
     db.insert(nodes).values(row),
     recountNodes(db, clusterId),
     bumpGeneration(db, clusterId),
+    markServicesOfNode(db, row.id),
     insertEvent(db, row.createdAt, "node", "join", row.id, { hostname: row.hostname, role: row.role }),
     insertEvent(db, row.createdAt, "node", "ready", row.id, { hostname: row.hostname }),
   ]);
@@ -86,6 +93,7 @@ export async function rejoinNode(
       .returning(),
     requireChanged(db),
     bumpGeneration(db, clusterId),
+    markServicesOfNode(db, current.id),
     insertEvent(db, now, "node", "join", current.id, { hostname: description.hostname, role: current.role }),
     ...(current.state !== "ready" ? [insertEvent(db, now, "node", "ready", current.id, { hostname: description.hostname })] : []),
   ]);
@@ -137,10 +145,9 @@ export async function heartbeatNode(
   await db.batch([
     update,
     requireChanged(db),
-    ...(overlayChanged && !stateChanged ? [bumpGeneration(db, clusterId)] : []),
+    ...(overlayChanged || stateChanged ? [bumpGeneration(db, clusterId), markServicesOfNode(db, current.id)] : []),
     ...(stateChanged
       ? [
-          bumpGeneration(db, clusterId),
           insertEvent(db, now, "node", state, current.id, { hostname: current.hostname, ...(engineDown ? { reason: "engine unreachable" } : {}) }),
         ]
       : []),
@@ -167,6 +174,7 @@ export async function updateNodeSpec(
         .returning(),
       requireChanged(db),
       bumpGeneration(db, clusterId),
+      markServicesOfNode(db, id),
       insertEvent(db, now, "node", "update", id, changedFields(change)),
     ]);
     return updated[0];
@@ -196,6 +204,7 @@ export async function deleteNode(
       requireChanged(db),
       recountNodes(db, clusterId),
       bumpGeneration(db, clusterId),
+      markServicesOfNode(db, node.id),
       insertEvent(db, now, "node", "remove", node.id, { hostname: node.hostname }),
     ]);
     return true;
@@ -223,6 +232,7 @@ export async function markNodeDown(db: Db, clusterId: string, node: NodeRow, now
         .where(and(eq(nodes.id, node.id), eq(nodes.state, "ready"), lt(nodes.leaseExpiresAt, now))),
       requireChanged(db),
       bumpGeneration(db, clusterId),
+      markServicesOfNode(db, node.id),
       insertEvent(db, now, "node", "down", node.id, { hostname: node.hostname, reason: message }),
     ]);
     return true;

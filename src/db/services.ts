@@ -3,8 +3,9 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { manualRollbackStatus, statusAfterOtherWrite, statusAfterUpdate } from "../orchestrator/rollout.js";
 import type { ServiceSpec } from "../domain/service-spec.js";
 import type { Db } from "./client.js";
-import { requireChanged } from "./cas.js";
+import { chunks, requireChanged } from "./cas.js";
 import { bumpGeneration } from "./cluster.js";
+import { markServices } from "./reconcile-marks.js";
 import { insertEvent } from "./events.js";
 import { deleteServiceHooksOf } from "./hooks.js";
 import { services, tasks } from "./schema/index.js";
@@ -34,11 +35,36 @@ export async function findServicesByRef(db: Db, ref: string): Promise<ServiceRow
     .limit(2);
 }
 
+/** Services by id (those that exist), and by name, for a reconcile pass's scope. */
+export async function getServicesByIds(db: Db, ids: string[]): Promise<ServiceRow[]> {
+  const parts = await Promise.all(chunks(ids, 1).map((part) => db.select().from(services).where(inArray(services.id, part))));
+  return parts.flat();
+}
+
+export async function getServicesByNames(db: Db, names: string[]): Promise<ServiceRow[]> {
+  const parts = await Promise.all(chunks(names, 1).map((part) => db.select().from(services).where(inArray(services.name, part))));
+  return parts.flat();
+}
+
+/** Services whose depends_on names one of these. */
+export async function getServicesDependingOn(db: Db, names: string[]): Promise<ServiceRow[]> {
+  const parts = await Promise.all(
+    chunks(names, 1).map((part) =>
+      db
+        .select()
+        .from(services)
+        .where(sql`EXISTS (SELECT 1 FROM json_each(${services.spec}, '$.dependsOn') WHERE value IN (${sql.join(part.map((n) => sql`${n}`), sql`, `)}))`),
+    ),
+  );
+  return parts.flat();
+}
+
 /** Creates a service; a taken name fails on the unique index. */
 export async function insertService(db: Db, clusterId: string, row: ServiceRow): Promise<void> {
   await db.batch([
     db.insert(services).values(row),
     bumpGeneration(db, clusterId),
+    ...markServices(db, [row.id]),
     insertEvent(db, row.createdAt, "service", "create", row.id, { name: row.name }),
   ]);
 }
@@ -83,6 +109,7 @@ async function replaceSpec(
       .returning(),
     requireChanged(db),
     bumpGeneration(db, clusterId),
+    ...markServices(db, [current.id]),
     insertEvent(db, now, "service", action, current.id, { name: current.name }),
     ...also,
   ]);
@@ -110,7 +137,7 @@ export async function scaleServices(
     requireChanged(db),
     insertEvent(db, now, "service", "update", service.id, { name: service.name, replicas: String(replicas) }),
   ]);
-  await db.batch([bumpGeneration(db, clusterId), ...statements]);
+  await db.batch([bumpGeneration(db, clusterId), ...markServices(db, changes.map((c) => c.service.id)), ...statements]);
 }
 
 /** Removes a service and its webhooks; the orchestrator then removes its tasks. */
@@ -120,6 +147,7 @@ export async function deleteService(db: Db, clusterId: string, service: ServiceR
     requireChanged(db),
     deleteServiceHooksOf(db, service.id),
     bumpGeneration(db, clusterId),
+    ...markServices(db, [service.id]),
     insertEvent(db, now, "service", "remove", service.id, { name: service.name }),
   ]);
 }

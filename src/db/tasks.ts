@@ -1,9 +1,11 @@
-import { and, asc, eq, inArray, notInArray, or, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNotNull, notInArray, or, sql } from "drizzle-orm";
 import type { TaskSpec } from "../domain/task-spec.js";
-import { movesForward, type TaskState } from "../domain/task-states.js";
+import { isDesiredUp, isTerminal, movesForward, rank, taskStates, type TaskState } from "../domain/task-states.js";
+import type { NodeLoad } from "../scheduler/node-info.js";
 import type { Db } from "./client.js";
-import { requireChanged } from "./cas.js";
+import { chunks, requireChanged } from "./cas.js";
 import { bumpGeneration } from "./cluster.js";
+import { markReportedServices } from "./reconcile-marks.js";
 import { insertEvent } from "./events.js";
 import { services, taskSpecs, tasks } from "./schema/index.js";
 
@@ -32,6 +34,42 @@ export async function getTaskSpecs(db: Db, hashes: string[]): Promise<Map<string
 /** A service's tasks, every state (old ones too, until the reaper removes them). */
 export async function listServiceTasks(db: Db, serviceId: string): Promise<TaskRow[]> {
   return db.select().from(tasks).where(eq(tasks.serviceId, serviceId)).orderBy(asc(tasks.slot), asc(tasks.createdAt));
+}
+
+/** Every task of these services (a reconcile pass's scope). */
+export async function listTasksOfServices(db: Db, serviceIds: string[]): Promise<TaskRow[]> {
+  const parts = await Promise.all(chunks(serviceIds, 1).map((part) => db.select().from(tasks).where(inArray(tasks.serviceId, part))));
+  return parts.flat();
+}
+
+/** The states in which a task holds its node's resources and ports (the scheduler counts it). */
+export const holdingStates = taskStates.filter((s) => rank(s) >= rank("assigned") && !isTerminal(s));
+export const holdsNode = (t: Pick<TaskRow, "nodeId" | "state" | "desiredState">) =>
+  t.nodeId !== null && isDesiredUp(t.desiredState) && holdingStates.includes(t.state);
+
+/** What the tasks holding each node hold, summed per node (SQL's side of the scheduler's node view). */
+export async function nodeLoads(db: Db): Promise<Map<string, NodeLoad>> {
+  const rows = await db
+    .select({
+      nodeId: tasks.nodeId,
+      taskCount: sql<number>`count(*)`,
+      nanoCpus: sql<number>`sum(${tasks.reserveNanoCpus})`,
+      memoryBytes: sql<number>`sum(${tasks.reserveMemoryBytes})`,
+      hostPorts: sql<string>`json_group_array(json(${tasks.hostPorts})) FILTER (WHERE ${tasks.hostPorts} <> '[]')`,
+    })
+    .from(tasks)
+    .where(and(isNotNull(tasks.nodeId), inArray(tasks.desiredState, ["ready", "running"]), inArray(tasks.state, holdingStates)))
+    .groupBy(tasks.nodeId);
+  return new Map(
+    rows.map((r) => [
+      r.nodeId!,
+      {
+        taskCount: Number(r.taskCount),
+        reserved: { nanoCpus: Number(r.nanoCpus), memoryBytes: Number(r.memoryBytes) },
+        hostPorts: (JSON.parse(r.hostPorts) as string[][]).flat(),
+      },
+    ]),
+  );
 }
 
 export async function getTask(db: Db, id: string): Promise<TaskRow | undefined> {
@@ -109,6 +147,7 @@ export async function applyTaskStatus(
     (await db.select().from(tasks).where(and(eq(tasks.nodeId, nodeId), inArray(tasks.id, ids)))).map((t) => [t.id, t]),
   );
   const statements = [];
+  const reported: TaskRow[] = [];
   for (const report of reports) {
     const task = current.get(report.taskId);
     if (!task || !movesForward(task.state, report.state)) continue;
@@ -135,9 +174,11 @@ export async function applyTaskStatus(
       }),
     );
     current.set(task.id, { ...task, state: report.state, version: task.version + 1 });
+    reported.push(current.get(task.id)!);
   }
   if (statements.length === 0) return 0;
-  await db.batch([bumpGeneration(db, clusterId), ...statements]);
+  const mark = markReportedServices(db, reported.map((t) => t.serviceId), reported.some((t) => isTerminal(t.state)));
+  await db.batch([bumpGeneration(db, clusterId), ...mark, ...statements]);
   return statements.length / 3;
 }
 

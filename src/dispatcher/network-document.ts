@@ -1,7 +1,7 @@
 import { sha256Hex } from "../auth/sha256.js";
 import type { NetworkView } from "../db/networks.js";
 import { parseIpv4 } from "../domain/ipv4.js";
-import { attachedNetworks, canOverlay, vxlanOverhead, wireguardOverhead, type NetworkAttachment } from "../domain/network.js";
+import { attachedNetworks, canOverlay, networkIdOf, vxlanOverhead, wireguardOverhead, type NetworkAttachment } from "../domain/network.js";
 import type { ServiceSpec } from "../domain/service-spec.js";
 import { stableJson } from "../domain/task-spec.js";
 import type { Assignment, MeshPort, NetworkDocument, OverlayNetwork } from "../protocol/agent-v1.js";
@@ -33,9 +33,7 @@ export class NetworkIndex {
       this.byOwner.set(a.owner, mine);
     }
     this.ingressId = view.networks.find((n) => n.ingress)?.id;
-    const ids = new Set(view.networks.map((n) => n.id));
-    const byName = new Map(view.networks.map((n) => [n.name, n.id]));
-    this.idOf = (target) => (ids.has(target) ? target : byName.get(target));
+    this.idOf = networkIdOf(view.networks);
   }
 
   /** The address `owner` (a node, service or task) holds on a network. */

@@ -57,6 +57,13 @@ export interface NetworkAttachment {
  * resolved by `idOf`), then ingress when a port is published through the mesh.
  * A target that names no network is left out.
  */
+/** Resolves a service's network target (an id or a name) among these networks. */
+export function networkIdOf(networks: { id: string; name: string }[]): (target: string) => string | undefined {
+  const ids = new Set(networks.map((n) => n.id));
+  const byName = new Map(networks.map((n) => [n.name, n.id]));
+  return (target) => (ids.has(target) ? target : byName.get(target));
+}
+
 export function attachedNetworks(
   spec: Pick<ServiceSpec, "endpoint"> & { task: Pick<ServiceSpec["task"], "networks"> },
   idOf: (target: string) => string | undefined,

@@ -1,4 +1,5 @@
 import type { NodeRow } from "../db/nodes.js";
+import type { NodeLoad } from "../scheduler/node-info.js";
 import type { TaskRow } from "../db/tasks.js";
 import type { ServiceSpec, UpdateStatus } from "../domain/service-spec.js";
 import { constraintMatches, parseConstraint, type Constraint } from "../scheduler/constraint.js";
@@ -32,11 +33,13 @@ export interface OrchestratorContext {
   now: number;
   book: TaskBook;
   nodes: Map<string, NodeRow>;
+  /** What tasks of services outside this pass hold on each node. */
+  others: Map<string, NodeLoad>;
   newTaskId: () => string;
   /** Records a change to a service, with the event that tells of it. */
   changeService(service: ServiceView, change: ServiceChange, eventAction: string): void;
-  /** Asks for another reconcile at `at` (a delay or a monitor window ends). */
-  wake(at: number): void;
+  /** Asks for another look at a service at `at` (a delay or a monitor window ends). */
+  wake(serviceId: string, at: number): void;
 }
 
 /** Why a task can no longer stay on its node, or undefined when it can. */

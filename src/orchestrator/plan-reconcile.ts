@@ -1,5 +1,6 @@
 import type { ClusterRow } from "../db/cluster.js";
 import type { NodeRow } from "../db/nodes.js";
+import type { NodeLoad } from "../scheduler/node-info.js";
 import type { ServiceRow } from "../db/services.js";
 import type { TaskRow } from "../db/tasks.js";
 import type { EventType } from "../db/schema/index.js";
@@ -18,7 +19,10 @@ export interface ReconcileInput {
   now: number;
   cluster: Pick<ClusterRow, "taskHistoryLimit" | "defaultStrategy">;
   nodes: NodeRow[];
+  /** What tasks of services not in `services` hold on each node; none when the input is every service. */
+  others?: Map<string, NodeLoad>;
   services: ServiceRow[];
+  /** Every task of `services`, and of any removed service whose tasks should go. */
   tasks: TaskRow[];
   newTaskId: () => string;
   random?: () => number;
@@ -46,8 +50,8 @@ export interface ReconcilePlan {
   /** The spec of every inserted task, by hash. */
   taskSpecs: Map<string, TaskSpec>;
   events: EventDraft[];
-  /** When a restart delay, an update delay or a monitor window next runs out; null when nothing waits. */
-  wakeAt: number | null;
+  /** Per service, when a restart delay, an update delay or a monitor window next runs out. */
+  wakes: Map<string, number>;
   /** Every task as the plan leaves it (what the address allocator plans from). */
   tasks: TaskRow[];
 }
@@ -61,13 +65,14 @@ export function planReconcile(input: ReconcileInput): ReconcilePlan {
   const book = new TaskBook(input.tasks, now);
   const serviceUpdates = new Map<string, ServiceUpdate>();
   const events: EventDraft[] = [];
-  let wakeAt: number | null = null;
-  const wake = (at: number) => (wakeAt = wakeAt === null ? at : Math.min(wakeAt, at));
+  const wakes = new Map<string, number>();
+  const wake = (serviceId: string, at: number) => wakes.set(serviceId, Math.min(at, wakes.get(serviceId) ?? at));
   const rows = new Map(input.services.map((s) => [s.id, s]));
   const ctx: OrchestratorContext = {
     now,
     book,
     nodes: new Map(input.nodes.map((n) => [n.id, n])),
+    others: input.others ?? new Map(),
     newTaskId: input.newTaskId,
     changeService(service, change, action) {
       const update = serviceUpdates.get(service.id) ?? { before: rows.get(service.id)!, set: {} };
@@ -116,13 +121,13 @@ export function planReconcile(input: ReconcileInput): ReconcilePlan {
     }
   }
 
-  scheduleBook(book, ctx.nodes, views, input.cluster.defaultStrategy, now, input.random);
+  scheduleBook(book, ctx.nodes, ctx.others, views, input.cluster.defaultStrategy, now, input.random);
   rebalanceBook(ctx, views, now);
   reapTasks(book, input.cluster.taskHistoryLimit);
 
   const { inserted, updated, deleted } = book.changes();
   const usedSpecs = new Map([...taskSpecs].filter(([hash]) => inserted.some((t) => t.specHash === hash)));
-  for (const t of book.all()) if (t.desiredState === "ready" && t.restartAt !== null) wake(t.restartAt);
+  for (const t of book.all()) if (t.desiredState === "ready" && t.restartAt !== null) wake(t.serviceId, t.restartAt);
 
   return {
     services: [...serviceUpdates.values()],
@@ -131,7 +136,7 @@ export function planReconcile(input: ReconcileInput): ReconcilePlan {
     deleted,
     taskSpecs: usedSpecs,
     events: [...events, ...taskEvents(now, inserted, updated)],
-    wakeAt,
+    wakes,
     tasks: book.all(),
   };
 }

@@ -29,7 +29,7 @@ export function rebalanceBook(ctx: OrchestratorContext, services: Map<string, Se
       new Set(up.map((t) => t.slot)).size === up.length &&
       up.every((t) => t.state === "running" && t.specHash === service.specHash && t.nodeId !== null);
     if (!settled) continue;
-    infos ??= nodeInfos(ctx.book, ctx.nodes, now);
+    infos ??= nodeInfos(ctx.book, ctx.nodes, ctx.others, now);
     const prepared = prepareTask(taskToSchedule(up[0]!, service.spec, "spread"));
     const { filters } = newPipeline(prepared);
     const byNode = new Map<string, TaskRow[]>();

@@ -2,12 +2,18 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import type { AppDeps } from "../api/context.js";
 import { chunks, requireChanged, isCasFailure } from "../db/cas.js";
 import { getCluster } from "../db/cluster.js";
-import { listNodes, type NodeRow } from "../db/nodes.js";
+import { getNodesByIds, listNodes, type NodeRow } from "../db/nodes.js";
+import { clearMarks, dueMarks, markServices, type Mark } from "../db/reconcile-marks.js";
+import { getServicesByIds, getServicesByNames, getServicesDependingOn } from "../db/services.js";
+import { holdsNode, listTasksOfServices, nodeLoads, type TaskRow } from "../db/tasks.js";
+import { attachedNetworks, hasIngressPorts, networkIdOf } from "../domain/network.js";
+import { isDesiredUp, rank } from "../domain/task-states.js";
+import type { NodeLoad } from "../scheduler/node-info.js";
 import { cluster, events, nodes, services, taskSpecs, tasks } from "../db/schema/index.js";
 import { newId } from "../ids.js";
-import { planAllocations, type AllocationPlan } from "../allocator/plan-allocations.js";
+import { emptyAllocationPlan, planAllocations, type AllocationPlan, type AllocationScope } from "../allocator/plan-allocations.js";
 import { quarantineMs } from "../allocator/ipam.js";
-import { listAllocations, listNetworks, setAllocationCursor, releaseAddress, type AllocationRow, type NetworkRow } from "../db/networks.js";
+import { listAllocations, listNetworks, networksHeldBy, setAllocationCursor, releaseAddress, taskHoldersByNode, type AllocationRow, type NetworkRow } from "../db/networks.js";
 import { ipAllocations } from "../db/schema/index.js";
 import type { ServiceRow } from "../db/services.js";
 import { viewOf } from "./context.js";
@@ -16,7 +22,7 @@ import type { TaskUpdate } from "./task-book.js";
 
 /** The address plan for the tasks as the reconcile plan leaves them, and the nodes whose network documents change. */
 function planAddresses(
-  input: { now: number; nodes: NodeRow[]; services: ServiceRow[]; networks: NetworkRow[]; allocations: AllocationRow[] },
+  input: { now: number; nodes: NodeRow[]; services: ServiceRow[]; networks: NetworkRow[]; allocations: AllocationRow[]; scope: AllocationScope },
   plan: ReconcilePlan,
 ): { addresses: AllocationPlan; wake: Set<string> } {
   const changedSpecs = new Map(plan.services.filter((u) => u.set.spec).map((u) => [u.before.id, u.set.spec!]));
@@ -24,7 +30,7 @@ function planAddresses(
     const spec = changedSpecs.get(s.id) ?? s.spec;
     return { id: s.id, spec, specHash: viewOf({ ...s, spec }).specHash };
   });
-  const addresses = planAllocations({ now: input.now, networks: input.networks, allocations: input.allocations, services, tasks: plan.tasks, nodes: input.nodes });
+  const addresses = planAllocations({ ...input, services, tasks: plan.tasks });
   // Networks whose members see something new: addresses came or went, or a task on them changed.
   const changed = new Set(addresses.changed);
   const touched = new Set([...plan.updated.map((u) => u.after.id), ...plan.deleted.map((t) => t.id)]);
@@ -73,6 +79,7 @@ function addressWrites(db: AppDeps["db"], addresses: AllocationPlan, networks: N
 function writes(
   deps: Pick<AppDeps, "db">,
   generation: number,
+  marks: Mark[],
   plan: ReconcilePlan,
   clusterId: string,
   now: number,
@@ -86,10 +93,13 @@ function writes(
   statements.push(
     db
       .update(cluster)
-      .set({ generation: generation + 1, reconciledGeneration: generation + 1, wakeAt: plan.wakeAt })
+      .set({ generation: generation + 1 })
       .where(sql`${cluster.id} = ${clusterId} AND ${cluster.generation} = ${generation}`),
     requireChanged(db),
   );
+  // The marks this pass answered go; a service that waits on a timer is marked due then.
+  statements.push(...clearMarks(db, marks));
+  for (const [serviceId, at] of plan.wakes) statements.push(...markServices(db, [serviceId], at));
   // Update status, and spec on an automatic rollback: a new version, so a client's update based on the old one conflicts.
   for (const { before, set } of plan.services)
     statements.push(
@@ -132,38 +142,144 @@ function affectedNodes(plan: ReconcilePlan): Set<string> {
   return ids;
 }
 
+/** What one pass reads: the due services, the services they depend on, and every task of them. */
+interface Scope {
+  marks: Mark[];
+  /** The due services that exist, and their dependencies. */
+  services: ServiceRow[];
+  /** Those services' ids, and of due services that were removed (their tasks go). */
+  serviceIds: Set<string>;
+  tasks: TaskRow[];
+}
+
+async function readScope(db: AppDeps["db"], marks: Mark[]): Promise<Scope> {
+  const due = await getServicesByIds(db, marks.map((m) => m.serviceId));
+  // depends_on: a due service's dependents may start now, and whether a service may start reads its
+  // dependencies' tasks, so both are planned with it (dependencies transitively).
+  const services = [...due, ...(await getServicesDependingOn(db, due.map((s) => s.name))).filter((d) => !due.some((s) => s.id === d.id))];
+  const asked = new Set(services.map((s) => s.name));
+  for (;;) {
+    const missing = [...new Set(services.flatMap((s) => s.spec.dependsOn ?? []))].filter((name) => !asked.has(name));
+    if (missing.length === 0) break;
+    for (const name of missing) asked.add(name);
+    services.push(...(await getServicesByNames(db, missing)));
+  }
+  const serviceIds = new Set([...marks.map((m) => m.serviceId), ...services.map((s) => s.id)]);
+  return { marks, services, serviceIds, tasks: await listTasksOfServices(db, [...serviceIds]) };
+}
+
+/** The scheduler's view of the tasks outside the scope: every node's load less what the scope's own tasks hold. */
+function loadsOutside(loads: Map<string, NodeLoad>, scopeTasks: TaskRow[]): Map<string, NodeLoad> {
+  const out = new Map([...loads].map(([id, l]) => [id, { taskCount: l.taskCount, reserved: { ...l.reserved }, hostPorts: [...l.hostPorts] }]));
+  for (const t of scopeTasks) {
+    const load = holdsNode(t) ? out.get(t.nodeId!) : undefined;
+    if (!load) continue;
+    load.taskCount--;
+    load.reserved.nanoCpus -= t.reserveNanoCpus;
+    load.reserved.memoryBytes -= t.reserveMemoryBytes;
+    for (const port of t.hostPorts) load.hostPorts.splice(load.hostPorts.indexOf(port), 1);
+  }
+  return out;
+}
+
+/** A plan that placed a task, or left one waiting for a node, needed every node to choose from. */
+const placedTasks = (plan: ReconcilePlan) =>
+  plan.inserted.length > 0 ||
+  plan.updated.some((u) => rank(u.before.state) < rank("assigned")) ||
+  plan.tasks.some((t) => isDesiredUp(t.desiredState) && rank(t.state) < rank("assigned"));
+
 /**
- * Runs the orchestrators and the scheduler over the current state and writes
- * the result atomically, guarded by the cluster generation. A plan that lost
- * to a concurrent writer is made again from a fresh snapshot; once the state
- * is reconciled there is nothing to do.
+ * The address plan's inputs for the scope: the networks its services attach to
+ * or its tasks hold addresses on, every address of those, and what tasks
+ * outside the scope need of them. None when the scope touches no network.
+ */
+async function readAddressInput(db: AppDeps["db"], scope: Scope, plan: ReconcilePlan, networks: NetworkRow[], now: number) {
+  const ingressId = networks.find((n) => n.ingress)?.id;
+  const idOf = networkIdOf(networks);
+  const specs = [...scope.services.map((s) => s.spec), ...plan.services.flatMap((u) => (u.set.spec ? [u.set.spec] : []))];
+  const involved = new Set([
+    ...specs.flatMap((spec) => attachedNetworks(spec, idOf, ingressId).map((a) => a.networkId)),
+    ...(await networksHeldBy(db, [...scope.serviceIds])),
+  ]);
+  if (involved.size === 0) return undefined;
+  const [allocations, holders] = await Promise.all([listAllocations(db, now - quarantineMs, [...involved]), taskHoldersByNode(db, [...involved])]);
+  const scopeTasks = new Map(scope.tasks.map((t) => [t.id, t]));
+  for (const a of allocations) {
+    const t = a.kind === "task" && a.releasedAt === null ? scopeTasks.get(a.owner) : undefined;
+    const key = t?.nodeId ? `${a.networkId} ${t.nodeId}` : undefined;
+    if (key) holders.set(key, holders.get(key)! - 1);
+  }
+  return {
+    networks: networks.filter((n) => involved.has(n.id)),
+    allocations,
+    nodesInUse: new Set([...holders].filter(([, n]) => n > 0).map(([key]) => key)),
+    meshUsedOutside: allocations.some((a) => a.kind === "vip" && a.networkId === ingressId && a.releasedAt === null && !scope.serviceIds.has(a.owner)),
+  };
+}
+
+/**
+ * Runs the orchestrators and the scheduler over the services marked due
+ * (reconcile-marks.ts) and writes the result atomically, guarded by the
+ * cluster generation. It reads what those services touch: their tasks, the
+ * nodes those run on, and — only when a task is to be placed, or the service
+ * spans every node (global, rebalance, the routing mesh) — every node with the
+ * load the other services put on it. A plan that lost to a concurrent writer
+ * is made again from a fresh read; once no mark is due there is nothing to do.
  */
 export async function reconcileTasks(deps: Pick<AppDeps, "db" | "keys" | "notifier">, now: number, attempts = 5): Promise<void> {
+  const { db } = deps;
   for (let i = 0; i < attempts; i++) {
-    const current = await getCluster(deps.db, deps.keys.clusterId);
+    const current = await getCluster(db, deps.keys.clusterId);
     if (!current) return;
-    const due = current.wakeAt !== null && now >= current.wakeAt;
-    if (current.generation === current.reconciledGeneration && !due) return;
-    const [nodes, serviceRows, taskRows, networkRows, allocations] = await Promise.all([
-      listNodes(deps.db),
-      deps.db.select().from(services),
-      deps.db.select().from(tasks),
-      listNetworks(deps.db),
-      listAllocations(deps.db, now - quarantineMs),
-    ]);
-    const plan = planReconcile({
+    const marks = await dueMarks(db, now);
+    if (marks.length === 0) return;
+    const [scope, networkRows] = await Promise.all([readScope(db, marks), listNetworks(db)]);
+    const ingressId = networkRows.find((n) => n.ingress)?.id;
+    const spansNodes = scope.services.some(
+      (s) => s.spec.mode === "global" || s.spec.mode === "global-job" || s.spec.rebalance || (ingressId !== undefined && hasIngressPorts(s.spec)),
+    );
+    const input = {
       now,
       cluster: current,
-      nodes,
-      services: serviceRows,
-      tasks: taskRows,
+      services: scope.services,
+      tasks: scope.tasks,
       newTaskId: () => newId("task"),
-    });
-    const { addresses, wake } = planAddresses({ now, nodes, services: serviceRows, networks: networkRows, allocations }, plan);
+    };
+    const everyNode = async () => {
+      const [nodes, loads] = await Promise.all([listNodes(db), nodeLoads(db)]);
+      return { nodes, others: loadsOutside(loads, scope.tasks), allNodes: true };
+    };
+    let view = spansNodes
+      ? await everyNode()
+      : { nodes: await getNodesByIds(db, [...new Set(scope.tasks.flatMap((t) => (t.nodeId ? [t.nodeId] : [])))]), others: new Map<string, NodeLoad>(), allNodes: false };
+    let plan = planReconcile({ ...input, ...view });
+    if (!view.allNodes && placedTasks(plan)) {
+      view = await everyNode();
+      plan = planReconcile({ ...input, ...view });
+    }
+    const outside = await readAddressInput(db, scope, plan, networkRows, now);
+    const { addresses, wake } = outside
+      ? planAddresses(
+          {
+            now,
+            nodes: view.nodes,
+            services: scope.services,
+            networks: outside.networks,
+            allocations: outside.allocations,
+            scope: {
+              owners: new Set([...scope.serviceIds, ...scope.tasks.map((t) => t.id)]),
+              nodesInUse: outside.nodesInUse,
+              meshUsedOutside: outside.meshUsedOutside,
+              allNodes: view.allNodes,
+            },
+          },
+          plan,
+        )
+      : { addresses: emptyAllocationPlan(), wake: new Set<string>() };
     for (const n of affectedNodes(plan)) wake.add(n);
     try {
-      const [first, ...rest] = writes(deps, current.generation, plan, current.id, now, addresses, networkRows, wake);
-      await deps.db.batch([first!, ...rest]);
+      const [first, ...rest] = writes(deps, current.generation, marks, plan, current.id, now, addresses, outside?.networks ?? [], wake);
+      await db.batch([first!, ...rest]);
       deps.notifier.notify(wake);
       return;
     } catch (err) {

@@ -85,7 +85,7 @@ export function rolloutStep(ctx: OrchestratorContext, service: ServiceView, curr
     lastStart = Math.max(lastStart, started);
     if (ctx.now < started + config.delayMs) {
       inFlight++;
-      ctx.wake(started + config.delayMs);
+      ctx.wake(service.id, started + config.delayMs);
     }
   }
   const outdated = current.filter((t) => t.specHash !== service.specHash).length;
@@ -100,7 +100,7 @@ export function rolloutStep(ctx: OrchestratorContext, service: ServiceView, curr
         { updateStatus: { ...status, state, message: `${rollingBack ? "rollback" : "update"} completed`, completedAt: ctx.now } },
         `${rollingBack ? "rollback" : "update"}.completed`,
       );
-    } else ctx.wake(doneAt);
+    } else ctx.wake(service.id, doneAt);
   }
   return { budget };
 }

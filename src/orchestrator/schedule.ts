@@ -1,6 +1,6 @@
 import type { NodeRow } from "../db/nodes.js";
 import type { TaskRow } from "../db/tasks.js";
-import { addRecentFailure, addTask, newNodeInfo, type NodeInfo } from "../scheduler/node-info.js";
+import { addLoad, addRecentFailure, addTask, newNodeInfo, type NodeInfo, type NodeLoad } from "../scheduler/node-info.js";
 import { scheduleTasks, type TaskToSchedule } from "../scheduler/scheduler.js";
 import type { SchedulingStrategy, ServiceSpec } from "../domain/service-spec.js";
 import { isDesiredUp, isTerminal, rank } from "../domain/task-states.js";
@@ -10,8 +10,8 @@ import type { TaskBook } from "./task-book.js";
 
 const failureWindowMs = 5 * 60_000;
 
-/** The scheduler's view of every node: its resources and what its active tasks hold. */
-export function nodeInfos(book: TaskBook, nodes: Map<string, NodeRow>, now: number): Map<string, NodeInfo> {
+/** The scheduler's view of every node: its resources and what its active tasks hold (the book's, and `others` for the rest). */
+export function nodeInfos(book: TaskBook, nodes: Map<string, NodeRow>, others: Map<string, NodeLoad>, now: number): Map<string, NodeInfo> {
   const infos = new Map<string, NodeInfo>();
   for (const n of nodes.values())
     infos.set(
@@ -22,6 +22,10 @@ export function nodeInfos(book: TaskBook, nodes: Map<string, NodeRow>, now: numb
         resources: { nanoCpus: n.nanoCpus, memoryBytes: n.memoryBytes },
       }),
     );
+  for (const [nodeId, load] of others) {
+    const info = infos.get(nodeId);
+    if (info) addLoad(info, load);
+  }
   for (const t of book.all()) {
     const info = t.nodeId ? infos.get(t.nodeId) : undefined;
     if (!info) continue;
@@ -59,6 +63,7 @@ export function taskToSchedule(t: TaskRow, spec: ServiceSpec, defaultStrategy: S
 export function scheduleBook(
   book: TaskBook,
   nodes: Map<string, NodeRow>,
+  others: Map<string, NodeLoad>,
   services: Map<string, ServiceView>,
   defaultStrategy: SchedulingStrategy,
   now: number,
@@ -72,7 +77,7 @@ export function scheduleBook(
     return !hold;
   });
   if (pending.length === 0) return;
-  const infos = nodeInfos(book, nodes, now);
+  const infos = nodeInfos(book, nodes, others, now);
   const toSchedule = (t: TaskRow) => taskToSchedule(t, services.get(t.serviceId)!.spec, defaultStrategy);
   const byId = new Map(pending.map((t) => [t.id, t]));
   const apply = (result: ReturnType<typeof scheduleTasks>) => {

@@ -71,6 +71,21 @@ export function addTask(node: NodeInfo, task: ActiveTask): void {
   for (const port of task.hostPorts) node.hostPorts.add(port);
 }
 
+/** What the active tasks of services outside a reconcile pass hold on a node, summed. */
+export interface NodeLoad {
+  taskCount: number;
+  reserved: ResourceAmounts;
+  hostPorts: readonly string[];
+}
+
+/** Accounts the tasks of other services on the node (a pass reads only the services it plans, and these sums for the rest). */
+export function addLoad(node: NodeInfo, load: NodeLoad): void {
+  node.reserved.nanoCpus += load.reserved.nanoCpus;
+  node.reserved.memoryBytes += load.reserved.memoryBytes;
+  node.taskCount += load.taskCount;
+  for (const port of load.hostPorts) node.hostPorts.add(port);
+}
+
 /** Accounts a failure of a task of `serviceId` on the node within the last 5 minutes. */
 export function addRecentFailure(node: NodeInfo, serviceId: string): void {
   node.recentFailures.set(serviceId, (node.recentFailures.get(serviceId) ?? 0) + 1);

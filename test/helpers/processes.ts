@@ -135,7 +135,7 @@ export async function startNodeServer(opts: {
   const args = [await nodeEntry(), "--port", String(port), "--state-dir", opts.stateDir, "--no-agent"];
   if (!opts.login) args.push("--no-login");
   if (opts.host) args.push("--host", opts.host);
-  const child = spawn(process.execPath, args, {
+  const child = spawn(process.execPath, [...(process.env.CP_NODE_ARGS?.split(" ") ?? []), ...args], {
     cwd: repoRoot,
     detached: true,
     env: { ...process.env, ...(opts.jwtKey ? { SHOAL_JWT_KEY: opts.jwtKey } : {}), ...opts.env },

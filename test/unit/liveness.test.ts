@@ -15,8 +15,6 @@ const cluster = (over: Partial<ClusterRow> = {}): ClusterRow => ({
   nodeCount: 0,
   networkGeneration: 0,
   generation: 1,
-  reconciledGeneration: 1,
-  wakeAt: null,
   livenessGraceUntil: 0,
   ...over,
 });

@@ -52,7 +52,7 @@ describe("rolling update status", () => {
     running(c);
     const watching = c.reconcile();
     expect(svc.updateStatus!.state).toBe("updating");
-    expect(watching.wakeAt).toBe(c.now + 5000);
+    expect(watching.wakes.get("svc_w")).toBe(c.now + 5000);
     c.now += 5000;
     const done = c.reconcile();
     expect(svc.updateStatus).toMatchObject({ state: "completed", message: "update completed", completedAt: c.now });
@@ -87,7 +87,7 @@ describe("rolling update status", () => {
     running(c);
     const plan = c.reconcile();
     expect(newOnes()).toBe(2);
-    expect(plan.wakeAt).toBe(c.now + 10_000);
+    expect(plan.wakes.get("svc_w")).toBe(c.now + 10_000);
     c.now += 10_000;
     c.reconcile();
     expect(newOnes()).toBe(4);

@@ -1,4 +1,4 @@
-import { check, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { check, index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { sql } from "drizzle-orm";
 
 import { schedulingStrategies } from "../../domain/service-spec.js";
@@ -24,18 +24,30 @@ export const cluster = sqliteTable("cluster", {
   /**
    * Bumped by every change the orchestrator must react to (specs, nodes, task
    * states). Reconcile writes are guarded on it: a plan made from an older
-   * snapshot loses and is made again.
+   * read loses and is made again.
    */
   generation: integer("generation").notNull().default(1),
-  /** The generation the last reconcile planned from; equal to `generation` when nothing is left to do. */
-  reconciledGeneration: integer("reconciled_generation").notNull().default(0),
-  /** When a timer (a restart delay) next needs a reconcile; null when none. */
-  wakeAt: integer("wake_at"),
   /** Bumped by every network create and remove: creates are guarded on it, so two never take overlapping subnets. */
   networkGeneration: integer("network_generation").notNull().default(0),
   /** No node is marked down before this: set when a control plane starts, as agents could not call in while it was away. */
   livenessGraceUntil: integer("liveness_grace_until").notNull(),
 });
+
+/**
+ * The services the orchestrator must look at again, and from when: every write
+ * that changes what a service's plan depends on marks it (due now) in the same
+ * batch, and a plan that waits on a timer (a restart delay, an update delay, a
+ * monitor window) marks its service due then. Reconcile reads only the due
+ * services, so its cost follows the change, not the cluster's size.
+ */
+export const reconcileMarks = sqliteTable(
+  "reconcile_marks",
+  {
+    serviceId: text("service_id").primaryKey(),
+    dueAt: integer("due_at").notNull(),
+  },
+  (t) => [index("reconcile_marks_due").on(t.dueAt)],
+);
 
 /**
  * Compare-and-set guard for atomic batches without interactive transactions:
