@@ -193,13 +193,13 @@ const placedTasks = (plan: ReconcilePlan) =>
  * or its tasks hold addresses on, every address of those, and what tasks
  * outside the scope need of them. None when the scope touches no network.
  */
-async function readAddressInput(db: AppDeps["db"], scope: Scope, plan: ReconcilePlan, networks: NetworkRow[], now: number) {
+async function readAddressInput(db: AppDeps["db"], scope: Scope, plan: ReconcilePlan, networks: NetworkRow[], held: string[], now: number) {
   const ingressId = networks.find((n) => n.ingress)?.id;
   const idOf = networkIdOf(networks);
   const specs = [...scope.services.map((s) => s.spec), ...plan.services.flatMap((u) => (u.set.spec ? [u.set.spec] : []))];
   const involved = new Set([
     ...specs.flatMap((spec) => attachedNetworks(spec, idOf, ingressId).map((a) => a.networkId)),
-    ...(await networksHeldBy(db, [...scope.serviceIds])),
+    ...held,
   ]);
   if (involved.size === 0) return undefined;
   const [allocations, holders] = await Promise.all([listAllocations(db, now - quarantineMs, [...involved]), taskHoldersByNode(db, [...involved])]);
@@ -234,10 +234,14 @@ export async function reconcileTasks(deps: Pick<AppDeps, "db" | "keys" | "notifi
     const marks = await dueMarks(db, now);
     if (marks.length === 0) return;
     const [scope, networkRows] = await Promise.all([readScope(db, marks), listNetworks(db)]);
+    const held = await networksHeldBy(db, [...scope.serviceIds]);
     const ingressId = networkRows.find((n) => n.ingress)?.id;
-    const spansNodes = scope.services.some(
-      (s) => s.spec.mode === "global" || s.spec.mode === "global-job" || s.spec.rebalance || (ingressId !== undefined && hasIngressPorts(s.spec)),
-    );
+    // The routing mesh puts an address on every node: a scope that uses or leaves it plans them all.
+    const spansNodes =
+      (ingressId !== undefined && held.includes(ingressId)) ||
+      scope.services.some(
+        (s) => s.spec.mode === "global" || s.spec.mode === "global-job" || s.spec.rebalance || (ingressId !== undefined && hasIngressPorts(s.spec)),
+      );
     const input = {
       now,
       cluster: current,
@@ -257,7 +261,7 @@ export async function reconcileTasks(deps: Pick<AppDeps, "db" | "keys" | "notifi
       view = await everyNode();
       plan = planReconcile({ ...input, ...view });
     }
-    const outside = await readAddressInput(db, scope, plan, networkRows, now);
+    const outside = await readAddressInput(db, scope, plan, networkRows, held, now);
     const { addresses, wake } = outside
       ? planAddresses(
           {
