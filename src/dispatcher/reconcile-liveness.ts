@@ -5,13 +5,9 @@ import { listExpiredNodes, markNodeDown } from "../db/nodes.js";
 /**
  * Marks nodes whose heartbeats stopped as down, unless the control plane only
  * just started (its grace). With nothing expired this is one indexed read.
- * Returns whether any node went down.
+ * Each node marked down marks the services it touches (markServicesOfNode).
  */
-export async function reconcileNodeLiveness(db: Db, cluster: ClusterRow, now: number): Promise<boolean> {
-  if (now < cluster.livenessGraceUntil) return false;
-  let changed = false;
-  for (const node of await listExpiredNodes(db, now)) {
-    if (await markNodeDown(db, cluster.id, node, now, "heartbeat failure")) changed = true;
-  }
-  return changed;
+export async function reconcileNodeLiveness(db: Db, cluster: ClusterRow, now: number): Promise<void> {
+  if (now < cluster.livenessGraceUntil) return;
+  for (const node of await listExpiredNodes(db, now)) await markNodeDown(db, cluster.id, node, now, "heartbeat failure");
 }
