@@ -1,16 +1,28 @@
-import type { AppDeps } from "./api/context.js";
 import type { ClusterRow } from "./db/cluster.js";
+import { listExpiredNodes, markNodeDown } from "./db/nodes.js";
 import { anyDue } from "./db/reconcile-marks.js";
-import { reconcileNodeLiveness } from "./dispatcher/reconcile-liveness.js";
+import type { ReconcileDeps } from "./orchestrator/deps.js";
 import { reconcileTasks } from "./orchestrator/reconcile-tasks.js";
 
 /**
- * The one reconcile entry: called by every authenticated request, the Node
- * timer and the Workers cron. Idempotent and bounded. When no lease expired
- * and no service is marked due (a write marked it, or its timer ran out), it
- * reads two index ranges: O(1).
+ * The one reconcile entry, and the only caller of the orchestrator's pass.
+ * Three callers: the API's pipeline step (src/api/pipeline.ts: before a
+ * handler, and after every write before its answer), the Node timer and the
+ * Workers cron. Idempotent and bounded. When no lease expired and no service
+ * is marked due (a write marked it, or its timer ran out), it reads two index
+ * ranges: O(1).
  */
-export async function reconcile(deps: Pick<AppDeps, "db" | "keys" | "notifier">, cluster: ClusterRow, now: number): Promise<void> {
-  await reconcileNodeLiveness(deps.db, cluster, now);
+export async function reconcile(deps: ReconcileDeps, cluster: ClusterRow, now: number): Promise<void> {
+  await reconcileNodeLiveness(deps, cluster, now);
   if (await anyDue(deps.db, now)) await reconcileTasks(deps, now);
+}
+
+/**
+ * Marks nodes whose heartbeats stopped as down, unless the control plane only
+ * just started (its grace). With nothing expired this is one indexed read.
+ * Each node marked down marks the services it touches (markServicesOfNode).
+ */
+async function reconcileNodeLiveness({ db }: ReconcileDeps, cluster: ClusterRow, now: number): Promise<void> {
+  if (now < cluster.livenessGraceUntil) return;
+  for (const node of await listExpiredNodes(db, now)) await markNodeDown(db, cluster.id, node, now, "heartbeat failure");
 }

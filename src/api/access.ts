@@ -3,7 +3,6 @@ import { claimedKind, verifyCredential, type Credential } from "../auth/credenti
 import { getCluster, type ClusterRow } from "../db/cluster.js";
 import { getNode, type NodeRow } from "../db/nodes.js";
 import { getApiToken } from "../db/tokens.js";
-import { reconcile } from "../reconcile.js";
 import type { AppDeps, AppEnv } from "./context.js";
 import { ApiError } from "./errors.js";
 
@@ -69,8 +68,8 @@ async function isRevoked(
 }
 
 /**
- * Authenticates the bearer credential, refuses kinds the route does not take,
- * then reconciles (so reads see expired leases) before the handler runs.
+ * Authenticates the bearer credential and refuses kinds the route does not
+ * take; nothing else (the pipeline step after it reconciles: pipeline.ts).
  */
 export function access(deps: AppDeps, level: Access): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -90,7 +89,6 @@ export function access(deps: AppDeps, level: Access): MiddlewareHandler<AppEnv> 
     c.set("cluster", cluster);
     c.set("node", node);
     c.set("now", now);
-    await reconcile(deps, cluster, now);
     await next();
   };
 }

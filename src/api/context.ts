@@ -3,7 +3,7 @@ import type { ClusterKeys } from "../auth/keys.js";
 import type { Db } from "../db/client.js";
 import type { ClusterRow } from "../db/cluster.js";
 import type { NodeRow } from "../db/nodes.js";
-import type { AssignmentNotifier } from "../dispatcher/notifier.js";
+import type { AssignmentNotifier } from "../orchestrator/deps.js";
 import type { TextBundle } from "../install/agent-bundle.js";
 
 /** shoal's release, in the OpenAPI document and the Docker API's /version. */
@@ -44,6 +44,8 @@ export interface AppEnv {
     /** The calling node, for node credentials. */
     node?: NodeRow;
     now: number;
+    /** Set by the pipeline step (pipeline.ts): a handler that wrote calls it before building its answer. */
+    afterWrite: () => Promise<void>;
     /** Set by the time-limit middleware: a long-poll about to wait `waitMs` gets that much more time. */
     extendTimeLimit: (waitMs: number) => void;
   };

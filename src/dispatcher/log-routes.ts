@@ -1,5 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { access } from "../api/access.js";
+import { reconciled } from "../api/pipeline.js";
 import type { AppDeps } from "../api/context.js";
 import { ApiError } from "../api/errors.js";
 import { bearer, errorResponses, jsonBody, jsonResponse } from "../api/openapi.js";
@@ -48,7 +49,7 @@ export function logRelayRoutes(deps: AppDeps) {
         "Lines of the session's tasks on the calling node, with the engine's timestamps. `caughtUp` says the backlog is sent " +
         "(not following: the node is done). Answers `open: false` once the session is over: stop reading and sending.",
       security: bearer,
-      middleware: [access(deps, "node")],
+      middleware: [access(deps, "node"), reconciled(deps)],
       request: { body: jsonBody(LogBatch) },
       responses: { 200: jsonResponse(LogBatchAck, "Stored, or the session is over"), ...errorResponses },
     }),
@@ -78,7 +79,7 @@ export function logRelayRoutes(deps: AppDeps) {
         "The first post claims the command (`claim: true`), so it runs once; later ones carry its output, the last its `exit`. " +
         "Answers `open: false` for a command of another node, one already claimed, or one whose caller went away.",
       security: bearer,
-      middleware: [access(deps, "node")],
+      middleware: [access(deps, "node"), reconciled(deps)],
       request: { body: jsonBody(ExecReport) },
       responses: { 200: jsonResponse(LogBatchAck, "Stored, or the command is not (or no longer) this call's"), ...errorResponses },
     }),

@@ -1,13 +1,4 @@
-/**
- * Wakes agents' long-polls when their assignments change. An optimisation
- * only: a poll always re-reads the store, so a missed wake-up costs at most
- * one re-check interval.
- */
-export interface AssignmentNotifier {
-  /** Resolves when `nodeId` is notified or after `ms`, whichever comes first. */
-  wait(nodeId: string, ms: number): Promise<void>;
-  notify(nodeIds: Iterable<string>): void;
-}
+import type { AssignmentNotifier } from "../orchestrator/deps.js";
 
 /** Node: one process serves the polls and the writes, so a wake-up is immediate. */
 export function createLocalNotifier(): AssignmentNotifier {

@@ -12,9 +12,9 @@ import {
   type NodeRow,
 } from "../db/nodes.js";
 import { applyTaskStatus, listNodeAssignments, listNodeEndedTaskIds } from "../db/tasks.js";
-import { reconcileTasks } from "../orchestrator/reconcile-tasks.js";
 import type { Context } from "hono";
 import { access } from "../api/access.js";
+import { reconciled } from "../api/pipeline.js";
 import type { AppDeps, AppEnv } from "../api/context.js";
 import { ApiError } from "../api/errors.js";
 import { bearer, errorResponses, jsonBody, jsonResponse } from "../api/openapi.js";
@@ -115,7 +115,7 @@ export function dispatcherRoutes(deps: AppDeps) {
     });
     // A node that came back, or whose engine went away, changes what the orchestrator wants.
     const state = engineDown ? ("down" as const) : ("ready" as const);
-    if (node.state !== state) await reconcileTasks(deps, now);
+    if (node.state !== state) await c.var.afterWrite();
     const renew = credential.expiresAt - now < nodeCredentialLifetimeMs / 2;
     return {
       nodeId: node.id,
@@ -133,7 +133,7 @@ export function dispatcherRoutes(deps: AppDeps) {
       summary: "Join the cluster with a join token",
       description: "Answers a node credential. The same machine joining again keeps its node and gets a new credential.",
       security: bearer,
-      middleware: [access(deps, "join")],
+      middleware: [access(deps, "join"), reconciled(deps)],
       request: { body: jsonBody(JoinRequest) },
       responses: {
         200: jsonResponse(Joined, "Re-joined an existing node"),
@@ -174,6 +174,8 @@ export function dispatcherRoutes(deps: AppDeps) {
         await insertNode(deps.db, cluster.id, row);
         return { node: row, created: true };
       });
+      // A node that joins (or comes back) is where pending tasks and global services go: placed before the answer.
+      await c.var.afterWrite();
       const body = {
         nodeId: node.id,
         credential: await signNodeCredential(deps.keys, node.id, node.credentialGeneration, now),
@@ -190,7 +192,7 @@ export function dispatcherRoutes(deps: AppDeps) {
       tags: ["agent"],
       summary: "Report that the node is alive",
       security: bearer,
-      middleware: [access(deps, "node")],
+      middleware: [access(deps, "node"), reconciled(deps)],
       request: { body: { ...jsonBody(Heartbeat), required: false } },
       responses: { 200: jsonResponse(HeartbeatAck, "Alive; call again within the period"), ...errorResponses },
     }),
@@ -206,7 +208,7 @@ export function dispatcherRoutes(deps: AppDeps) {
       description:
         "Answers at once when the node's assignments differ from `since`, else when they change or after `waitMs` (at most one heartbeat period). Only this node's tasks, with their specs.",
       security: bearer,
-      middleware: [access(deps, "node")],
+      middleware: [access(deps, "node"), reconciled(deps)],
       request: { query: AssignmentsQuery },
       responses: { 200: jsonResponse(Assignments, "The node's assignments"), ...errorResponses },
     }),
@@ -279,7 +281,7 @@ export function dispatcherRoutes(deps: AppDeps) {
       summary: "Report the observed state of the node's tasks",
       description: "States only move forward; reports of other nodes' tasks and backward moves are ignored.",
       security: bearer,
-      middleware: [access(deps, "node")],
+      middleware: [access(deps, "node"), reconciled(deps)],
       request: { body: jsonBody(StatusReport) },
       responses: { 200: jsonResponse(StatusApplied, "How many reports changed a task"), ...errorResponses },
     }),
@@ -291,7 +293,7 @@ export function dispatcherRoutes(deps: AppDeps) {
       if (applied > 0) {
         // A task that starts or stops running comes into or goes out of its networks' endpoints on every member.
         deps.notifier.notify(await wakeNetworkMembers(deps.db, [...new Set(updates.map((u) => u.taskId))]));
-        await reconcileTasks(deps, now);
+        await c.var.afterWrite();
       }
       return c.json({ applied }, 200);
     },
@@ -305,11 +307,12 @@ export function dispatcherRoutes(deps: AppDeps) {
       summary: "Leave the cluster (shoal-agent leave)",
       description: "Removes the calling node, as `docker node rm --force` would: its credential stops working at once.",
       security: bearer,
-      middleware: [access(deps, "node")],
+      middleware: [access(deps, "node"), reconciled(deps)],
       responses: { 204: { description: "Left" }, ...errorResponses },
     }),
     async (c) => {
       await deleteNode(deps.db, deps.keys.clusterId, c.get("node")!, true, c.get("now"));
+      await c.var.afterWrite();
       return c.body(null, 204);
     },
   );

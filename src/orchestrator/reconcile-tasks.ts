@@ -1,5 +1,4 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
-import type { AppDeps } from "../api/context.js";
 import { chunks, requireChanged, isCasFailure } from "../db/cas.js";
 import { getCluster } from "../db/cluster.js";
 import { getNodesByIds, listNodes, type NodeRow } from "../db/nodes.js";
@@ -17,6 +16,7 @@ import { listAllocations, listNetworks, networksHeldBy, setAllocationCursor, rel
 import { ipAllocations } from "../db/schema/index.js";
 import type { ServiceRow } from "../db/services.js";
 import { viewOf } from "./context.js";
+import type { ReconcileDeps } from "./deps.js";
 import { planReconcile, type ReconcilePlan } from "./plan-reconcile.js";
 import type { TaskUpdate } from "./task-book.js";
 
@@ -45,7 +45,7 @@ function planAddresses(
 const noAddressMessage = (n: Pick<NetworkRow, "name" | "subnet">) => `no free address on network ${n.name} (${n.subnet}): waiting for one to be released`;
 
 /** The address plan's writes. The batch's generation guard orders them: every writer of addresses (this one, network create and remove) moves the generation. */
-function addressWrites(db: AppDeps["db"], addresses: AllocationPlan, networks: NetworkRow[], now: number) {
+function addressWrites(db: ReconcileDeps["db"], addresses: AllocationPlan, networks: NetworkRow[], now: number) {
   const statements = [];
   // A task left without an address says why, once (the dispatcher withholds it until it has one).
   for (const n of networks) {
@@ -77,7 +77,7 @@ function addressWrites(db: AppDeps["db"], addresses: AllocationPlan, networks: N
 }
 
 function writes(
-  deps: Pick<AppDeps, "db">,
+  deps: Pick<ReconcileDeps, "db">,
   generation: number,
   marks: Mark[],
   plan: ReconcilePlan,
@@ -152,7 +152,7 @@ interface Scope {
   tasks: TaskRow[];
 }
 
-async function readScope(db: AppDeps["db"], marks: Mark[]): Promise<Scope> {
+async function readScope(db: ReconcileDeps["db"], marks: Mark[]): Promise<Scope> {
   const due = await getServicesByIds(db, marks.map((m) => m.serviceId));
   // depends_on: a due service's dependents may start now, and whether a service may start reads its
   // dependencies' tasks, so both are planned with it (dependencies transitively).
@@ -193,7 +193,7 @@ const placedTasks = (plan: ReconcilePlan) =>
  * or its tasks hold addresses on, every address of those, and what tasks
  * outside the scope need of them. None when the scope touches no network.
  */
-async function readAddressInput(db: AppDeps["db"], scope: Scope, plan: ReconcilePlan, networks: NetworkRow[], held: string[], now: number) {
+async function readAddressInput(db: ReconcileDeps["db"], scope: Scope, plan: ReconcilePlan, networks: NetworkRow[], held: string[], now: number) {
   const ingressId = networks.find((n) => n.ingress)?.id;
   const idOf = networkIdOf(networks);
   const specs = [...scope.services.map((s) => s.spec), ...plan.services.flatMap((u) => (u.set.spec ? [u.set.spec] : []))];
@@ -226,7 +226,7 @@ async function readAddressInput(db: AppDeps["db"], scope: Scope, plan: Reconcile
  * load the other services put on it. A plan that lost to a concurrent writer
  * is made again from a fresh read; once no mark is due there is nothing to do.
  */
-export async function reconcileTasks(deps: Pick<AppDeps, "db" | "keys" | "notifier">, now: number, attempts = 5): Promise<void> {
+export async function reconcileTasks(deps: ReconcileDeps, now: number, attempts = 5): Promise<void> {
   const { db } = deps;
   for (let i = 0; i < attempts; i++) {
     const current = await getCluster(db, deps.keys.clusterId);

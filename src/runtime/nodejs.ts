@@ -153,7 +153,7 @@ async function main(): Promise<void> {
     return child;
   }
 
-  // The safety net: reconcile runs on requests, and on this timer when none arrive.
+  // The safety net: the pipeline step reconciles on requests (src/api/pipeline.ts), this timer when none arrive.
   const timer = setInterval(async () => {
     try {
       const current = await requireCluster(deps);

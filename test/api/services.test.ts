@@ -181,3 +181,46 @@ describe("services API", () => {
     expect(await state()).toEqual(before);
   });
 });
+
+/** The service's tasks as stored: where each is and what it is to do. */
+async function storedTasks(service: string) {
+  const { rows } = await t.client.execute({
+    sql: "SELECT t.node_id AS nodeId, t.desired_state AS desiredState, t.state AS state FROM tasks t JOIN services s ON s.id = t.service_id WHERE s.name = ?",
+    args: [service],
+  });
+  return rows.map((r) => ({ nodeId: r.nodeId as string | null, desiredState: r.desiredState as string, state: r.state as string }));
+}
+
+// The store is read directly after the change, with no other request (which would run the pipeline step again).
+describe("node changes take effect in their own request", () => {
+  it("draining a node shuts its tasks down and replaces them elsewhere in the drain's own request", async () => {
+    const a = await joinNode(t);
+    const b = await joinNode(t);
+    await create({ name: "web", replicas: 4 });
+    const node = (await t.call("GET", `/v1/nodes/${a.id}`, admin())).body;
+    const res = await t.call("PATCH", `/v1/nodes/${a.id}?version=${node.version}`, { ...admin(), body: { availability: "drain" } });
+    expect(res.status).toBe(200);
+    const tasks = await storedTasks("web");
+    expect(tasks.filter((x) => x.nodeId === a.id).every((x) => x.desiredState === "shutdown")).toBe(true);
+    const up = tasks.filter((x) => x.desiredState === "running");
+    expect(up).toHaveLength(4);
+    expect(up.every((x) => x.nodeId === b.id && x.state === "assigned")).toBe(true);
+  });
+
+  it("removing a node replaces its tasks on the others in the removal's own request", async () => {
+    const a = await joinNode(t);
+    const b = await joinNode(t);
+    await create({ name: "web", replicas: 4 });
+    expect((await t.call("DELETE", `/v1/nodes/${a.id}?force=true`, admin())).status).toBe(204);
+    const up = (await storedTasks("web")).filter((x) => x.desiredState === "running");
+    expect(up).toHaveLength(4);
+    expect(up.every((x) => x.nodeId === b.id && x.state === "assigned")).toBe(true);
+  });
+
+  it("a node that joins gets the pending task in the join's own request", async () => {
+    await create({ name: "web" });
+    expect(await storedTasks("web")).toEqual([{ nodeId: null, desiredState: "running", state: "pending" }]);
+    const a = await joinNode(t);
+    expect(await storedTasks("web")).toEqual([{ nodeId: a.id, desiredState: "running", state: "assigned" }]);
+  });
+});

@@ -13,8 +13,8 @@ import type { LogRecord } from "../../domain/log-lines.js";
 import { imageRefProblem } from "../../domain/image-ref.js";
 import { hashTaskSpec, taskSpecOf } from "../../domain/task-spec.js";
 import { parseEventTime } from "../../events/event-filter.js";
-import { reconcileTasks } from "../../orchestrator/reconcile-tasks.js";
 import { access, type Access } from "../access.js";
+import { reconciled } from "../pipeline.js";
 import { shoalVersion, type AppDeps, type AppEnv } from "../context.js";
 import { ApiError, notFound, toApiError } from "../errors.js";
 import { followEvents } from "../event-feed.js";
@@ -171,7 +171,7 @@ export function dockerApi(deps: AppDeps) {
     await next();
   };
   const add = (method: "GET" | "POST" | "DELETE" | "HEAD" | "ALL", path: string, level: Access | "public", handler: Handler) => {
-    const rest: MiddlewareHandler<AppEnv>[] = [...(level === "public" ? [] : [access(deps, level)]), async (c) => handler(c)];
+    const rest: MiddlewareHandler<AppEnv>[] = [...(level === "public" ? [] : [access(deps, level), reconciled(deps)]), async (c) => handler(c)];
     for (const base of bases) {
       if (method === "ALL") app.all(`${base}${path}`, versionCheck, ...rest);
       else app.on(method, `${base}${path}`, versionCheck, ...rest);
@@ -260,12 +260,14 @@ export function dockerApi(deps: AppDeps) {
     const change = nodeSpecFromDocker(await readJson(c));
     const node = await findNode(c.req.param("id")!);
     await changeNode(deps, node, version, change, c.get("now"));
+    await c.var.afterWrite();
     return c.body(null, 200);
   });
 
   add("DELETE", "/nodes/:id", "admin", async (c) => {
     const force = queryBool("force", c.req.query("force"));
     await removeNode(deps, await findNode(c.req.param("id")!), force, c.get("now"));
+    await c.var.afterWrite();
     return c.body(null, 200);
   });
 
@@ -289,7 +291,7 @@ export function dockerApi(deps: AppDeps) {
     const spec = serviceSpecFromDocker(await readJson(c));
     const now = c.get("now");
     const row = await createService(deps, spec, now);
-    await reconcileTasks(deps, now);
+    await c.var.afterWrite();
     return c.json({ ID: dockerId(row.id) }, 201);
   });
 
@@ -311,14 +313,14 @@ export function dockerApi(deps: AppDeps) {
     // docker service rollback sends the current spec: the previous one is what it asks for.
     if (rollback === "previous") await rollBackService(deps, current, now);
     else await replaceServiceSpec(deps, current, serviceSpecFromDocker(body, current.spec), now);
-    await reconcileTasks(deps, now);
+    await c.var.afterWrite();
     return c.json({});
   });
 
   add("DELETE", "/services/:id", "admin", async (c) => {
     const now = c.get("now");
     await removeService(deps, await findService(c.req.param("id")!), now);
-    await reconcileTasks(deps, now);
+    await c.var.afterWrite();
     return c.body(null, 200);
   });
 
@@ -419,20 +421,21 @@ export function dockerApi(deps: AppDeps) {
 
   add("POST", "/networks/create", "admin", async (c) => {
     const row = await createNetwork(deps, networkFromDocker(await readJson(c)), c.get("now"));
+    await c.var.afterWrite();
     return c.json({ Id: dockerId(row.id), Warning: "" }, 201);
   });
 
   add("DELETE", "/networks/:id", "admin", async (c) => {
     const now = c.get("now");
     await removeNetwork(deps, await findNetwork(c.req.param("id")!), now);
-    await reconcileTasks(deps, now);
+    await c.var.afterWrite();
     return c.body(null, 204);
   });
 
   add("POST", "/networks/prune", "admin", async (c) => {
     const now = c.get("now");
     const deleted = await pruneNetworks(deps, filtersOf(c, ["label"]).get("label"), now);
-    if (deleted.length) await reconcileTasks(deps, now);
+    if (deleted.length) await c.var.afterWrite();
     return c.json({ NetworksDeleted: deleted });
   });
 

@@ -6,6 +6,7 @@ import { eventTypes } from "../../db/schema/index.js";
 import { listServices } from "../../db/services.js";
 import { eventPatternRegex, matchesEventFilter, parseEventTime, toEventView, type EventFilter } from "../../events/event-filter.js";
 import { access } from "../access.js";
+import { reconciled } from "../pipeline.js";
 import { followEvents } from "../event-feed.js";
 import type { AppDeps } from "../context.js";
 import { bearer, errorResponses, jsonResponse } from "../openapi.js";
@@ -105,7 +106,7 @@ export function eventRoutes(deps: AppDeps) {
         "Events in the order they happened, filtered as docker's: values of one filter are alternatives, different filters must all hold. " +
         "At most `limit` events; continue from `cursor` with `after`.",
       security: bearer,
-      middleware: [access(deps, "read")],
+      middleware: [access(deps, "read"), reconciled(deps)],
       request: { query: EventListQuery },
       responses: { 200: jsonResponse(EventListSchema, "Events"), ...errorResponses },
     }),
@@ -139,7 +140,7 @@ export function eventRoutes(deps: AppDeps) {
         "With `since` or `after` (or a `Last-Event-ID` header) past events come first. " +
         `The stream ends at \`until\`, or after ${maxStreamMs / 60_000} minutes, with an \`end\` event whose id is the cursor: reconnect with it as Last-Event-ID.`,
       security: bearer,
-      middleware: [access(deps, "read")],
+      middleware: [access(deps, "read"), reconciled(deps)],
       request: { query: EventStreamQuery },
       responses: {
         200: { description: "An event stream", content: { "text/event-stream": { schema: z.string() } } },

@@ -11,6 +11,7 @@ import type { ExecRecord } from "../../domain/log-lines.js";
 import { newId } from "../../ids.js";
 import { strictObject } from "../../protocol/schema.js";
 import { access } from "../access.js";
+import { reconciled } from "../pipeline.js";
 import type { AppDeps } from "../context.js";
 import { ApiError, notFound } from "../errors.js";
 import { bearer, errorResponses, jsonBody } from "../openapi.js";
@@ -52,7 +53,7 @@ export function execRoutes(deps: AppDeps) {
         "Not interactive: no stdin, no TTY. The answer is newline-delimited JSON: `{kind: \"output\", stream, data}` as the command writes, " +
         "then `{kind: \"exit\", exitCode}` (or `{kind: \"error\", message}` when its node did not take it). Going away stops the relay, not the command.",
       security: bearer,
-      middleware: [access(deps, "admin")],
+      middleware: [access(deps, "admin"), reconciled(deps)],
       request: { params: TaskIdParam, body: jsonBody(ExecRequest) },
       responses: {
         200: { description: "The command's output and exit", content: { "application/x-ndjson": { schema: z.string() } } },

@@ -5,6 +5,7 @@ import { listServices } from "../../db/services.js";
 import { fileObjectName, maxFileObjectBytes } from "../../domain/file-object.js";
 import { Labels, strictObject } from "../../protocol/schema.js";
 import { access } from "../access.js";
+import { reconciled } from "../pipeline.js";
 import type { AppDeps } from "../context.js";
 import { createFileObject, maxFileObjectBase64, removeFileObject, resolveFileObject, servicesUsing } from "../file-object-writes.js";
 import { filterFileObjects } from "../file-object-filters.js";
@@ -91,7 +92,7 @@ export function fileObjectRoutes(deps: AppDeps, kind: FileObjectKind) {
       summary: `Create a ${kind} (docker ${kind} create)`,
       description: `${title[kind]}s are immutable: to change one, create another under a new name and point the service at it. A name in use is a 409.${kind === "secret" ? " The data is stored encrypted and never answered." : ""}`,
       security: bearer,
-      middleware: [access(deps, "admin")],
+      middleware: [access(deps, "admin"), reconciled(deps)],
       request: { body: jsonBody(Create) },
       responses: { 201: jsonResponse(View, `The ${kind}`), ...errorResponses },
     }),
@@ -108,7 +109,7 @@ export function fileObjectRoutes(deps: AppDeps, kind: FileObjectKind) {
       tags,
       summary: `List ${kind}s (docker ${kind} ls)`,
       security: bearer,
-      middleware: [access(deps, "read")],
+      middleware: [access(deps, "read"), reconciled(deps)],
       request: { query: ListQuery },
       responses: { 200: jsonResponse(z.array(View), `${title[kind]}s, by name`), ...errorResponses },
     }),
@@ -125,7 +126,7 @@ export function fileObjectRoutes(deps: AppDeps, kind: FileObjectKind) {
       tags,
       summary: `Inspect a ${kind}${kind === "secret" ? " (never its value)" : ""}`,
       security: bearer,
-      middleware: [access(deps, "read")],
+      middleware: [access(deps, "read"), reconciled(deps)],
       request: { params: RefParam },
       responses: { 200: jsonResponse(View, `The ${kind}`), ...errorResponses },
     }),
@@ -142,7 +143,7 @@ export function fileObjectRoutes(deps: AppDeps, kind: FileObjectKind) {
       tags,
       summary: `Remove a ${kind} (refused while a service uses it)`,
       security: bearer,
-      middleware: [access(deps, "admin")],
+      middleware: [access(deps, "admin"), reconciled(deps)],
       request: { params: RefParam },
       responses: { 204: { description: "Removed" }, ...errorResponses },
     }),

@@ -7,8 +7,8 @@ import { hookActions } from "../../db/schema/index.js";
 import { getService } from "../../db/services.js";
 import { hookSources, parseHookTrigger, planRedeploy } from "../../hooks/trigger.js";
 import { newId } from "../../ids.js";
-import { reconcileTasks } from "../../orchestrator/reconcile-tasks.js";
 import { access } from "../access.js";
+import { afterWrites, reconciled } from "../pipeline.js";
 import type { AppDeps } from "../context.js";
 import { ApiError, notFound } from "../errors.js";
 import { bearer, errorResponses, jsonBody, jsonResponse, tooManyRequestsResponse } from "../openapi.js";
@@ -110,7 +110,7 @@ export function hookRoutes(deps: AppDeps) {
       summary: "Create a webhook trigger for a service",
       description: "Answers the token once; only its hash is kept. POST to the answered `url` to trigger the action.",
       security: bearer,
-      middleware: [access(deps, "admin")],
+      middleware: [access(deps, "admin"), reconciled(deps)],
       request: { params: ServiceRefParam, body: jsonBody(HookCreateSchema) },
       responses: { 201: jsonResponse(CreatedHookSchema, "The webhook, with its token"), ...errorResponses },
     }),
@@ -141,7 +141,7 @@ export function hookRoutes(deps: AppDeps) {
       tags: ["webhooks"],
       summary: "List a service's webhook triggers (never their tokens)",
       security: bearer,
-      middleware: [access(deps, "admin")],
+      middleware: [access(deps, "admin"), reconciled(deps)],
       request: { params: ServiceRefParam },
       responses: { 200: jsonResponse(z.array(HookSchema), "The service's webhooks"), ...errorResponses },
     }),
@@ -159,7 +159,7 @@ export function hookRoutes(deps: AppDeps) {
       summary: "Delete a webhook trigger",
       description: "Its token stops working at once.",
       security: bearer,
-      middleware: [access(deps, "admin")],
+      middleware: [access(deps, "admin"), reconciled(deps)],
       request: { params: HookIdParam },
       responses: { 204: { description: "Deleted" }, ...errorResponses },
     }),
@@ -184,6 +184,7 @@ export function hookRoutes(deps: AppDeps) {
         "(`package_version.container_metadata.tag.name`); `?tag=` works too. A registry payload for another repository than the service's image is refused.",
         `GitHub pings and untagged versions answer 200 and change nothing. At most ${hookCallsPerWindow} calls per token per ${hookWindowMs / 1000} s.`,
       ].join(" "),
+      middleware: [afterWrites(deps)],
       request: { params: TokenParam, query: TriggerQuery },
       responses: {
         200: jsonResponse(IgnoredSchema, "Understood, nothing to do"),
@@ -224,7 +225,7 @@ export function hookRoutes(deps: AppDeps) {
           markHookTriggered(deps.db, hook.id, now),
         ]);
       });
-      await reconcileTasks(deps, now);
+      await c.var.afterWrite();
       return c.json(
         {
           hookId: hook.id,

@@ -11,6 +11,7 @@ import { parseEventTime } from "../../events/event-filter.js";
 import { newId } from "../../ids.js";
 import { strictObject } from "../../protocol/schema.js";
 import { access } from "../access.js";
+import { reconciled } from "../pipeline.js";
 import type { AppDeps, AppEnv } from "../context.js";
 import { notFound } from "../errors.js";
 import { bearer, errorResponses } from "../openapi.js";
@@ -237,7 +238,7 @@ export function logRoutes(deps: AppDeps) {
         "Every host that runs or ran a task of the service reads its containers' logs and sends them over its own outbound connection; " +
         "stdout and stderr stay apart. A host that is down is named in a warning.",
       security: bearer,
-      middleware: [access(deps, "read")],
+      middleware: [access(deps, "read"), reconciled(deps)],
       request: { params: ServiceRefParam, query: LogsQuery },
       responses: { 200: ndjson, ...errorResponses },
     }),
@@ -256,7 +257,7 @@ export function logRoutes(deps: AppDeps) {
       tags: ["tasks"],
       summary: "Logs of one task (docker service logs TASK)",
       security: bearer,
-      middleware: [access(deps, "read")],
+      middleware: [access(deps, "read"), reconciled(deps)],
       request: { params: TaskIdParam, query: LogsQuery },
       responses: { 200: ndjson, ...errorResponses },
     }),

@@ -3,9 +3,9 @@ import { listNetworks, type NetworkRow } from "../../db/networks.js";
 import { listServices } from "../../db/services.js";
 import { networkDrivers } from "../../db/schema/index.js";
 import { encryptedOption, mtuOption } from "../../domain/network.js";
-import { reconcileTasks } from "../../orchestrator/reconcile-tasks.js";
 import { Labels, strictObject } from "../../protocol/schema.js";
 import { access } from "../access.js";
+import { reconciled } from "../pipeline.js";
 import type { AppDeps } from "../context.js";
 import { filterNetworks } from "../network-filters.js";
 import { createNetwork, pruneNetworks, removeNetwork, resolveNetwork, servicesOn } from "../network-writes.js";
@@ -120,12 +120,13 @@ export function networkRoutes(deps: AppDeps) {
       summary: "Create an overlay network (docker network create -d overlay)",
       description: "Without a subnet, the next free /24 of 10.0.0.0/8 that overlaps no network. The encrypted option is refused when no ready node can do WireGuard.",
       security: bearer,
-      middleware: [access(deps, "admin")],
+      middleware: [access(deps, "admin"), reconciled(deps)],
       request: { body: jsonBody(NetworkCreateSchema) },
       responses: { 201: jsonResponse(NetworkSchema, "The network"), ...errorResponses },
     }),
     async (c) => {
       const row = await createNetwork(deps, c.req.valid("json"), c.get("now"));
+      await c.var.afterWrite();
       return c.json(toNetwork(row, []), 201);
     },
   );
@@ -137,7 +138,7 @@ export function networkRoutes(deps: AppDeps) {
       tags: ["networks"],
       summary: "List networks (docker network ls)",
       security: bearer,
-      middleware: [access(deps, "read")],
+      middleware: [access(deps, "read"), reconciled(deps)],
       request: { query: NetworkListQuery },
       responses: { 200: jsonResponse(z.array(NetworkSchema), "Networks, by name"), ...errorResponses },
     }),
@@ -154,7 +155,7 @@ export function networkRoutes(deps: AppDeps) {
       tags: ["networks"],
       summary: "Inspect a network",
       security: bearer,
-      middleware: [access(deps, "read")],
+      middleware: [access(deps, "read"), reconciled(deps)],
       request: { params: NetworkRefParam },
       responses: { 200: jsonResponse(NetworkSchema, "The network"), ...errorResponses },
     }),
@@ -171,14 +172,14 @@ export function networkRoutes(deps: AppDeps) {
       tags: ["networks"],
       summary: "Remove a network (refused while a service uses it)",
       security: bearer,
-      middleware: [access(deps, "admin")],
+      middleware: [access(deps, "admin"), reconciled(deps)],
       request: { params: NetworkRefParam },
       responses: { 204: { description: "Removed" }, ...errorResponses },
     }),
     async (c) => {
       const now = c.get("now");
       await removeNetwork(deps, await resolveNetwork(deps.db, c.req.valid("param").id), now);
-      await reconcileTasks(deps, now);
+      await c.var.afterWrite();
       return c.body(null, 204);
     },
   );
@@ -191,14 +192,14 @@ export function networkRoutes(deps: AppDeps) {
       summary: "Remove every network no service uses (docker network prune)",
       description: "The ingress network stays.",
       security: bearer,
-      middleware: [access(deps, "admin")],
+      middleware: [access(deps, "admin"), reconciled(deps)],
       request: { query: PruneQuery },
       responses: { 200: jsonResponse(PruneResultSchema, "What was removed"), ...errorResponses },
     }),
     async (c) => {
       const now = c.get("now");
       const deleted = await pruneNetworks(deps, c.req.valid("query").label, now);
-      if (deleted.length) await reconcileTasks(deps, now);
+      if (deleted.length) await c.var.afterWrite();
       return c.json({ deleted }, 200);
     },
   );

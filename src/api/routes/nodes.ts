@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { listNodes, type NodeRow } from "../../db/nodes.js";
 import { nodeAvailabilities, nodeRoles, nodeStates } from "../../domain/node.js";
 import { access } from "../access.js";
+import { reconciled } from "../pipeline.js";
 import type { AppDeps } from "../context.js";
 import { filterNodes } from "../node-filters.js";
 import { changeNode, removeNode, resolveNode } from "../node-writes.js";
@@ -96,7 +97,7 @@ export function nodeRoutes(deps: AppDeps) {
       tags: ["nodes"],
       summary: "List nodes (docker node ls)",
       security: bearer,
-      middleware: [access(deps, "read")],
+      middleware: [access(deps, "read"), reconciled(deps)],
       request: { query: NodeListQuery },
       responses: { 200: jsonResponse(z.array(NodeSchema), "Nodes"), ...errorResponses },
     }),
@@ -110,7 +111,7 @@ export function nodeRoutes(deps: AppDeps) {
       tags: ["nodes"],
       summary: "Inspect a node",
       security: bearer,
-      middleware: [access(deps, "read")],
+      middleware: [access(deps, "read"), reconciled(deps)],
       request: { params: NodeRefParam },
       responses: { 200: jsonResponse(NodeSchema, "The node"), ...errorResponses },
     }),
@@ -124,7 +125,7 @@ export function nodeRoutes(deps: AppDeps) {
       tags: ["nodes"],
       summary: "Update a node's availability, role or labels",
       security: bearer,
-      middleware: [access(deps, "admin")],
+      middleware: [access(deps, "admin"), reconciled(deps)],
       request: { params: NodeRefParam, query: VersionQuery, body: jsonBody(NodeUpdateSchema) },
       responses: { 200: jsonResponse(NodeSchema, "The updated node"), ...errorResponses },
     }),
@@ -137,7 +138,10 @@ export function nodeRoutes(deps: AppDeps) {
         labels = { ...node.labels, ...labelAdd };
         for (const key of labelRm ?? []) delete labels[key];
       }
-      return c.json(toNode(await changeNode(deps, node, version, { availability, role, labels }, c.get("now"))), 200);
+      const updated = await changeNode(deps, node, version, { availability, role, labels }, c.get("now"));
+      // A drained node's tasks are shut down and replaced, a label change moves constrained ones: before the answer.
+      await c.var.afterWrite();
+      return c.json(toNode(updated), 200);
     },
   );
 
@@ -149,7 +153,7 @@ export function nodeRoutes(deps: AppDeps) {
       summary: "Remove a node",
       description: "Refused for a ready node unless forced. The node's credential stops working at once.",
       security: bearer,
-      middleware: [access(deps, "admin")],
+      middleware: [access(deps, "admin"), reconciled(deps)],
       request: { params: NodeRefParam, query: RemoveQuery },
       responses: { 204: { description: "Removed" }, ...errorResponses },
     }),
@@ -157,6 +161,8 @@ export function nodeRoutes(deps: AppDeps) {
       const node = await resolveNode(deps.db, c.req.valid("param").id);
       const force = ["true", "1"].includes(c.req.valid("query").force ?? "false");
       await removeNode(deps, node, force, c.get("now"));
+      // Its tasks are replaced elsewhere before the answer.
+      await c.var.afterWrite();
       return c.body(null, 204);
     },
   );

@@ -8,9 +8,9 @@ import {
   type ServiceRow,
   type ServiceTaskCounts,
 } from "../../db/services.js";
-import { reconcileTasks } from "../../orchestrator/reconcile-tasks.js";
 import { updateStates } from "../../domain/service-spec.js";
 import { access } from "../access.js";
+import { reconciled } from "../pipeline.js";
 import type { AppDeps } from "../context.js";
 import { ApiError, versionConflict } from "../errors.js";
 import { filterServices } from "../service-filters.js";
@@ -106,8 +106,6 @@ const ScaleSchema = strictObject({
 
 export function serviceRoutes(deps: AppDeps) {
   const app = newRouter();
-  /** Desired state changed: reconcile before answering, so the answer shows the tasks placed. */
-  const reconcileNow = (now: number) => reconcileTasks(deps, now);
   const withStatus = async (s: ServiceRow) => {
     const [counts, vips] = await Promise.all([countServiceTasks(deps.db, [s.id]), listVirtualIps(deps.db, [s.id])]);
     return toService(s, counts.get(s.id), vips.get(s.id));
@@ -120,14 +118,14 @@ export function serviceRoutes(deps: AppDeps) {
       tags: ["services"],
       summary: "Create a service (docker service create)",
       security: bearer,
-      middleware: [access(deps, "admin")],
+      middleware: [access(deps, "admin"), reconciled(deps)],
       request: { body: jsonBody(ServiceSpecSchema) },
       responses: { 201: jsonResponse(ServiceSchema, "The service, its tasks already placed where possible"), ...errorResponses },
     }),
     async (c) => {
       const now = c.get("now");
       const row = await createService(deps, c.req.valid("json"), now);
-      await reconcileNow(now);
+      await c.var.afterWrite();
       return c.json(await withStatus(row), 201);
     },
   );
@@ -139,7 +137,7 @@ export function serviceRoutes(deps: AppDeps) {
       tags: ["services"],
       summary: "List services (docker service ls)",
       security: bearer,
-      middleware: [access(deps, "read")],
+      middleware: [access(deps, "read"), reconciled(deps)],
       request: { query: ServiceListQuery },
       responses: { 200: jsonResponse(z.array(ServiceSchema), "Services"), ...errorResponses },
     }),
@@ -158,7 +156,7 @@ export function serviceRoutes(deps: AppDeps) {
       tags: ["services"],
       summary: "Inspect a service",
       security: bearer,
-      middleware: [access(deps, "read")],
+      middleware: [access(deps, "read"), reconciled(deps)],
       request: { params: ServiceRefParam },
       responses: { 200: jsonResponse(ServiceSchema, "The service"), ...errorResponses },
     }),
@@ -173,7 +171,7 @@ export function serviceRoutes(deps: AppDeps) {
       summary: "Replace a service's spec (docker service update)",
       description: "The whole spec, based on `version`. The mode and the name cannot change. Tasks whose spec changed are replaced, `update.parallelism` at a time.",
       security: bearer,
-      middleware: [access(deps, "admin")],
+      middleware: [access(deps, "admin"), reconciled(deps)],
       request: { params: ServiceRefParam, query: VersionQuery, body: jsonBody(ServiceSpecSchema) },
       responses: { 200: jsonResponse(ServiceSchema, "The updated service"), ...errorResponses },
     }),
@@ -184,7 +182,7 @@ export function serviceRoutes(deps: AppDeps) {
       const current = await resolveService(deps.db, c.req.valid("param").id);
       if (current.version !== version) throw versionConflict("service", current.id, version);
       const updated = await replaceServiceSpec(deps, current, requested, now);
-      await reconcileNow(now);
+      await c.var.afterWrite();
       return c.json(await withStatus(updated), 200);
     },
   );
@@ -198,7 +196,7 @@ export function serviceRoutes(deps: AppDeps) {
       description:
         "The previous spec becomes the spec (and this one its previous), rolled out with the rollback config. Optional `version` guards against a concurrent change.",
       security: bearer,
-      middleware: [access(deps, "admin")],
+      middleware: [access(deps, "admin"), reconciled(deps)],
       request: { params: ServiceRefParam, query: OptionalVersionQuery },
       responses: { 200: jsonResponse(ServiceSchema, "The service, rolling back"), ...errorResponses },
     }),
@@ -208,7 +206,7 @@ export function serviceRoutes(deps: AppDeps) {
       const current = await resolveService(deps.db, c.req.valid("param").id);
       if (version !== undefined && current.version !== version) throw versionConflict("service", current.id, version);
       const updated = await rollBackService(deps, current, now);
-      await reconcileNow(now);
+      await c.var.afterWrite();
       return c.json(await withStatus(updated), 200);
     },
   );
@@ -220,14 +218,14 @@ export function serviceRoutes(deps: AppDeps) {
       tags: ["services"],
       summary: "Remove a service and its tasks",
       security: bearer,
-      middleware: [access(deps, "admin")],
+      middleware: [access(deps, "admin"), reconciled(deps)],
       request: { params: ServiceRefParam },
       responses: { 204: { description: "Removed" }, ...errorResponses },
     }),
     async (c) => {
       const now = c.get("now");
       await removeService(deps, await resolveService(deps.db, c.req.valid("param").id), now);
-      await reconcileNow(now);
+      await c.var.afterWrite();
       return c.body(null, 204);
     },
   );
@@ -240,7 +238,7 @@ export function serviceRoutes(deps: AppDeps) {
       summary: "Scale one or several services (docker service scale)",
       description: "All or nothing. Only replicated services and replicated jobs scale.",
       security: bearer,
-      middleware: [access(deps, "admin")],
+      middleware: [access(deps, "admin"), reconciled(deps)],
       request: { body: jsonBody(ScaleSchema) },
       responses: { 200: jsonResponse(z.array(ServiceSchema), "The scaled services"), ...errorResponses },
     }),
@@ -260,7 +258,7 @@ export function serviceRoutes(deps: AppDeps) {
         await scaleServices(deps.db, deps.keys.clusterId, changes, now);
         return changes.map((ch) => ch.service.id);
       });
-      await reconcileNow(now);
+      await c.var.afterWrite();
       const [counts, vips, rows] = await Promise.all([countServiceTasks(deps.db, ids), listVirtualIps(deps.db, ids), listServices(deps.db)]);
       return c.json(rows.filter((s) => ids.includes(s.id)).map((s) => toService(s, counts.get(s.id), vips.get(s.id))), 200);
     },

@@ -2,7 +2,6 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { countServiceTasks, listServices, type ServiceRow } from "../../db/services.js";
 import { deleteStackResources, listStackResources, replaceStackResources } from "../../db/stacks.js";
 import { listTasks, taskImages } from "../../db/tasks.js";
-import { reconcileTasks } from "../../orchestrator/reconcile-tasks.js";
 import { stableJson } from "../../domain/task-spec.js";
 import { stackNamespaceLabel, stackResourceKinds, type StackResource } from "../../stack/convert.js";
 import { entriesToMapping } from "../../stack/merge.js";
@@ -12,6 +11,7 @@ import { maxFileObjectBase64 } from "../file-object-writes.js";
 import { createStackFileObjects, planStackFileObjects, removeStackFileObjects } from "../stack-file-objects.js";
 import { loadStack } from "../../stack/load.js";
 import { access } from "../access.js";
+import { reconciled } from "../pipeline.js";
 import type { AppDeps } from "../context.js";
 import { ApiError, notFound } from "../errors.js";
 import { assignIngressPorts } from "../ingress-ports.js";
@@ -143,7 +143,7 @@ export function stackRoutes(deps: AppDeps) {
         "Creates the services the files define, updates those whose spec changed (a rolling update) and leaves the others alone. " +
         "With prune, removes the stack's services the files no longer define. Nothing is written when a file is invalid.",
       security: bearer,
-      middleware: [access(deps, "admin")],
+      middleware: [access(deps, "admin"), reconciled(deps)],
       request: { params: StackNameParam, body: jsonBody(DeploySchema) },
       responses: { 200: jsonResponse(DeployResultSchema, "What changed"), ...errorResponses },
     }),
@@ -233,7 +233,7 @@ export function stackRoutes(deps: AppDeps) {
       const summary: Record<string, string> = {};
       for (const { action } of results) summary[action] = String(Number(summary[action] ?? 0) + 1);
       await replaceStackResources(deps.db, stack, loaded.resources, now, summary);
-      await reconcileTasks(deps, now);
+      await c.var.afterWrite();
       return c.json({ stack, services: results, resources: loaded.resources, warnings: loaded.warnings }, 200);
     },
   );
@@ -245,7 +245,7 @@ export function stackRoutes(deps: AppDeps) {
       tags: ["stacks"],
       summary: "List stacks (docker stack ls)",
       security: bearer,
-      middleware: [access(deps, "read")],
+      middleware: [access(deps, "read"), reconciled(deps)],
       responses: { 200: jsonResponse(z.array(StackSummarySchema), "Stacks, by name"), ...errorResponses },
     }),
     async (c) => {
@@ -267,7 +267,7 @@ export function stackRoutes(deps: AppDeps) {
       tags: ["stacks"],
       summary: "The services of a stack (docker stack services)",
       security: bearer,
-      middleware: [access(deps, "read")],
+      middleware: [access(deps, "read"), reconciled(deps)],
       request: { params: StackNameParam },
       responses: { 200: jsonResponse(z.array(ServiceSchema), "The stack's services"), ...errorResponses },
     }),
@@ -286,7 +286,7 @@ export function stackRoutes(deps: AppDeps) {
       tags: ["stacks"],
       summary: "The tasks of a stack's services (docker stack ps)",
       security: bearer,
-      middleware: [access(deps, "read")],
+      middleware: [access(deps, "read"), reconciled(deps)],
       request: { params: StackNameParam },
       responses: { 200: jsonResponse(z.array(TaskSchema), "The stack's tasks"), ...errorResponses },
     }),
@@ -305,7 +305,7 @@ export function stackRoutes(deps: AppDeps) {
       tags: ["stacks"],
       summary: "Remove a stack: its services and what it recorded (docker stack rm)",
       security: bearer,
-      middleware: [access(deps, "admin")],
+      middleware: [access(deps, "admin"), reconciled(deps)],
       request: { params: StackNameParam },
       responses: { 204: { description: "Removed" }, ...errorResponses },
     }),
@@ -316,7 +316,7 @@ export function stackRoutes(deps: AppDeps) {
       for (const network of await listNetworks(deps.db)) if (network.labels[stackNamespaceLabel] === name) await removeNetwork(deps, network, now);
       await removeStackFileObjects(deps, name, now);
       await deleteStackResources(deps.db, name, now);
-      await reconcileTasks(deps, now);
+      await c.var.afterWrite();
       return c.body(null, 204);
     },
   );

@@ -5,6 +5,7 @@ import { nodeRoles } from "../../domain/node.js";
 import { schedulingStrategies } from "../../domain/service-spec.js";
 import { downAfterMs, effectiveHeartbeatPeriodMs } from "../../dispatcher/liveness.js";
 import { access } from "../access.js";
+import { reconciled } from "../pipeline.js";
 import type { AppDeps } from "../context.js";
 import { newRouter } from "../router.js";
 import { versionConflict } from "../errors.js";
@@ -90,7 +91,7 @@ export function swarmRoutes(deps: AppDeps) {
       tags: ["swarm"],
       summary: "Cluster info and settings",
       security: bearer,
-      middleware: [access(deps, "read")],
+      middleware: [access(deps, "read"), reconciled(deps)],
       responses: { 200: jsonResponse(SwarmSchema, "The cluster"), ...errorResponses },
     }),
     (c) => c.json(toSwarm(c.get("cluster")), 200),
@@ -103,7 +104,7 @@ export function swarmRoutes(deps: AppDeps) {
       tags: ["swarm"],
       summary: "Change cluster settings",
       security: bearer,
-      middleware: [access(deps, "admin")],
+      middleware: [access(deps, "admin"), reconciled(deps)],
       request: { query: VersionQuery, body: jsonBody(SwarmSpecUpdateSchema) },
       responses: { 200: jsonResponse(SwarmSchema, "The updated cluster"), ...errorResponses },
     }),
@@ -123,7 +124,7 @@ export function swarmRoutes(deps: AppDeps) {
       tags: ["swarm"],
       summary: "The current worker and manager join tokens",
       security: bearer,
-      middleware: [access(deps, "admin")],
+      middleware: [access(deps, "admin"), reconciled(deps)],
       responses: { 200: jsonResponse(JoinTokensSchema, "Join tokens"), ...errorResponses },
     }),
     async (c) => c.json(await joinTokens(c.get("cluster")), 200),
@@ -137,7 +138,7 @@ export function swarmRoutes(deps: AppDeps) {
       summary: "Rotate a join token",
       description: "The old token is refused for new joins at once; nodes that already joined are not affected.",
       security: bearer,
-      middleware: [access(deps, "admin")],
+      middleware: [access(deps, "admin"), reconciled(deps)],
       request: { params: RoleParam },
       responses: { 200: jsonResponse(JoinTokensSchema, "Join tokens after the rotation"), ...errorResponses },
     }),

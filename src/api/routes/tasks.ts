@@ -4,6 +4,7 @@ import { listServices } from "../../db/services.js";
 import { getTask, listTasks, taskImages, type TaskRow } from "../../db/tasks.js";
 import { desiredStates, taskStates } from "../../domain/task-states.js";
 import { access } from "../access.js";
+import { reconciled } from "../pipeline.js";
 import type { AppDeps } from "../context.js";
 import { notFound } from "../errors.js";
 import { bearer, errorResponses, jsonResponse } from "../openapi.js";
@@ -75,7 +76,7 @@ export function taskRoutes(deps: AppDeps) {
       tags: ["tasks"],
       summary: "List tasks (docker service ps, docker node ps)",
       security: bearer,
-      middleware: [access(deps, "read")],
+      middleware: [access(deps, "read"), reconciled(deps)],
       request: { query: TaskListQuery },
       responses: { 200: jsonResponse(z.array(TaskSchema), "Tasks"), ...errorResponses },
     }),
@@ -106,7 +107,7 @@ export function taskRoutes(deps: AppDeps) {
       tags: ["tasks"],
       summary: "Inspect a task",
       security: bearer,
-      middleware: [access(deps, "read")],
+      middleware: [access(deps, "read"), reconciled(deps)],
       request: { params: TaskIdParam },
       responses: { 200: jsonResponse(TaskSchema, "The task"), ...errorResponses },
     }),

@@ -4,6 +4,7 @@ import { apiTokenScopes } from "../../db/schema/index.js";
 import { deleteApiToken, getApiToken, insertApiToken, listApiTokens, type ApiTokenRow } from "../../db/tokens.js";
 import { newId } from "../../ids.js";
 import { access } from "../access.js";
+import { reconciled } from "../pipeline.js";
 import type { AppDeps } from "../context.js";
 import { ApiError, notFound } from "../errors.js";
 import { bearer, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
@@ -43,7 +44,7 @@ export function tokenRoutes(deps: AppDeps) {
       tags: ["tokens"],
       summary: "List API tokens (never the tokens themselves)",
       security: bearer,
-      middleware: [access(deps, "admin")],
+      middleware: [access(deps, "admin"), reconciled(deps)],
       responses: { 200: jsonResponse(z.array(TokenSchema), "API tokens"), ...errorResponses },
     }),
     async (c) => c.json((await listApiTokens(deps.db)).map(toToken), 200),
@@ -56,7 +57,7 @@ export function tokenRoutes(deps: AppDeps) {
       tags: ["tokens"],
       summary: "Create an API token",
       security: bearer,
-      middleware: [access(deps, "admin")],
+      middleware: [access(deps, "admin"), reconciled(deps)],
       request: { body: jsonBody(TokenCreateSchema) },
       responses: { 201: jsonResponse(CreatedTokenSchema, "The new token"), ...errorResponses },
     }),
@@ -76,7 +77,7 @@ export function tokenRoutes(deps: AppDeps) {
       summary: "Revoke an API token",
       description: "Takes effect at once. The last admin token cannot be revoked.",
       security: bearer,
-      middleware: [access(deps, "admin")],
+      middleware: [access(deps, "admin"), reconciled(deps)],
       request: { params: TokenIdParam },
       responses: { 204: { description: "Revoked" }, ...errorResponses },
     }),

@@ -16,6 +16,7 @@ import { checkWebhookUrl } from "../../webhooks/address-guard.js";
 import { sealSecret } from "../../auth/secret-box.js";
 import { decodeWebhookSecret, generateWebhookSecret, webhookSecretRule } from "../../webhooks/signature.js";
 import { access } from "../access.js";
+import { reconciled } from "../pipeline.js";
 import type { AppDeps } from "../context.js";
 import { ApiError, notFound, versionConflict } from "../errors.js";
 import { VersionQuery, bearer, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
@@ -155,7 +156,7 @@ export function webhookRoutes(deps: AppDeps) {
         "retried with exponential backoff, and the subscription is disabled when the endpoint answers 410. " +
         "It receives events from now on.",
       security: bearer,
-      middleware: [access(deps, "admin")],
+      middleware: [access(deps, "admin"), reconciled(deps)],
       request: { body: jsonBody(WebhookCreateSchema) },
       responses: { 201: jsonResponse(CreatedWebhookSchema, "The subscription and its secret"), ...errorResponses },
     }),
@@ -190,7 +191,7 @@ export function webhookRoutes(deps: AppDeps) {
       tags: ["webhooks"],
       summary: "List webhook subscriptions",
       security: bearer,
-      middleware: [access(deps, "admin")],
+      middleware: [access(deps, "admin"), reconciled(deps)],
       responses: { 200: jsonResponse(z.array(WebhookSchema), "Subscriptions"), ...errorResponses },
     }),
     async (c) => c.json((await listWebhooks(deps.db)).map(toWebhook), 200),
@@ -203,7 +204,7 @@ export function webhookRoutes(deps: AppDeps) {
       tags: ["webhooks"],
       summary: "Inspect a webhook subscription",
       security: bearer,
-      middleware: [access(deps, "admin")],
+      middleware: [access(deps, "admin"), reconciled(deps)],
       request: { params: WebhookIdParam },
       responses: { 200: jsonResponse(WebhookSchema, "The subscription"), ...errorResponses },
     }),
@@ -217,7 +218,7 @@ export function webhookRoutes(deps: AppDeps) {
       tags: ["webhooks"],
       summary: "Change a webhook subscription, disable it or enable it again",
       security: bearer,
-      middleware: [access(deps, "admin")],
+      middleware: [access(deps, "admin"), reconciled(deps)],
       request: { params: WebhookIdParam, query: VersionQuery, body: jsonBody(WebhookUpdateSchema) },
       responses: { 200: jsonResponse(WebhookSchema, "The changed subscription"), ...errorResponses },
     }),
@@ -249,7 +250,7 @@ export function webhookRoutes(deps: AppDeps) {
       tags: ["webhooks"],
       summary: "Remove a webhook subscription and its delivery log",
       security: bearer,
-      middleware: [access(deps, "admin")],
+      middleware: [access(deps, "admin"), reconciled(deps)],
       request: { params: WebhookIdParam },
       responses: { 204: { description: "Removed" }, ...errorResponses },
     }),
@@ -267,7 +268,7 @@ export function webhookRoutes(deps: AppDeps) {
       tags: ["webhooks"],
       summary: "A subscription's delivery log, newest event first",
       security: bearer,
-      middleware: [access(deps, "admin")],
+      middleware: [access(deps, "admin"), reconciled(deps)],
       request: { params: WebhookIdParam, query: DeliveryQuery },
       responses: { 200: jsonResponse(z.array(DeliverySchema), "Deliveries"), ...errorResponses },
     }),
