@@ -1,3 +1,4 @@
+import { won } from "./db/cas.js";
 import type { ClusterRow } from "./db/cluster.js";
 import { listExpiredNodes, markNodeDown } from "./db/nodes.js";
 import { anyDue } from "./db/reconcile-marks.js";
@@ -20,9 +21,10 @@ export async function reconcile(deps: ReconcileDeps, cluster: ClusterRow, now: n
 /**
  * Marks nodes whose heartbeats stopped as down, unless the control plane only
  * just started (its grace). With nothing expired this is one indexed read.
- * Each node marked down marks the services it touches (markServicesOfNode).
+ * Each node marked down marks the services it touches (markServicesOfNode); a
+ * heartbeat that arrived meanwhile wins.
  */
 async function reconcileNodeLiveness({ db }: ReconcileDeps, cluster: ClusterRow, now: number): Promise<void> {
   if (now < cluster.livenessGraceUntil) return;
-  for (const node of await listExpiredNodes(db, now)) await markNodeDown(db, cluster.id, node, now, "heartbeat failure");
+  for (const node of await listExpiredNodes(db, now)) await won(markNodeDown(db, cluster.id, node, now, "heartbeat failure"));
 }

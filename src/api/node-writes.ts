@@ -1,4 +1,5 @@
 import type { Db } from "../db/client.js";
+import { isCasFailure } from "../db/cas.js";
 import { deleteNode, findNodesByRef, updateNodeSpec, type NodeRow } from "../db/nodes.js";
 import type { NodeAvailability, NodeRole } from "../domain/node.js";
 import type { AppDeps } from "./context.js";
@@ -29,13 +30,20 @@ export interface NodeChange {
 /** Changes `node` as read at `version`; a stale version gets 409. */
 export async function changeNode(deps: Deps, node: NodeRow, version: number, change: NodeChange, now: number): Promise<NodeRow> {
   if (node.version !== version) throw versionConflict("node", node.id, version);
-  const updated = await updateNodeSpec(deps.db, deps.keys.clusterId, node.id, version, change, now);
-  if (!updated) throw versionConflict("node", node.id, version);
-  return updated;
+  try {
+    return await updateNodeSpec(deps.db, deps.keys.clusterId, node.id, version, change, now);
+  } catch (err) {
+    if (isCasFailure(err)) throw versionConflict("node", node.id, version);
+    throw err;
+  }
 }
 
 /** Removes `node`; a ready one only when forced (409 otherwise). */
 export async function removeNode(deps: Deps, node: NodeRow, force: boolean, now: number): Promise<void> {
-  if (!(await deleteNode(deps.db, deps.keys.clusterId, node, force, now)))
-    throw new ApiError("conflict", `node ${node.id} is ready and can't be removed: stop its agent first, or force the removal`);
+  try {
+    await deleteNode(deps.db, deps.keys.clusterId, node, force, now);
+  } catch (err) {
+    if (isCasFailure(err)) throw new ApiError("conflict", `node ${node.id} is ready and can't be removed: stop its agent first, or force the removal`);
+    throw err;
+  }
 }

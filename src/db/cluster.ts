@@ -1,6 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "./client.js";
-import { isUniqueViolation } from "./cas.js";
+import { changedRow, isUniqueViolation } from "./cas.js";
 import type { NodeRole } from "../domain/node.js";
 import { apiTokens, cluster } from "./schema/index.js";
 
@@ -33,20 +33,20 @@ export async function insertClusterIfAbsent(
   }
 }
 
-/** Compare-and-set on the cluster version; undefined when the version was stale. */
+/** Compare-and-set on the cluster version; a CAS failure when the version was stale. */
 export async function updateClusterSettings(
   db: Db,
   id: string,
   version: number,
   settings: Partial<ClusterSettings>,
   now: number,
-): Promise<ClusterRow | undefined> {
-  const [row] = await db
+): Promise<ClusterRow> {
+  const rows = await db
     .update(cluster)
     .set({ ...settings, version: version + 1, updatedAt: now })
     .where(and(eq(cluster.id, id), eq(cluster.version, version)))
     .returning();
-  return row;
+  return changedRow(rows, `cluster ${id}`);
 }
 
 export async function rotateJoinGeneration(db: Db, id: string, role: NodeRole, now: number): Promise<ClusterRow> {

@@ -1,4 +1,5 @@
 import { and, asc, eq, gt, isNull } from "drizzle-orm";
+import { changedRow } from "./cas.js";
 import type { Db } from "./client.js";
 import { insertEvent } from "./events.js";
 import { execSessions, logChunks } from "./schema/index.js";
@@ -24,14 +25,14 @@ export async function getExecSession(db: Db, id: string): Promise<ExecSessionRow
   return row;
 }
 
-/** The agent takes the command: true only for the first claim, so a command runs once. */
-export async function claimExecSession(db: Db, id: string, nodeId: string, now: number): Promise<boolean> {
+/** The agent takes the command: only the first claim succeeds (a later one is a CAS failure), so a command runs once. */
+export async function claimExecSession(db: Db, id: string, nodeId: string, now: number): Promise<void> {
   const claimed = await db
     .update(execSessions)
     .set({ startedAt: now })
     .where(and(eq(execSessions.id, id), eq(execSessions.nodeId, nodeId), isNull(execSessions.startedAt), gt(execSessions.expiresAt, now)))
     .returning({ id: execSessions.id });
-  return claimed.length === 1;
+  changedRow(claimed, `exec session ${id}`);
 }
 
 /** Records how the command ended. */

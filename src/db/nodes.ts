@@ -1,6 +1,6 @@
 import { and, asc, eq, gte, inArray, lt, ne, sql } from "drizzle-orm";
 import type { Db } from "./client.js";
-import { chunks, isCasFailure, requireChanged } from "./cas.js";
+import { chunks, requireChanged } from "./cas.js";
 import { bumpGeneration, recountNodes } from "./cluster.js";
 import { markServicesOfNode } from "./reconcile-marks.js";
 import { insertEvent } from "./events.js";
@@ -156,7 +156,7 @@ export async function heartbeatNode(
 
 export type NodeSpecChange = Partial<Pick<NodeRow, "role" | "availability" | "labels">>;
 
-/** Compare-and-set on the node version; undefined when the version was stale or the node is gone. */
+/** Compare-and-set on the node version; a CAS failure when the version was stale or the node is gone. */
 export async function updateNodeSpec(
   db: Db,
   clusterId: string,
@@ -164,23 +164,19 @@ export async function updateNodeSpec(
   version: number,
   change: NodeSpecChange,
   now: number,
-): Promise<NodeRow | undefined> {
-  try {
-    const [updated] = await db.batch([
-      db
-        .update(nodes)
-        .set({ ...change, version: version + 1, updatedAt: now })
-        .where(and(eq(nodes.id, id), eq(nodes.version, version)))
-        .returning(),
-      requireChanged(db),
-      bumpGeneration(db, clusterId),
-      markServicesOfNode(db, id),
-      insertEvent(db, now, "node", "update", id, changedFields(change)),
-    ]);
-    return updated[0];
-  } catch (err) {
-    return rethrowUnlessCas(err);
-  }
+): Promise<NodeRow> {
+  const [updated] = await db.batch([
+    db
+      .update(nodes)
+      .set({ ...change, version: version + 1, updatedAt: now })
+      .where(and(eq(nodes.id, id), eq(nodes.version, version)))
+      .returning(),
+    requireChanged(db),
+    bumpGeneration(db, clusterId),
+    markServicesOfNode(db, id),
+    insertEvent(db, now, "node", "update", id, changedFields(change)),
+  ]);
+  return updated[0]!;
 }
 
 const changedFields = (change: NodeSpecChange) =>
@@ -190,27 +186,16 @@ const changedFields = (change: NodeSpecChange) =>
       .map(([k]) => [k, "changed"]),
   );
 
-/** Deletes a node (refused while ready unless forced); deleting it revokes its credential. */
-export async function deleteNode(
-  db: Db,
-  clusterId: string,
-  node: NodeRow,
-  force: boolean,
-  now: number,
-): Promise<boolean> {
-  try {
-    await db.batch([
-      db.delete(nodes).where(and(eq(nodes.id, node.id), force ? undefined : ne(nodes.state, "ready"))),
-      requireChanged(db),
-      recountNodes(db, clusterId),
-      bumpGeneration(db, clusterId),
-      markServicesOfNode(db, node.id),
-      insertEvent(db, now, "node", "remove", node.id, { hostname: node.hostname }),
-    ]);
-    return true;
-  } catch (err) {
-    return rethrowUnlessCas(err) ?? false;
-  }
+/** Deletes a node (refused while ready unless forced: a CAS failure, as when it is gone); deleting it revokes its credential. */
+export async function deleteNode(db: Db, clusterId: string, node: NodeRow, force: boolean, now: number): Promise<void> {
+  await db.batch([
+    db.delete(nodes).where(and(eq(nodes.id, node.id), force ? undefined : ne(nodes.state, "ready"))),
+    requireChanged(db),
+    recountNodes(db, clusterId),
+    bumpGeneration(db, clusterId),
+    markServicesOfNode(db, node.id),
+    insertEvent(db, now, "node", "remove", node.id, { hostname: node.hostname }),
+  ]);
 }
 
 /** Ready nodes whose lease ran out: served by the (state, lease) index, so idle checks stay cheap. */
@@ -222,26 +207,16 @@ export async function listExpiredNodes(db: Db, now: number, limit = 1000): Promi
     .limit(limit);
 }
 
-/** Marks a node down if its lease is still expired (a heartbeat that just arrived wins). */
-export async function markNodeDown(db: Db, clusterId: string, node: NodeRow, now: number, message: string): Promise<boolean> {
-  try {
-    await db.batch([
-      db
-        .update(nodes)
-        .set({ state: "down", stateMessage: message, version: sql`${nodes.version} + 1`, updatedAt: now })
-        .where(and(eq(nodes.id, node.id), eq(nodes.state, "ready"), lt(nodes.leaseExpiresAt, now))),
-      requireChanged(db),
-      bumpGeneration(db, clusterId),
-      markServicesOfNode(db, node.id),
-      insertEvent(db, now, "node", "down", node.id, { hostname: node.hostname, reason: message }),
-    ]);
-    return true;
-  } catch (err) {
-    return rethrowUnlessCas(err) ?? false;
-  }
-}
-
-function rethrowUnlessCas(err: unknown): undefined {
-  if (isCasFailure(err)) return undefined;
-  throw err;
+/** Marks a node down if its lease is still expired; a CAS failure when a heartbeat that just arrived won. */
+export async function markNodeDown(db: Db, clusterId: string, node: NodeRow, now: number, message: string): Promise<void> {
+  await db.batch([
+    db
+      .update(nodes)
+      .set({ state: "down", stateMessage: message, version: sql`${nodes.version} + 1`, updatedAt: now })
+      .where(and(eq(nodes.id, node.id), eq(nodes.state, "ready"), lt(nodes.leaseExpiresAt, now))),
+    requireChanged(db),
+    bumpGeneration(db, clusterId),
+    markServicesOfNode(db, node.id),
+    insertEvent(db, now, "node", "down", node.id, { hostname: node.hostname, reason: message }),
+  ]);
 }

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, inArray, lte, min, sql } from "drizzle-orm";
 import type { DeliveryOutcome, AttemptResult } from "../webhooks/retry-schedule.js";
-import { chunks } from "./cas.js";
+import { changedRow, chunks, requireChanged } from "./cas.js";
 import type { Db } from "./client.js";
 import { events, webhookDeliveries, webhooks, type DeliveryState } from "./schema/index.js";
 
@@ -26,14 +26,14 @@ export async function insertWebhook(db: Db, row: Omit<WebhookRow, "cursor">): Pr
 
 export type WebhookChange = Partial<Pick<WebhookRow, "name" | "url" | "events" | "allowPrivate" | "secretSealed" | "state" | "disabledReason">>;
 
-/** Compare-and-set on the version; undefined when it was stale or the subscription is gone. */
-export async function updateWebhook(db: Db, id: string, version: number, change: WebhookChange, now: number): Promise<WebhookRow | undefined> {
-  const [updated] = await db
+/** Compare-and-set on the version; a CAS failure when it was stale or the subscription is gone. */
+export async function updateWebhook(db: Db, id: string, version: number, change: WebhookChange, now: number): Promise<WebhookRow> {
+  const updated = await db
     .update(webhooks)
     .set({ ...change, version: version + 1, updatedAt: now })
     .where(and(eq(webhooks.id, id), eq(webhooks.version, version)))
     .returning();
-  return updated;
+  return changedRow(updated, `webhook ${id}`);
 }
 
 /** Deletes a subscription and its delivery log. */
@@ -85,10 +85,10 @@ export async function nextDeliveryDueAt(db: Db): Promise<number | null> {
  * Claims a due delivery for one attempt: counts the attempt and pushes its
  * due time to `claimUntil`, so no other deliverer sends it meanwhile. If this
  * one dies mid-attempt, the delivery is due again once the claim lapses.
- * Undefined when another deliverer claimed it first.
+ * A CAS failure when another deliverer claimed it first.
  */
-export async function claimDelivery(db: Db, d: DeliveryRow, now: number, claimUntil: number): Promise<DeliveryRow | undefined> {
-  const [claimed] = await db
+export async function claimDelivery(db: Db, d: DeliveryRow, now: number, claimUntil: number): Promise<DeliveryRow> {
+  const claimed = await db
     .update(webhookDeliveries)
     .set({ attempts: d.attempts + 1, nextAttemptAt: claimUntil, lastAttemptAt: now })
     .where(
@@ -100,10 +100,14 @@ export async function claimDelivery(db: Db, d: DeliveryRow, now: number, claimUn
       ),
     )
     .returning();
-  return claimed;
+  return changedRow(claimed, `delivery ${d.id}`);
 }
 
-/** Records a claimed attempt's result (guarded on the claim), and disables the subscription when the outcome says so. */
+/**
+ * Records a claimed attempt's result, guarded on the claim (a CAS failure when
+ * it lapsed and another deliverer claimed the delivery), and disables the
+ * subscription when the outcome says so.
+ */
 export async function recordDeliveryAttempt(
   db: Db,
   claimed: DeliveryRow,
@@ -120,16 +124,17 @@ export async function recordDeliveryAttempt(
       lastError: result.error ?? "",
     })
     .where(and(eq(webhookDeliveries.id, claimed.id), eq(webhookDeliveries.attempts, claimed.attempts)));
-  if (outcome.state !== "failed" || !outcome.disableWebhook) {
-    await record;
-    return;
-  }
   await db.batch([
     record,
-    db
-      .update(webhooks)
-      .set({ state: "disabled", disabledReason: outcome.disableWebhook, version: sql`${webhooks.version} + 1`, updatedAt: now })
-      .where(and(eq(webhooks.id, claimed.webhookId), eq(webhooks.state, "active"))),
+    requireChanged(db),
+    ...(outcome.state === "failed" && outcome.disableWebhook
+      ? [
+          db
+            .update(webhooks)
+            .set({ state: "disabled", disabledReason: outcome.disableWebhook, version: sql`${webhooks.version} + 1`, updatedAt: now })
+            .where(and(eq(webhooks.id, claimed.webhookId), eq(webhooks.state, "active"))),
+        ]
+      : []),
   ]);
 }
 

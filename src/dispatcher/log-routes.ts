@@ -1,4 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
+import { won } from "../db/cas.js";
 import { access } from "../api/access.js";
 import { reconciled } from "../api/pipeline.js";
 import type { AppDeps } from "../api/context.js";
@@ -90,7 +91,7 @@ export function logRelayRoutes(deps: AppDeps) {
       const session = await getExecSession(deps.db, execId);
       if (!session || session.nodeId !== nodeId) return c.json({ open: false }, 200);
       if (claim) {
-        if (!(await claimExecSession(deps.db, execId, nodeId, now))) return c.json({ open: false }, 200);
+        if (!(await won(claimExecSession(deps.db, execId, nodeId, now)))) return c.json({ open: false }, 200);
       } else if (session.startedAt === null) throw new ApiError("conflict", "claim the command first (claim: true)", [{ path: "body.claim", message: "the first post claims the command" }]);
       // The exit is written before the chunk that marks it, so the reader that sees the mark reads the exit code.
       if (exit) await endExecSession(deps.db, execId, exit.exitCode, exit.error ?? null, now);

@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { nodeCredentialLifetimeMs, signNodeCredential } from "../auth/credentials.js";
-import { retryOnConflict } from "../db/cas.js";
+import { retryOnConflict, won } from "../db/cas.js";
 import {
   getNode,
   deleteNode,
@@ -311,7 +311,8 @@ export function dispatcherRoutes(deps: AppDeps) {
       responses: { 204: { description: "Left" }, ...errorResponses },
     }),
     async (c) => {
-      await deleteNode(deps.db, deps.keys.clusterId, c.get("node")!, true, c.get("now"));
+      // Lost only to another removal of the same node: it is gone either way.
+      await won(deleteNode(deps.db, deps.keys.clusterId, c.get("node")!, true, c.get("now")));
       await c.var.afterWrite();
       return c.body(null, 204);
     },

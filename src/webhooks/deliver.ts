@@ -1,4 +1,5 @@
 import type { AppDeps } from "../api/context.js";
+import { isCasFailure, won } from "../db/cas.js";
 import { listEvents } from "../db/events.js";
 import {
   claimDelivery,
@@ -43,8 +44,13 @@ async function fanOut(deps: DelivererDeps, hooks: WebhookRow[], now: number): Pr
 async function attempt(deps: DelivererDeps, delivery: DeliveryRow, webhook: WebhookRow): Promise<boolean> {
   const { db, settings } = deps;
   const now = deps.clock.now();
-  const claimed = await claimDelivery(db, delivery, now, now + settings.timeoutMs + claimMarginMs);
-  if (!claimed) return true;
+  let claimed: DeliveryRow;
+  try {
+    claimed = await claimDelivery(db, delivery, now, now + settings.timeoutMs + claimMarginMs);
+  } catch (err) {
+    if (isCasFailure(err)) return true; // another deliverer claimed it first
+    throw err;
+  }
   const secret = await openSecret(deps.keys, webhook.id, webhook.secretSealed);
   const signed = await signWebhook(secret, claimed.id, Math.floor(now / 1000), claimed.payload);
   const result = await deps.sender.send({
@@ -56,7 +62,8 @@ async function attempt(deps: DelivererDeps, delivery: DeliveryRow, webhook: Webh
   });
   const done = deps.clock.now();
   const outcome = planDeliveryOutcome(claimed.attempts, result, done, settings.retryDelaysMs);
-  await recordDeliveryAttempt(db, claimed, outcome, result, done);
+  // Lost when the claim lapsed and another deliverer took the delivery over: its record stands.
+  await won(recordDeliveryAttempt(db, claimed, outcome, result, done));
   if (outcome.state === "failed")
     deps.logger.warn("webhook delivery failed", { webhook: webhook.id, delivery: claimed.id, attempts: claimed.attempts, status: result.status, error: result.error });
   return !(outcome.state === "failed" && outcome.disableWebhook);

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { isCasFailure } from "../../db/cas.js";
 import { signJoinToken } from "../../auth/credentials.js";
 import { rotateJoinGeneration, updateClusterSettings, type ClusterRow } from "../../db/cluster.js";
 import { nodeRoles } from "../../domain/node.js";
@@ -111,9 +112,12 @@ export function swarmRoutes(deps: AppDeps) {
     async (c) => {
       const { version } = c.req.valid("query");
       const cluster = c.get("cluster");
-      const updated = await updateClusterSettings(deps.db, cluster.id, version, c.req.valid("json"), c.get("now"));
-      if (!updated) throw versionConflict("swarm", cluster.id, version);
-      return c.json(toSwarm(updated), 200);
+      try {
+        return c.json(toSwarm(await updateClusterSettings(deps.db, cluster.id, version, c.req.valid("json"), c.get("now"))), 200);
+      } catch (err) {
+        if (isCasFailure(err)) throw versionConflict("swarm", cluster.id, version);
+        throw err;
+      }
     },
   );
 

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { isCasFailure } from "../../db/cas.js";
 import { deliveryStates, webhookStates } from "../../db/schema/index.js";
 import {
   deleteWebhook,
@@ -237,9 +238,12 @@ export function webhookRoutes(deps: AppDeps) {
         ...(body.enabled === true ? { state: "active", disabledReason: "" } : {}),
         ...(body.enabled === false ? { state: "disabled", disabledReason: "disabled by an admin" } : {}),
       };
-      const updated = await updateWebhook(deps.db, id, version, change, c.get("now"));
-      if (!updated) throw versionConflict("webhook", id, version);
-      return c.json(toWebhook(updated), 200);
+      try {
+        return c.json(toWebhook(await updateWebhook(deps.db, id, version, change, c.get("now"))), 200);
+      } catch (err) {
+        if (isCasFailure(err)) throw versionConflict("webhook", id, version);
+        throw err;
+      }
     },
   );
 
