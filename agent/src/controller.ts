@@ -57,7 +57,8 @@ export class TaskController {
   }
 
   /**
-   * The image (pulled unless present: with no registry reachable, an image
+   * The image (pulled unless present, with the service's registry
+   * credentials when it has some: with no registry reachable, an image
    * already here still runs), the named volumes, the task's secrets (in
    * memory), and the container with its configs written in. A name
    * conflict means an earlier run created the container: that one is used.
@@ -65,7 +66,7 @@ export class TaskController {
   async prepare(): Promise<{ id: string; created: boolean }> {
     const image = this.a.spec.task.container.image;
     const { configs } = planTaskFiles(this.a);
-    if (!(await this.docker.imageExists(image))) await this.docker.pullImage(image);
+    if (!(await this.docker.imageExists(image))) await this.docker.pullImage(image, { auth: this.a.registryAuth });
     for (const m of this.a.spec.task.container.mounts)
       if (m.type === "volume" && m.source) await this.docker.createVolume(m.source, { [labels.service]: this.a.serviceId });
     const secretsSource = await this.writeSecrets();

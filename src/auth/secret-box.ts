@@ -1,9 +1,10 @@
 import { base64url } from "jose";
+import type { RegistryAuth } from "../domain/registry-auth.js";
 import type { ClusterKeys } from "./keys.js";
 
 /**
  * Values the control plane must read back (webhook signing secrets, the data
- * of swarm secrets) are stored encrypted (AES-256-GCM) under keys derived from
+ * of swarm secrets, services' registry credentials) are stored encrypted (AES-256-GCM) under keys derived from
  * the cluster key by HKDF, one per purpose, never in plain text. The cluster
  * key is the one the runtime loads (Node: the key file in the state dir, mode
  * 0600, made on first start; Workers: the SHOAL_JWT_KEY secret), so a stolen
@@ -11,7 +12,7 @@ import type { ClusterKeys } from "./keys.js";
  */
 
 type AesKey = Awaited<ReturnType<typeof crypto.subtle.deriveKey>>;
-export type SealPurpose = "shoal webhook secrets" | "shoal swarm secrets";
+export type SealPurpose = "shoal webhook secrets" | "shoal swarm secrets" | "shoal registry credentials";
 const derived = new WeakMap<ClusterKeys, Map<SealPurpose, Promise<AesKey>>>();
 
 function sealingKey(keys: ClusterKeys, purpose: SealPurpose): Promise<AesKey> {
@@ -59,3 +60,10 @@ export const sealSecret = (keys: ClusterKeys, webhookId: string, secret: string)
 
 export const openSecret = async (keys: ClusterKeys, webhookId: string, sealed: string) =>
   new TextDecoder().decode(await openBytes(keys, "shoal webhook secrets", webhookId, sealed));
+
+/** A service's registry credentials (docker service create --with-registry-auth), bound to the service id. */
+export const sealRegistryAuth = (keys: ClusterKeys, serviceId: string, auth: RegistryAuth) =>
+  sealBytes(keys, "shoal registry credentials", serviceId, new TextEncoder().encode(JSON.stringify(auth)));
+
+export const openRegistryAuth = async (keys: ClusterKeys, serviceId: string, sealed: string): Promise<RegistryAuth> =>
+  JSON.parse(new TextDecoder().decode(await openBytes(keys, "shoal registry credentials", serviceId, sealed))) as RegistryAuth;

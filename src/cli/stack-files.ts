@@ -9,18 +9,22 @@ import { InterpolationError, substitute } from "../domain/interpolation.js";
  */
 export function envFilePaths(files: string[], env: Record<string, string>): string[] {
   const paths = new Set<string>();
-  for (const text of files) {
-    const doc = parseDocument(text);
-    if (doc.errors.length) continue;
-    const services = (doc.toJS({ maxAliasCount: 1000 }) as { services?: unknown } | null)?.services;
-    if (!services || typeof services !== "object") continue;
-    for (const service of Object.values(services)) {
-      const given = (service as { env_file?: unknown } | null)?.env_file;
-      for (const path of typeof given === "string" ? [given] : Array.isArray(given) ? given : [])
-        if (typeof path === "string") paths.add(interpolated(path, env));
-    }
+  for (const service of servicesOf(files)) {
+    const given = (service as { env_file?: unknown } | null)?.env_file;
+    for (const path of typeof given === "string" ? [given] : Array.isArray(given) ? given : [])
+      if (typeof path === "string") paths.add(interpolated(path, env));
   }
   return [...paths];
+}
+
+/** The service definitions of every file that parses, as plain values. */
+function servicesOf(files: string[]): unknown[] {
+  return files.flatMap((text) => {
+    const doc = parseDocument(text);
+    if (doc.errors.length) return [];
+    const services = (doc.toJS({ maxAliasCount: 1000 }) as { services?: unknown } | null)?.services;
+    return services && typeof services === "object" ? Object.values(services) : [];
+  });
 }
 
 /**
@@ -43,6 +47,20 @@ export function objectFilePaths(files: string[], env: Record<string, string>): s
     }
   }
   return [...paths];
+}
+
+/**
+ * The images the services name (every file's, overridden or not), interpolated
+ * as the API will: --with-registry-auth sends the logins of their registries.
+ * Pure, like envFilePaths.
+ */
+export function serviceImages(files: string[], env: Record<string, string>): string[] {
+  const images = new Set<string>();
+  for (const service of servicesOf(files)) {
+    const image = (service as { image?: unknown } | null)?.image;
+    if (typeof image === "string") images.add(interpolated(image, env));
+  }
+  return [...images];
 }
 
 /** A path as the API will read it; one it cannot read goes as written (the API reports it). */

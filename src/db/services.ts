@@ -8,6 +8,7 @@ import { bumpGeneration } from "./cluster.js";
 import { markServices } from "./reconcile-marks.js";
 import { insertEvent } from "./events.js";
 import { deleteServiceHooksOf } from "./hooks.js";
+import { putServiceRegistryAuth } from "./registry-auths.js";
 import { services, tasks } from "./schema/index.js";
 
 export type ServiceRow = typeof services.$inferSelect;
@@ -59,10 +60,11 @@ export async function getServicesDependingOn(db: Db, names: string[]): Promise<S
   return parts.flat();
 }
 
-/** Creates a service; a taken name fails on the unique index. */
-export async function insertService(db: Db, clusterId: string, row: ServiceRow): Promise<void> {
+/** Creates a service; a taken name fails on the unique index. `also`: statements to commit with it (its registry credentials). */
+export async function insertService(db: Db, clusterId: string, row: ServiceRow, also: BatchItem<"sqlite">[] = []): Promise<void> {
   await db.batch([
     db.insert(services).values(row),
+    ...also,
     bumpGeneration(db, clusterId),
     ...markServices(db, [row.id]),
     insertEvent(db, row.createdAt, "service", "create", row.id, { name: row.name }),
@@ -87,9 +89,16 @@ export async function updateServiceSpec(
 }
 
 /** docker service rollback: back to the previous spec (which keeps this one as its previous), rolled out with rollback_config. */
-export async function rollbackService(db: Db, clusterId: string, current: ServiceRow, previousSpec: ServiceSpec, now: number): Promise<ServiceRow> {
+export async function rollbackService(
+  db: Db,
+  clusterId: string,
+  current: ServiceRow,
+  previousSpec: ServiceSpec,
+  now: number,
+  also: BatchItem<"sqlite">[] = [],
+): Promise<ServiceRow> {
   const set = { spec: previousSpec, previousSpec: current.spec, updateStatus: manualRollbackStatus(now) };
-  return replaceSpec(db, clusterId, current, set, now, "rollback");
+  return replaceSpec(db, clusterId, current, set, now, "rollback", also);
 }
 
 async function replaceSpec(
@@ -140,12 +149,13 @@ export async function scaleServices(
   await db.batch([bumpGeneration(db, clusterId), ...markServices(db, changes.map((c) => c.service.id)), ...statements]);
 }
 
-/** Removes a service and its webhooks; the orchestrator then removes its tasks. */
+/** Removes a service, its webhooks and its registry credentials; the orchestrator then removes its tasks. */
 export async function deleteService(db: Db, clusterId: string, service: ServiceRow, now: number): Promise<void> {
   await db.batch([
     db.delete(services).where(eq(services.id, service.id)),
     requireChanged(db),
     deleteServiceHooksOf(db, service.id),
+    putServiceRegistryAuth(db, service.id, null),
     bumpGeneration(db, clusterId),
     ...markServices(db, [service.id]),
     insertEvent(db, now, "service", "remove", service.id, { name: service.name }),

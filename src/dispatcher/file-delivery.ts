@@ -1,5 +1,5 @@
 import type { TaskSpec } from "../domain/task-spec.js";
-import { isDesiredUp, isTerminal, type DesiredState, type TaskState } from "../domain/task-states.js";
+import { isDesiredUp, isTerminal, rank, type DesiredState, type TaskState } from "../domain/task-states.js";
 
 /** The stored secrets and configs (by id) one task's assignment carries. */
 export interface FilesToDeliver {
@@ -22,3 +22,12 @@ export function filesToDeliver(task: { desiredState: DesiredState; state: TaskSt
   // Specs stored before services had secrets have neither list.
   return { secretIds: (spec.task.secrets ?? []).map((r) => r.id), configIds: (spec.task.configs ?? []).map((r) => r.id) };
 }
+
+/**
+ * Whether a task's assignment carries its service's registry credentials:
+ * while it is to run and has not run yet (its node pulls the image while
+ * preparing it, never later), so they reach a host only for a pull it is
+ * about to make. Pure; the assignment long-poll calls it for each task.
+ */
+export const deliversRegistryAuth = (task: { desiredState: DesiredState; state: TaskState }) =>
+  isDesiredUp(task.desiredState) && rank(task.state) < rank("running");

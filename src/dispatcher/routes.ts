@@ -41,7 +41,10 @@ import { canOverlay } from "../domain/network.js";
 import { isDesiredUp } from "../domain/task-states.js";
 import { listFileObjectsById } from "../db/file-objects.js";
 import { encodeBase64, readFileObject } from "../api/file-object-writes.js";
-import { filesToDeliver } from "./file-delivery.js";
+import { deliversRegistryAuth, filesToDeliver } from "./file-delivery.js";
+import { listServiceRegistryAuths } from "../db/registry-auths.js";
+import { openRegistryAuth } from "../auth/secret-box.js";
+import type { RegistryAuth } from "../domain/registry-auth.js";
 import { nodeRelaySessions } from "./log-routes.js";
 
 function toDescription(d: AgentNodeDescription): NodeDescription {
@@ -68,6 +71,17 @@ async function openFileObjects(deps: AppDeps, ids: string[]) {
   const out = new Map<string, { kind: "secret" | "config"; file: FileData }>();
   for (const row of await listFileObjectsById(deps.db, [...new Set(ids)]))
     out.set(row.id, { kind: row.kind, file: { id: row.id, name: row.name, data: encodeBase64(await readFileObject(deps, row)) } });
+  return out;
+}
+
+/**
+ * The registry credentials of the services of these tasks (those that have
+ * some), opened for the assignment being answered and nowhere else.
+ */
+async function openRegistryAuths(deps: AppDeps, tasks: { serviceId: string }[]): Promise<Map<string, RegistryAuth>> {
+  const out = new Map<string, RegistryAuth>();
+  for (const [serviceId, sealed] of await listServiceRegistryAuths(deps.db, tasks.map((t) => t.serviceId)))
+    out.set(serviceId, await openRegistryAuth(deps.keys, serviceId, sealed));
   return out;
 }
 
@@ -250,6 +264,8 @@ export function dispatcherRoutes(deps: AppDeps) {
       const wanted = new Map(assignments.map((a) => [a.task.id, filesToDeliver(a.task, a.spec)]));
       const data = await openFileObjects(deps, [...wanted.values()].flatMap((w) => [...w.secretIds, ...w.configIds]));
       const delivered = (ids: string[] | undefined, kind: "secret" | "config") => (ids ?? []).flatMap((id) => (data.get(id)?.kind === kind ? [data.get(id)!.file] : []));
+      const pulling = assignments.filter((a) => deliversRegistryAuth(a.task)).map((a) => a.task);
+      const registryAuths = pulling.length ? await openRegistryAuths(deps, pulling) : new Map<string, RegistryAuth>();
       for (const { task, serviceName, spec } of assignments) {
         const attachments = attachmentsOf(index, task.id, spec, overlay);
         // A task to run whose addresses are not allocated yet waits for them (the next reconcile gives them). One the agent
@@ -267,6 +283,7 @@ export function dispatcherRoutes(deps: AppDeps) {
           attachments: attachments ?? [],
           secrets: delivered(wanted.get(task.id)?.secretIds, "secret"),
           configs: delivered(wanted.get(task.id)?.configIds, "config"),
+          ...(deliversRegistryAuth(task) && registryAuths.has(task.serviceId) ? { registryAuth: registryAuths.get(task.serviceId)! } : {}),
         });
       }
       return c.json({ ...ack, generation, tasks, logs: logs.sessions, execs: logs.execs, logToken: logs.token, ended, ...(network && network.token !== netSince ? { network } : {}) }, 200);

@@ -36,12 +36,9 @@ export function imageRefProblem(ref: string): string | undefined {
   }
   // An empty tag is what `image: name:${TAG}` gives with TAG unset: taken as none (the loader warns about TAG), where docker refuses it.
   if (tag !== undefined && tag !== "" && !imageTagPattern.test(tag)) return `the tag ${tag} is not letters, digits, _ . - (at most 128, not starting with . or -)`;
-  const slash = repository.indexOf("/");
-  const first = slash < 0 ? "" : repository.slice(0, slash);
-  // docker's rule for whether the first component names a registry.
-  const hasDomain = slash >= 0 && (first === "localhost" || /[.:]/.test(first) || first.toLowerCase() !== first);
-  const domain = hasDomain ? first : "docker.io";
-  const path = hasDomain ? repository.slice(slash + 1) : repository;
+  const domain = imageRegistry(repository);
+  const hasDomain = domain !== dockerHub || repository.startsWith(`${dockerHub}/`);
+  const path = hasDomain ? repository.slice(domain.length + 1) : repository;
   if (hasDomain && !domainPattern.test(domain)) return `the registry ${domain} is not a host name or address with an optional :port`;
   if (path.toLowerCase() !== path) return `the repository name ${path} must be lower-case`;
   if (!remoteNamePattern.test(path))
@@ -49,6 +46,19 @@ export function imageRefProblem(ref: string): string | undefined {
   const canonical = `${domain}/${hasDomain || path.includes("/") ? "" : "library/"}${path}`;
   if (canonical.length > nameMaxLength) return `the repository name is longer than ${nameMaxLength} characters`;
   return undefined;
+}
+
+const dockerHub = "docker.io";
+
+/**
+ * The registry an image (or a repository) comes from, by docker's rule: the
+ * first path component when it names a host (a dot or a port in it, or
+ * localhost, or upper case), else Docker Hub, `docker.io`.
+ */
+export function imageRegistry(image: string): string {
+  const slash = image.indexOf("/");
+  const first = slash < 0 ? "" : image.slice(0, slash);
+  return slash >= 0 && (first === "localhost" || /[.:]/.test(first) || first.toLowerCase() !== first) ? first : dockerHub;
 }
 
 /** Splits by position only, for any text: a colon after the last slash starts the tag. {@link imageRefProblem} judges it. */

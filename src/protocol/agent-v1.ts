@@ -131,6 +131,15 @@ export const FileData = z.object({
 });
 export type FileData = z.infer<typeof FileData>;
 
+/** Registry credentials for an image pull: Docker's AuthConfig fields, as the engine takes them in X-Registry-Auth. */
+export const RegistryAuth = z.object({
+  username: z.string().optional(),
+  password: z.string().optional(),
+  identitytoken: z.string().optional(),
+  registrytoken: z.string().optional(),
+  serveraddress: z.string().optional(),
+});
+
 export const Assignment = z
   .object({
     id: z.string(),
@@ -150,6 +159,9 @@ export const Assignment = z
       .default([])
       .meta({ description: "The secrets `spec.task.secrets` refers to (by `id`), while the task is to run and has not ended; never any other. Keep them in memory only" }),
     configs: z.array(FileData).default([]).meta({ description: "The configs `spec.task.configs` refers to, on the same terms" }),
+    registryAuth: RegistryAuth.optional().meta({
+      description: "The service's registry credentials (--with-registry-auth), while the task is to run and has not run yet: pass them to the engine's image pull as X-Registry-Auth. Keep them in memory only, never log them",
+    }),
   })
   .meta({ id: "Assignment" });
 export type Assignment = z.infer<typeof Assignment>;

@@ -53,6 +53,7 @@ export interface HttpJsonClientOptions {
 export interface CallOptions {
   query?: Query;
   body?: unknown;
+  headers?: Record<string, string>;
   signal?: AbortSignal;
 }
 
@@ -92,7 +93,7 @@ export class HttpJsonClient {
   request(method: string, path: string, opts: CallOptions = {}): Promise<{ status: number; body: unknown; text: string }> {
     const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
     return new Promise((resolve, reject) => {
-      const req = this.send(method, path, { query: opts.query, json: body !== undefined, signal: opts.signal }, (res) => {
+      const req = this.send(method, path, { query: opts.query, json: body !== undefined, headers: opts.headers, signal: opts.signal }, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("error", reject);

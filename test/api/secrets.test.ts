@@ -2,15 +2,13 @@ import { readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { readFileObject } from "../../src/api/file-object-writes.js";
 import { findFileObjectsByRef } from "../../src/db/file-objects.js";
-import { createTestApp, joinNode, type TestApp } from "../helpers/app.js";
+import { captureLogs, createTestApp, joinNode, type TestApp } from "../helpers/app.js";
 
 let t: TestApp;
 let logged: string[];
 beforeEach(async () => {
   t = await createTestApp();
-  logged = [];
-  const keep = (message: string, fields?: unknown) => void logged.push(`${message} ${JSON.stringify(fields ?? {})}`);
-  t.deps.logger = { info: keep, warn: keep, error: keep };
+  logged = captureLogs(t);
 });
 afterEach(() => t.close());
 

@@ -32,8 +32,9 @@ export const TEST_IMAGE = `${TEST_IMAGE_REPO}:1`;
 
 const BASE_DIR = "/run/shoal-e2e";
 const BUSYBOX = "/bin/busybox";
-const INSTALL_LOCK = "/run/shoal-e2e.install.lock";
-const REQUIRED_COMMANDS = ["dockerd", "containerd", "docker", "ip", "bridge", "iptables", "nft", "conntrack", "nsenter", "unshare", "flock", "tar", "sshd", "ssh", "ssh-keygen"];
+/** Held while apt-get installs what the e2e tests need: parallel test files may all find it missing. */
+export const INSTALL_LOCK = "/run/shoal-e2e.install.lock";
+const REQUIRED_COMMANDS = ["dockerd", "containerd", "docker", "ip", "bridge", "iptables", "nft", "conntrack", "nsenter", "unshare", "flock", "tar", "sshd", "ssh", "ssh-keygen", "docker-registry", "htpasswd"];
 
 export interface E2EHost {
   /** Host name: also the engine's hostname (`docker info` Name), its netns and its root-side veth. */
@@ -59,7 +60,7 @@ export interface E2EHost {
   linkDown(): Promise<void>;
   linkUp(): Promise<void>;
   /** Runs the docker CLI against this host's engine; resolves to stdout, rejects with stderr. */
-  docker(args: string[], opts?: { input?: string | Buffer; timeoutMs?: number }): Promise<string>;
+  docker(args: string[], opts?: { input?: string | Buffer; timeoutMs?: number; env?: Record<string, string> }): Promise<string>;
   /**
    * Starts sshd on `ip`:22 in the host's namespaces, letting in `authorizedKey` (a public key line)
    * as root; its sessions get `env` (PATH included) set by sshd. Resolves once it accepts connections.
@@ -108,7 +109,8 @@ function missingTools(): string[] {
 }
 
 /**
- * Installs Docker and busybox-static from Debian when missing. Never skips: a machine
+ * Installs Docker and busybox-static from Debian when missing (and the
+ * distribution registry with htpasswd, for test/e2e/registry.ts). Never skips: a machine
  * that cannot get them fails the suite (loudly, as CI must).
  */
 export async function ensureDockerInstalled(): Promise<void> {
@@ -116,7 +118,7 @@ export async function ensureDockerInstalled(): Promise<void> {
   if (missingTools().length === 0) return;
   const apt = "apt-get -o DPkg::Lock::Timeout=600";
   // Under flock, and checking again: parallel test files may all find Docker missing, one installs it.
-  const script = `for c in "$@"; do command -v "$c" >/dev/null || { ${apt} update && ${apt} install -y docker.io busybox-static iproute2 iptables nftables conntrack openssh-server; exit; }; done`;
+  const script = `for c in "$@"; do command -v "$c" >/dev/null || { ${apt} update && ${apt} install -y docker.io busybox-static iproute2 iptables nftables conntrack openssh-server docker-registry apache2-utils; exit; }; done`;
   try {
     await run("flock", [INSTALL_LOCK, "sh", "-ec", script, "sh", ...REQUIRED_COMMANDS, BUSYBOX], {
       env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
@@ -153,7 +155,7 @@ export async function startCluster(opts: { hosts: number; prefix?: string }): Pr
     // chain, whose policy a root-namespace dockerd sets to DROP.
     sh("iptables", ["-w", "-I", ...forwardRule(prefix)]);
     for (let i = 1; i <= opts.hosts; i++) {
-      const host = new Host(dir, `${prefix}-h${i}`, i, `${net}.${10 + i}`);
+      const host = new Host(dir, `${prefix}-h${i}`, i, `${net}.${10 + i}`, `${net}.0/24`);
       host.createNetwork(bridge);
       hosts.push(host);
     }
@@ -232,6 +234,7 @@ class Host implements E2EHost {
     readonly name: string,
     readonly index: number,
     readonly ip: string,
+    subnet: string,
   ) {
     this.netns = name;
     this.dir = join(clusterDir, name);
@@ -243,7 +246,8 @@ class Host implements E2EHost {
     writeFileSync(join(this.dir, "resolv.conf"), "nameserver 127.0.0.1\n");
     // Not the machine's /etc/docker/daemon.json. The engine ID derives from the key file, by default the
     // shared /etc/docker/key.json: every host would have the same ID. (Config-file only, no such flag.)
-    writeFileSync(join(this.dir, "daemon.json"), JSON.stringify({ "deprecated-key-path": join(this.dir, "key.json") }));
+    // A test registry on the bridge (test/e2e/registry.ts) speaks plain HTTP: the engines may pull from it.
+    writeFileSync(join(this.dir, "daemon.json"), JSON.stringify({ "deprecated-key-path": join(this.dir, "key.json"), "insecure-registries": [subnet] }));
   }
 
   /** No default route in the namespace: the hosts reach only the bridge subnet. */
@@ -373,8 +377,8 @@ class Host implements E2EHost {
     this.sshd = undefined;
   }
 
-  docker(args: string[], opts: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<string> {
-    const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: this.dockerHost };
+  docker(args: string[], opts: { input?: string | Buffer; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<string> {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env, DOCKER_HOST: this.dockerHost };
     delete env.DOCKER_TLS_VERIFY; // the caller's TLS settings would break the unix socket
     delete env.DOCKER_CERT_PATH;
     return run("docker", args, { ...opts, env });

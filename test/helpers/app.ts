@@ -101,6 +101,14 @@ export async function createTestApp() {
 }
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
 
+/** Makes the app log into the returned list (message and fields, one string a line): tests check what was never logged. */
+export function captureLogs(t: TestApp): string[] {
+  const logged: string[] = [];
+  const keep = (message: string, fields?: unknown) => void logged.push(`${message} ${JSON.stringify(fields ?? {})}`);
+  t.deps.logger = { info: keep, warn: keep, error: keep };
+  return logged;
+}
+
 let machineCounter = 0;
 /** A valid join description; override what a test cares about. */
 export function nodeDescription(overrides: Record<string, unknown> = {}) {

@@ -1,6 +1,7 @@
 import { DockerError } from "../../agent/src/docker/errors.js";
 import type { ContainerCreateBody, ContainerInspect, ContainerSummary, DockerEvent, EngineInfo, EventsOptions, ListContainersOptions } from "../../agent/src/docker/client.js";
 import type { Engine } from "../../agent/src/engine.js";
+import type { RegistryAuth } from "../../src/domain/registry-auth.js";
 
 interface FakeContainer {
   id: string;
@@ -28,6 +29,8 @@ export class FakeEngine implements Engine {
   readonly images = new Set<string>();
   readonly volumes = new Set<string>();
   readonly calls: string[] = [];
+  /** The registry credentials of each pull, in order. */
+  readonly pullAuths: (RegistryAuth | undefined)[] = [];
   /** Set to an error message to make the engine unreachable (ping and every call fail). */
   down: string | undefined;
   private seq = 0;
@@ -99,9 +102,10 @@ export class FakeEngine implements Engine {
     return this.images.has(ref);
   }
 
-  async pullImage(ref: string): Promise<void> {
+  async pullImage(ref: string, opts: Parameters<Engine["pullImage"]>[1] = {}): Promise<void> {
     this.check("POST /images/create");
     this.calls.push(`pull ${ref}`);
+    this.pullAuths.push(opts.auth);
     this.images.add(ref);
   }
 

@@ -105,6 +105,16 @@ describe("TaskController", () => {
     expect(engine.containers.size).toBe(0);
   });
 
+  it("pulls a missing image with the assignment's registry credentials, and without any when it has none", async () => {
+    const engine = new FakeEngine();
+    const auth = { username: "ci", password: "s3cret", serveraddress: "registry.example:5000" };
+    const image = "registry.example:5000/acme/web:1";
+    await new TaskController({ ...fixtureAssignment("task_1", { task: { container: { image } } }), registryAuth: auth }, engine, "node_1", recordingReport().report).prepare();
+    await new TaskController(fixtureAssignment("task_2", { task: { container: { image: "busybox:2" } } }), engine, "node_1", recordingReport().report).prepare();
+    expect(engine.calls.filter((c) => c.startsWith("pull "))).toEqual([`pull ${image}`, "pull busybox:2"]);
+    expect(engine.pullAuths).toEqual([auth, undefined]);
+  });
+
   it("creates the named volumes of the task's mounts before the container", async () => {
     const engine = new FakeEngine();
     const mounts = [{ type: "volume", source: "data", target: "/data" }];

@@ -15,6 +15,7 @@ interface Seen {
   url: URL;
   body: string;
   contentType: string | undefined;
+  registryAuth: string | string[] | undefined;
 }
 
 let dir: string;
@@ -88,7 +89,7 @@ beforeAll(async () => {
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const url = new URL(req.url ?? "/", "http://docker");
-      seen.push({ method: req.method ?? "", url, body: Buffer.concat(chunks).toString(), contentType: req.headers["content-type"] });
+      seen.push({ method: req.method ?? "", url, body: Buffer.concat(chunks).toString(), contentType: req.headers["content-type"], registryAuth: req.headers["x-registry-auth"] });
       const handler = routes.get(`${req.method} ${url.pathname}`);
       if (handler) void handler(req, res);
       else json(res, 404, { message: "page not found" });
@@ -216,10 +217,20 @@ describe("images", () => {
     const text = `${lines.map((l) => JSON.stringify(l)).join("\r\n")}\r\n`;
     route("POST /v1.41/images/create", (_req, res) => writeInParts(res, [text.slice(0, 7), text.slice(7, 60), text.slice(60, 61), text.slice(61)]));
     const progress: PullProgress[] = [];
-    await client().pullImage("nginx:1.25", (p) => progress.push(p));
+    await client().pullImage("nginx:1.25", { onProgress: (p) => progress.push(p) });
     expect(progress).toEqual(lines);
     const pull = seen.at(-1)!;
     expect(Object.fromEntries(pull.url.searchParams)).toEqual({ fromImage: "nginx", tag: "1.25" });
+    expect(pull.registryAuth).toBeUndefined();
+  });
+
+  it("pulls with registry credentials in X-Registry-Auth, base64url JSON as the docker CLI sends it", async () => {
+    route("POST /v1.41/images/create", (_req, res) => res.end(`${JSON.stringify({ status: "Status: Downloaded newer image" })}\n`));
+    const auth = { username: "ci", password: "pa?ss>>~", serveraddress: "registry.example:5000" };
+    await client().pullImage("registry.example:5000/acme/web:1", { auth });
+    const header = String(seen.at(-1)!.registryAuth);
+    expect(header).toMatch(/^[A-Za-z0-9_-]+=*$/);
+    expect(JSON.parse(Buffer.from(header, "base64url").toString())).toEqual(auth);
   });
 
   it("rejects a pull whose error arrives inside the 200 stream, split across chunks", async () => {
@@ -228,7 +239,7 @@ describe("images", () => {
     const at = text.indexOf("errorDetail") + 5;
     route("POST /v1.41/images/create", (_req, res) => writeInParts(res, [text.slice(0, at), text.slice(at, at + 9), text.slice(at + 9)]));
     const progress: PullProgress[] = [];
-    const err = await rejection(client().pullImage("nginx:nope", (p) => progress.push(p)));
+    const err = await rejection(client().pullImage("nginx:nope", { onProgress: (p) => progress.push(p) }));
     expect(err.statusCode).toBe(200);
     expect(err.engineMessage).toBe("manifest for nginx:nope not found");
     expect(err.call).toBe("POST /v1.41/images/create?fromImage=nginx&tag=nope");

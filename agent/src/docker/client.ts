@@ -1,6 +1,7 @@
 import http, { type IncomingMessage } from "node:http";
 import { StringDecoder } from "node:string_decoder";
 import { pullArguments } from "../../../src/domain/image-ref.js";
+import { encodeRegistryHeader, type RegistryAuth } from "../../../src/domain/registry-auth.js";
 import { DockerError, isNotFound } from "./errors.js";
 import { JsonLineParser } from "../../../src/protocol/json-lines.js";
 import { LogDemuxer, type LogChunk } from "./log-demux.js";
@@ -173,11 +174,14 @@ export class DockerClient {
   /**
    * Pulls `ref` (a missing tag means "latest", never all tags). The engine
    * answers 200 before it knows whether the pull works, so a failure can
-   * arrive as an `error` line inside the stream; that rejects too.
+   * arrive as an `error` line inside the stream; that rejects too. `auth`:
+   * the registry credentials the engine pulls with (X-Registry-Auth).
    */
-  async pullImage(ref: string, onProgress?: (progress: PullProgress) => void, signal?: AbortSignal): Promise<void> {
+  async pullImage(ref: string, opts: { auth?: RegistryAuth; onProgress?: (progress: PullProgress) => void; signal?: AbortSignal } = {}): Promise<void> {
     const { name, tag } = pullArguments(ref);
-    const answer = await this.open("POST", await this.url("/images/create", { fromImage: name, tag }), undefined, signal);
+    const { auth, onProgress, signal } = opts;
+    const headers: Record<string, string> = auth ? { "X-Registry-Auth": encodeRegistryHeader(auth) } : {};
+    const answer = await this.open("POST", await this.url("/images/create", { fromImage: name, tag }), undefined, signal, headers);
     await forEachJsonLine(answer, (value) => {
       const line = value as PullProgress & { error?: string; errorDetail?: { message?: string } };
       if (line.error !== undefined || line.errorDetail !== undefined) {
@@ -389,7 +393,7 @@ export class DockerClient {
   }
 
   /** Sends a request and waits for the answer's headers; error statuses become DockerErrors carrying the engine's message. */
-  private async open(method: string, url: string, body: unknown, signal: AbortSignal | undefined): Promise<Answer> {
+  private async open(method: string, url: string, body: unknown, signal: AbortSignal | undefined, headers: Record<string, string> = {}): Promise<Answer> {
     const call = `${method} ${url}`;
     const payload = body === undefined ? undefined : body instanceof RawBody ? Buffer.from(body.bytes) : Buffer.from(JSON.stringify(body));
     const contentType = body instanceof RawBody ? body.contentType : "application/json";
@@ -403,7 +407,7 @@ export class DockerClient {
             // A connection per call, clear of the shared global Agent's pool and its 5 s socket timeout; a unix socket connects cheaply.
             agent: false,
             signal,
-            headers: payload ? { "Content-Type": contentType, "Content-Length": payload.length } : {},
+            headers: { ...headers, ...(payload ? { "Content-Type": contentType, "Content-Length": payload.length } : {}) },
           },
           resolve,
         );

@@ -28,6 +28,7 @@ import { matchesLabelFilters } from "../label-filter.js";
 import { filterNodes } from "../node-filters.js";
 import { changeNode, removeNode, resolveNode } from "../node-writes.js";
 import { currentJoinTokens } from "../routes/swarm.js";
+import { registryAuthFromHeader } from "../registry-auth-header.js";
 import { filterServices } from "../service-filters.js";
 import { createService, removeService, replaceServiceSpec, resolveService, rollBackService } from "../service-writes.js";
 import { dockerEvent, dockerEventFilterKeys, matchesDockerEvent } from "./events.js";
@@ -118,19 +119,16 @@ function timeQuery(c: Context<AppEnv>, name: "since" | "until"): number | undefi
   return ms;
 }
 
-/** Credentials sent with --with-registry-auth; shoal cannot store them yet, so they are refused rather than dropped. */
-function refuseRegistryAuth(c: Context<AppEnv>) {
-  const header = c.req.header("x-registry-auth");
-  if (!header) return;
-  let given = true;
-  try {
-    const auth = JSON.parse(atob(header.replace(/-/g, "+").replace(/_/g, "/"))) as Record<string, unknown>;
-    given = ["username", "password", "auth", "identitytoken", "registrytoken"].some((k) => Object.entries(auth).some(([key, v]) => key.toLowerCase() === k && v));
-  } catch {
-    // Not decodable: it carries something we cannot honour either.
-  }
-  if (given)
-    throw new ApiError("validation_failed", "X-Registry-Auth: shoal does not store registry credentials yet; run without --with-registry-auth (the agents pull with their engine's own login)");
+/**
+ * The credentials of a service create or update: X-Registry-Auth when sent
+ * (--with-registry-auth), else those stored, whichever spec `registryAuthFrom`
+ * names (shoal keeps one set per service, so both name it).
+ */
+function registryAuthOf(c: Context<AppEnv>) {
+  const from = c.req.query("registryAuthFrom") ?? "";
+  if (!["", "spec", "previous-spec"].includes(from))
+    throw new ApiError("validation_failed", `unsupported registryAuthFrom value ${JSON.stringify(from.slice(0, 30))}: spec or previous-spec`);
+  return registryAuthFromHeader(c.req.header("x-registry-auth"));
 }
 
 /** A reference in Docker's form (id without prefix, id prefix, name) or shoal's; 404 names what the user typed. */
@@ -287,10 +285,10 @@ export function dockerApi(deps: AppDeps) {
   });
 
   add("POST", "/services/create", "admin", async (c) => {
-    refuseRegistryAuth(c);
+    const registryAuth = registryAuthOf(c);
     const spec = serviceSpecFromDocker(await readJson(c));
     const now = c.get("now");
-    const row = await createService(deps, spec, now);
+    const row = await createService(deps, spec, now, registryAuth);
     await c.var.afterWrite();
     return c.json({ ID: dockerId(row.id) }, 201);
   });
@@ -302,7 +300,7 @@ export function dockerApi(deps: AppDeps) {
 
   add("POST", "/services/:id/update", "admin", async (c) => {
     const version = versionQuery(c);
-    refuseRegistryAuth(c);
+    const registryAuth = registryAuthOf(c);
     const rollback = c.req.query("rollback") ?? "";
     if (rollback !== "" && rollback !== "previous") throw new ApiError("validation_failed", `invalid rollback ${JSON.stringify(rollback.slice(0, 30))}: only "previous"`);
     const body = await readJson(c);
@@ -311,8 +309,8 @@ export function dockerApi(deps: AppDeps) {
     if (current.version !== version)
       throw new ApiError("version_conflict", `update out of sequence: service ${current.name} is at version ${current.version}, not ${version}; read it again and retry`);
     // docker service rollback sends the current spec: the previous one is what it asks for.
-    if (rollback === "previous") await rollBackService(deps, current, now);
-    else await replaceServiceSpec(deps, current, serviceSpecFromDocker(body, current.spec), now);
+    if (rollback === "previous") await rollBackService(deps, current, now, registryAuth);
+    else await replaceServiceSpec(deps, current, serviceSpecFromDocker(body, current.spec), now, registryAuth);
     await c.var.afterWrite();
     return c.json({});
   });

@@ -19,7 +19,12 @@ import { strictObject } from "../../protocol/schema.js";
 import { newRouter } from "../router.js";
 import { isoTime, repeated } from "../schemas.js";
 import { ServiceSpecSchema } from "../service-spec-schema.js";
+import { registryAuthFromHeader } from "../registry-auth-header.js";
 import { createService, removeService, replaceServiceSpec, resolveService, rollBackService } from "../service-writes.js";
+
+const registryAuthNote =
+  " An `X-Registry-Auth` header (base64url of Docker's JSON `{\"username\",\"password\",\"serveraddress\"}` or `{\"identitytoken\"}`, as `--with-registry-auth` sends it)" +
+  " stores the credentials the nodes pull the image with, encrypted; no answer ever shows them. Without it, the stored ones are kept.";
 
 const UpdateStatusSchema = z
   .object({
@@ -117,6 +122,7 @@ export function serviceRoutes(deps: AppDeps) {
       path: "/v1/services",
       tags: ["services"],
       summary: "Create a service (docker service create)",
+      description: registryAuthNote.trim(),
       security: bearer,
       middleware: [access(deps, "admin"), reconciled(deps)],
       request: { body: jsonBody(ServiceSpecSchema) },
@@ -124,7 +130,8 @@ export function serviceRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const now = c.get("now");
-      const row = await createService(deps, c.req.valid("json"), now);
+      const registryAuth = registryAuthFromHeader(c.req.header("x-registry-auth"));
+      const row = await createService(deps, c.req.valid("json"), now, registryAuth);
       await c.var.afterWrite();
       return c.json(await withStatus(row), 201);
     },
@@ -169,7 +176,8 @@ export function serviceRoutes(deps: AppDeps) {
       path: "/v1/services/{id}",
       tags: ["services"],
       summary: "Replace a service's spec (docker service update)",
-      description: "The whole spec, based on `version`. The mode and the name cannot change. Tasks whose spec changed are replaced, `update.parallelism` at a time.",
+      description:
+        "The whole spec, based on `version`. The mode and the name cannot change. Tasks whose spec changed are replaced, `update.parallelism` at a time." + registryAuthNote,
       security: bearer,
       middleware: [access(deps, "admin"), reconciled(deps)],
       request: { params: ServiceRefParam, query: VersionQuery, body: jsonBody(ServiceSpecSchema) },
@@ -179,9 +187,10 @@ export function serviceRoutes(deps: AppDeps) {
       const now = c.get("now");
       const { version } = c.req.valid("query");
       const requested = c.req.valid("json");
+      const registryAuth = registryAuthFromHeader(c.req.header("x-registry-auth"));
       const current = await resolveService(deps.db, c.req.valid("param").id);
       if (current.version !== version) throw versionConflict("service", current.id, version);
-      const updated = await replaceServiceSpec(deps, current, requested, now);
+      const updated = await replaceServiceSpec(deps, current, requested, now, registryAuth);
       await c.var.afterWrite();
       return c.json(await withStatus(updated), 200);
     },

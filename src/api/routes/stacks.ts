@@ -18,7 +18,8 @@ import { assignIngressPorts } from "../ingress-ports.js";
 import { bearer, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
 import { strictObject } from "../../protocol/schema.js";
 import { newRouter } from "../router.js";
-import { createService, removeService, replaceServiceSpec, specReplacing } from "../service-writes.js";
+import { registryAuthsFromConfig } from "../registry-auth-header.js";
+import { createService, removeService, replaceServiceSpec, specReplacing, storeRegistryAuth } from "../service-writes.js";
 import { ServiceSchema, toService } from "./services.js";
 import { TaskSchema, toTask } from "./tasks.js";
 
@@ -141,7 +142,9 @@ export function stackRoutes(deps: AppDeps) {
       summary: "Deploy a stack from compose files (docker stack deploy)",
       description:
         "Creates the services the files define, updates those whose spec changed (a rolling update) and leaves the others alone. " +
-        "With prune, removes the stack's services the files no longer define. Nothing is written when a file is invalid.",
+        "With prune, removes the stack's services the files no longer define. Nothing is written when a file is invalid. " +
+        "An `X-Registry-Config` header (base64url of a JSON object: registry, as images name it (`docker.io`, `host:port`) → Docker's credentials object, as `--with-registry-auth` sends it) " +
+        "gives each service its image registry's credentials (none there: its stored ones are removed), stored encrypted and shown in no answer; without it, the stored ones are kept.",
       security: bearer,
       middleware: [access(deps, "admin"), reconciled(deps)],
       request: { params: StackNameParam, body: jsonBody(DeploySchema) },
@@ -151,6 +154,7 @@ export function stackRoutes(deps: AppDeps) {
       const now = c.get("now");
       const { name: stack } = c.req.valid("param");
       const body = c.req.valid("json");
+      const registryAuthOf = registryAuthsFromConfig(c.req.header("x-registry-config"));
       const loaded = loadStack({ stack, files: body.files, env: body.env, envFiles: body.envFiles, ...(body.workingDir ? { workingDir: body.workingDir } : {}) });
       if (!loaded.ok)
         throw new ApiError(
@@ -220,13 +224,15 @@ export function stackRoutes(deps: AppDeps) {
       }
       for (const { spec } of loaded.services) {
         const current = existing.get(spec.name);
+        const registryAuth = registryAuthOf?.(spec);
         if (!current) {
-          const created = await createService(deps, spec, now);
+          const created = await createService(deps, spec, now, registryAuth);
           results.push({ name: created.name, id: created.id, action: "created" });
         } else if (stableJson(await specReplacing(deps, current, spec)) === stableJson(current.spec)) {
+          await storeRegistryAuth(deps, current.id, registryAuth);
           results.push({ name: current.name, id: current.id, action: "unchanged" });
         } else {
-          await replaceServiceSpec(deps, current, spec, now);
+          await replaceServiceSpec(deps, current, spec, now, registryAuth);
           results.push({ name: current.name, id: current.id, action: "updated" });
         }
       }

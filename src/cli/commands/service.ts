@@ -12,6 +12,8 @@ import { waitForService } from "../wait.js";
 import { filterQuery, parseFilters } from "../filters.js";
 import { addServiceHookCommands } from "./service-hook.js";
 import { addServiceLogsCommand } from "./service-logs.js";
+import { registryAuthHeader } from "../docker-auth.js";
+import { imageRegistry } from "../../domain/image-ref.js";
 
 /** `shoal service …`: docker service's commands over /v1/services and /v1/tasks. */
 
@@ -31,9 +33,14 @@ function addServiceOptions(cmd: Command, kind: "create" | "update") {
     .option("--cap-add <capability>", "Add Linux capabilities", collect)
     .option("--cap-drop <capability>", "Drop Linux capabilities", collect)
     .option("--no-healthcheck", "Disable any container-specified HEALTHCHECK")
+    .option("--with-registry-auth", "Send registry authentication details to the nodes (the image registry's login in ~/.docker/config.json)")
     .option("-d, --detach", "Exit immediately instead of waiting for the service to converge")
     .option("-q, --quiet", "Suppress progress output");
 }
+
+/** --with-registry-auth: the X-Registry-Auth header for the image, from the docker CLI's logins. */
+const registryHeaders = async (cli: Cli, opts: Record<string, unknown>, image: string) =>
+  opts.withRegistryAuth ? registryAuthHeader(cli.env, imageRegistry(image)) : {};
 
 /** Waits unless -d, as docker does; -q hides the progress but still waits. */
 async function maybeWait(cli: Cli, client: ApiClient, service: Service, kind: "create" | "update" | "scale" | "rollback", flags: WaitFlags) {
@@ -82,8 +89,9 @@ export const registerServiceCommands: CommandGroup = (program, cli) => {
     action(async (image: string, args: string[], opts: Record<string, unknown>) => {
       const envFiles = await Promise.all(((opts.envFile as string[] | undefined) ?? []).map((f) => readFile(cli.path(f), "utf8")));
       const spec = buildServiceSpec(image, args, { ...opts, name: opts.name ?? generateServiceName() }, envFiles);
+      const headers = await registryHeaders(cli, opts, image);
       const client = await cli.client();
-      const created = await client.call<Service>("POST", "/v1/services", { body: spec });
+      const created = await client.call<Service>("POST", "/v1/services", { headers, body: spec });
       cli.out(`${created.id}\n`);
       await maybeWait(cli, client, created, "create", opts);
     }),
@@ -154,7 +162,9 @@ export const registerServiceCommands: CommandGroup = (program, cli) => {
       await networksById(client, opts);
       const updated = await retryOnStaleVersion(async () => {
         const current = await client.get<Service>(servicePath(ref));
-        return client.call<Service>("PUT", servicePath(current.id), { query: { version: String(current.version) }, body: applyServiceUpdate(current.spec, opts) });
+        const spec = applyServiceUpdate(current.spec, opts);
+        const headers = await registryHeaders(cli, opts, spec.task.container.image);
+        return client.call<Service>("PUT", servicePath(current.id), { headers, query: { version: String(current.version) }, body: spec });
       });
       cli.out(`${ref}\n`);
       await maybeWait(cli, client, updated, "update", opts);

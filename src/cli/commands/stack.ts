@@ -7,7 +7,9 @@ import { filterQuery, parseFilters } from "../filters.js";
 import { renderList, type Column } from "../format/output.js";
 import { UsageError } from "../format/units.js";
 import { renderServices } from "../service-views.js";
-import { deployEnv, envFilePaths, objectFilePaths } from "../stack-files.js";
+import { deployEnv, envFilePaths, objectFilePaths, serviceImages } from "../stack-files.js";
+import { registryConfigHeader } from "../docker-auth.js";
+import { imageRegistry } from "../../domain/image-ref.js";
 import { addTaskListOptions, printTasks, type TaskListFlags } from "../task-list.js";
 import { naturalCompare } from "../task-table.js";
 import { waitForService } from "../wait.js";
@@ -44,6 +46,7 @@ function parseBool(value: string): boolean {
 interface DeployFlags {
   composeFile?: string[];
   prune?: boolean;
+  withRegistryAuth?: boolean;
   detach: boolean;
   d?: boolean;
   quiet?: boolean;
@@ -59,6 +62,7 @@ export const registerStackCommands: CommandGroup = (program, cli) => {
     .argument("<stack>")
     .option("-c, --compose-file <file>", "Path to a Compose file, or '-' to read from stdin", collect)
     .option("--prune", "Prune services that are no longer referenced")
+    .option("--with-registry-auth", "Send registry authentication details to the nodes (the logins of the images' registries in ~/.docker/config.json)")
     .addOption(new Option("--detach [bool]", "Exit immediately instead of waiting for the stack services to converge").default(true).argParser(parseBool))
     .option("-d", "Same as --detach=true")
     .option("-q, --quiet", "Suppress progress output")
@@ -86,8 +90,9 @@ export const registerStackCommands: CommandGroup = (program, cli) => {
             throw new Error(`file ${path}: ${(err as Error).message}`);
           }
         }
+        const headers = opts.withRegistryAuth ? await registryConfigHeader(cli.env, serviceImages(files, env).map(imageRegistry)) : {};
         const client = await cli.client();
-        const result = await client.call<DeployResult>("PUT", stackPath(name), { body: { files, env, workingDir, envFiles, objectFiles, prune: Boolean(opts.prune) } });
+        const result = await client.call<DeployResult>("PUT", stackPath(name), { headers, body: { files, env, workingDir, envFiles, objectFiles, prune: Boolean(opts.prune) } });
         for (const s of result.services) {
           if (s.action === "created") cli.out(`Creating service ${s.name}\n`);
           else if (s.action === "removed") cli.out(`Removing service ${s.name}\n`);

@@ -60,3 +60,14 @@ export const tasks = sqliteTable(
   },
   (t) => [index("tasks_service").on(t.serviceId, t.slot), index("tasks_node").on(t.nodeId), index("tasks_state").on(t.state)],
 );
+
+/**
+ * A service's registry credentials (X-Registry-Auth, docker service create
+ * --with-registry-auth), sealed (src/auth/secret-box.ts) and bound to the
+ * service id. Kept apart from the service row, which every API answer is
+ * made from, so none can carry them; only a task's assignment does.
+ */
+export const serviceRegistryAuths = sqliteTable("service_registry_auths", {
+  serviceId: text("service_id").primaryKey(),
+  sealed: text("sealed").notNull(),
+});
