@@ -171,6 +171,38 @@ describe("service logs", () => {
     await stream.cancel();
   });
 
+  it("docker service logs -f (the Docker API) picks up a task placed after it began, as shoal's own route does", async () => {
+    const { a, b } = await twoNodeService();
+    const c = await joinNode(t, { hostname: "host-c" });
+    const res = await t.app.request("/v1.41/services/web/logs?follow=1&stdout=1&stderr=1&tail=0", { headers: { authorization: `Bearer ${t.tokens.read}` } });
+    expect(res.status).toBe(200);
+    const sessionId = (await sessionsOf(a)).logs[0]!.id;
+    await post(a, { sessionId, lines: [], caughtUp: true });
+    await post(b, { sessionId, lines: [], caughtUp: true });
+    expect((await t.call("POST", "/v1/services/scale", { token: t.tokens.admin, body: { services: { web: 3 } } })).status).toBe(200);
+    const tc = (await t.call("GET", "/v1/agent/assignments?since=-1&waitMs=0", { token: c.credential })).body.tasks[0] as { id: string };
+    await t.call("POST", "/v1/agent/status", { token: c.credential, body: { updates: [{ taskId: tc.id, state: "running" }] } });
+    // Within the relist period, host-c is handed the reader's session for its new task.
+    let listed: { id: string; taskIds: string[] } | undefined;
+    for (let i = 0; i < 160 && !listed; i++) {
+      listed = (await sessionsOf(c)).logs.find((l) => l.id === sessionId);
+      if (!listed) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(listed?.taskIds).toEqual([tc.id]);
+    await post(c, { sessionId, lines: [{ taskId: tc.id, stream: "stdout", time: "2026-01-01T00:00:01Z", text: "c starts" }] });
+    const reader = res.body!.getReader();
+    let bytes = Buffer.alloc(0);
+    while (!bytes.includes("c starts")) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      bytes = Buffer.concat([bytes, Buffer.from(value)]);
+    }
+    // One multiplexed frame on stdout (stream 1): the 8-byte header, then the line.
+    expect(bytes[0]).toBe(1);
+    expect(bytes.subarray(8).toString()).toBe("c starts\n");
+    await reader.cancel();
+  }, 20_000);
+
   it("a failed task stays in its node's ended list (its container is kept for its logs) and its logs are asked for; not once its service is removed", async () => {
     const { a, ta } = await twoNodeService();
     await t.call("POST", "/v1/agent/status", { token: a.credential, body: { updates: [{ taskId: ta.id, state: "failed", error: "boom", exitCode: 1 }] } });

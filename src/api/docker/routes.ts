@@ -324,7 +324,8 @@ export function dockerApi(deps: AppDeps) {
 
   // --- logs: the relay's lines in dockerd's stream format ---
 
-  async function logs(c: Context<AppEnv>, tasks: TaskRow[], service: ServiceRow | undefined, names: Map<string, string>) {
+  /** `relist`: the service's tasks now, so that following picks up tasks placed later (docker service logs -f). */
+  async function logs(c: Context<AppEnv>, tasks: TaskRow[], service: ServiceRow | undefined, names: Map<string, string>, relist?: () => Promise<TaskRow[]>) {
     const flag = (name: string) => queryBool(name, c.req.query(name));
     const options = { stdout: flag("stdout"), stderr: flag("stderr"), timestamps: flag("timestamps"), details: flag("details"), tty: service?.spec.task.container.tty ?? false };
     if (!options.stdout && !options.stderr) throw new ApiError("validation_failed", "Bad parameters: you must choose at least one stream");
@@ -341,12 +342,13 @@ export function dockerApi(deps: AppDeps) {
       },
     };
     const query = { follow: flag("follow") ? "true" : "false", tail, since: since === "0" ? undefined : since } as const;
-    return streamLogs(deps, c, query, tasks, names, null, encoding);
+    return streamLogs(deps, c, query, tasks, names, null, encoding, relist);
   }
 
   add("GET", "/services/:id/logs", "read", async (c) => {
     const s = await findService(c.req.param("id")!);
-    return logs(c, await listServiceTasks(deps.db, s.id), s, new Map([[s.id, s.name]]));
+    const relist = () => listServiceTasks(deps.db, s.id);
+    return logs(c, await relist(), s, new Map([[s.id, s.name]]), relist);
   });
 
   add("GET", "/tasks/:id/logs", "read", async (c) => {
