@@ -11,7 +11,7 @@ import { ingressNetwork } from "./domain/network.js";
 export const clusterDefaults: ClusterSettings = {
   heartbeatPeriodMs: 2000,
   missedHeartbeats: 3,
-  maxHeartbeatsPerSecond: 1000,
+  maxHeartbeatsPerSecond: 100,
   taskHistoryLimit: 5,
   defaultStrategy: "spread",
 };

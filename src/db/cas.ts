@@ -42,6 +42,13 @@ export const requireChanged = (db: Db) =>
     .values({ id: 1, changed: sql`changes()` })
     .onConflictDoUpdate({ target: casGuard.id, set: { changed: sql`excluded.changed` } });
 
+/** Like requireChanged, for a guarded UPDATE/DELETE of several rows: aborts unless it changed exactly `count`. */
+export const requireCount = (db: Db, count: number) =>
+  db
+    .insert(casGuard)
+    .values({ id: 1, changed: sql`changes() = ${count}` })
+    .onConflictDoUpdate({ target: casGuard.id, set: { changed: sql`excluded.changed` } });
+
 function messageChain(err: unknown): string {
   let out = "";
   for (let e: unknown = err; e instanceof Error; e = e.cause) out += ` ${e.message}`;

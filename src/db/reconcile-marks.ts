@@ -1,4 +1,4 @@
-import { and, eq, inArray, lte, min, sql, type SQL } from "drizzle-orm";
+import { and, inArray, lte, min, sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.js";
 import { chunks } from "./cas.js";
 import { reconcileMarks } from "./schema/index.js";
@@ -10,13 +10,19 @@ import { reconcileMarks } from "./schema/index.js";
  * generation guard).
  */
 
+/** Each write of a mark gets a new token; a pass clears a mark only while it holds the token the pass read. */
+const newToken = sql`lower(hex(randomblob(8)))`;
+
 /** Marks these services due at `dueAt` (default now); an earlier mark stays. */
 export function markServices(db: Db, serviceIds: string[], dueAt = 0) {
   return chunks([...new Set(serviceIds)], 2).map((part) =>
     db
       .insert(reconcileMarks)
-      .values(part.map((serviceId) => ({ serviceId, dueAt })))
-      .onConflictDoUpdate({ target: reconcileMarks.serviceId, set: { dueAt: sql`min(${reconcileMarks.dueAt}, excluded.due_at)` } }),
+      .values(part.map((serviceId) => ({ serviceId, dueAt, token: newToken })))
+      .onConflictDoUpdate({
+        target: reconcileMarks.serviceId,
+        set: { dueAt: sql`min(${reconcileMarks.dueAt}, excluded.due_at)`, token: sql`excluded.token` },
+      }),
   );
 }
 
@@ -24,8 +30,8 @@ export function markServices(db: Db, serviceIds: string[], dueAt = 0) {
 const markSelected = (db: Db, select: SQL) =>
   db
     .insert(reconcileMarks)
-    .select(sql`SELECT service_id, 0 AS due_at FROM (${select}) WHERE service_id IS NOT NULL`)
-    .onConflictDoUpdate({ target: reconcileMarks.serviceId, set: { dueAt: 0 } });
+    .select(sql`SELECT service_id, 0 AS due_at, ${newToken} AS token FROM (${select}) WHERE service_id IS NOT NULL`)
+    .onConflictDoUpdate({ target: reconcileMarks.serviceId, set: { dueAt: 0, token: sql`excluded.token` } });
 
 /**
  * A node changed (joined, went down or up, was drained or relabelled, left):
@@ -80,11 +86,14 @@ export async function anyDue(db: Db, now: number): Promise<boolean> {
   return row?.at !== null && row?.at !== undefined && row.at <= now;
 }
 
-/** Clears the marks a pass read (a mark moved since, by a later write, stays). */
+/**
+ * Clears the marks a pass read. A mark written since (a later write, such as a
+ * status report, which does not move the cluster generation) has a new token and stays.
+ */
 export function clearMarks(db: Db, marks: Mark[]) {
-  const byDue = new Map<number, string[]>();
-  for (const m of marks) byDue.set(m.dueAt, [...(byDue.get(m.dueAt) ?? []), m.serviceId]);
-  return [...byDue].flatMap(([dueAt, ids]) =>
-    chunks(ids, 1).map((part) => db.delete(reconcileMarks).where(and(inArray(reconcileMarks.serviceId, part), eq(reconcileMarks.dueAt, dueAt)))),
+  return chunks(marks, 2).map((part) =>
+    db
+      .delete(reconcileMarks)
+      .where(and(inArray(reconcileMarks.serviceId, part.map((m) => m.serviceId)), inArray(reconcileMarks.token, part.map((m) => m.token)))),
   );
 }

@@ -1,3 +1,4 @@
+import type { ClusterRow } from "../db/cluster.js";
 import { createRoute } from "@hono/zod-openapi";
 import { nodeCredentialLifetimeMs, signNodeCredential } from "../auth/credentials.js";
 import { retryOnConflict, won } from "../db/cas.js";
@@ -87,8 +88,12 @@ async function openRegistryAuths(deps: AppDeps, tasks: { serviceId: string }[]):
 
 const emptyView: NetworkView = { networks: [], allocations: [], nodes: [], services: [], tasks: [] };
 
-/** A poll without in-process wake-ups (Workers) re-reads the store this often. */
-const storeRecheckMs = 1000;
+/**
+ * A waiting poll re-reads the store for writes the in-process notifier cannot see (another
+ * control plane, another Workers isolate) this often, and less often in a large cluster, so
+ * that the re-reads of all nodes' polls together stay under `maxHeartbeatsPerSecond` too.
+ */
+const storeRecheckMs = (c: ClusterRow) => Math.max(1000, Math.ceil((c.nodeCount * 1000) / c.maxHeartbeatsPerSecond));
 
 /** The dispatcher's agent-facing routes: join, heartbeats, the assignment long-poll, status reports and leaving. */
 export function dispatcherRoutes(deps: AppDeps) {
@@ -249,7 +254,7 @@ export function dispatcherRoutes(deps: AppDeps) {
       let changed = generation !== since || logsChanged() || (await stale());
       while (!changed && performance.now() < deadline) {
         read = undefined;
-        await deps.notifier.wait(nodeId, Math.min(deadline - performance.now(), storeRecheckMs));
+        await deps.notifier.wait(nodeId, Math.min(deadline - performance.now(), storeRecheckMs(c.get("cluster"))));
         const fresh = await getNode(deps.db, nodeId);
         if (!fresh) throw new ApiError("unauthorized", "revoked credential: the node was removed");
         generation = fresh.assignmentGeneration;
@@ -306,7 +311,7 @@ export function dispatcherRoutes(deps: AppDeps) {
       const now = c.get("now");
       const nodeId = c.get("node")!.id;
       const { updates } = c.req.valid("json");
-      const applied = await retryOnConflict(() => applyTaskStatus(deps.db, deps.keys.clusterId, nodeId, updates, now));
+      const applied = await retryOnConflict(() => applyTaskStatus(deps.db, nodeId, updates, now));
       if (applied > 0) {
         // A task that starts or stops running comes into or goes out of its networks' endpoints on every member.
         deps.notifier.notify(await wakeNetworkMembers(deps.db, [...new Set(updates.map((u) => u.taskId))]));

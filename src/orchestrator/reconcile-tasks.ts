@@ -1,5 +1,5 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
-import { chunks, requireChanged, isCasFailure } from "../db/cas.js";
+import { chunks, requireChanged, requireCount, isCasFailure } from "../db/cas.js";
 import { getCluster } from "../db/cluster.js";
 import { getNodesByIds, listNodes, type NodeRow } from "../db/nodes.js";
 import { clearMarks, dueMarks, markServices, type Mark } from "../db/reconcile-marks.js";
@@ -17,6 +17,7 @@ import { ipAllocations } from "../db/schema/index.js";
 import type { ServiceRow } from "../db/services.js";
 import { viewOf } from "./context.js";
 import type { ReconcileDeps } from "./deps.js";
+import { PassQueue } from "./pass-queue.js";
 import { planReconcile, type ReconcilePlan } from "./plan-reconcile.js";
 import type { TaskUpdate } from "./task-book.js";
 
@@ -76,6 +77,13 @@ function addressWrites(db: ReconcileDeps["db"], addresses: AllocationPlan, netwo
   return statements;
 }
 
+/** These tasks, each still at the version the pass read (the id list lets SQLite look them up by key). */
+const asRead = (read: TaskRow[]) =>
+  and(
+    inArray(tasks.id, read.map((t) => t.id)),
+    sql`(${tasks.id}, ${tasks.version}) IN (VALUES ${sql.join(read.map((t) => sql`(${t.id}, ${t.version})`), sql`, `)})`,
+  );
+
 function writes(
   deps: Pick<ReconcileDeps, "db">,
   generation: number,
@@ -111,18 +119,19 @@ function writes(
   const specs = [...plan.taskSpecs].map(([hash, spec]) => ({ hash, spec }));
   for (const part of chunks(specs, 2)) statements.push(db.insert(taskSpecs).values(part).onConflictDoNothing());
   for (const part of chunks(plan.inserted, Object.keys(plan.inserted[0] ?? {}).length || 1)) statements.push(db.insert(tasks).values(part));
-  // Same change on many tasks (e.g. assigned to one node) → one statement.
-  const groups = new Map<string, { set: TaskUpdate["set"]; ids: string[] }>();
-  for (const { after, set } of plan.updated) {
+  // Same change on many tasks (e.g. assigned to one node) → one statement, guarded on every task's version:
+  // status reports do not move the generation, so a task reported since the read makes the plan lose.
+  const groups = new Map<string, { set: TaskUpdate["set"]; read: TaskRow[] }>();
+  for (const { before, set } of plan.updated) {
     const key = JSON.stringify(set);
-    const group = groups.get(key) ?? { set, ids: [] };
-    group.ids.push(after.id);
+    const group = groups.get(key) ?? { set, read: [] };
+    group.read.push(before);
     groups.set(key, group);
   }
-  for (const { set, ids } of groups.values())
-    for (const part of chunks(ids, 1))
-      statements.push(db.update(tasks).set({ ...set, version: sql`${tasks.version} + 1` }).where(inArray(tasks.id, part)));
-  for (const part of chunks(plan.deleted.map((t) => t.id), 1)) statements.push(db.delete(tasks).where(inArray(tasks.id, part)));
+  for (const { set, read } of groups.values())
+    for (const part of chunks(read, 3))
+      statements.push(db.update(tasks).set({ ...set, version: sql`${tasks.version} + 1` }).where(asRead(part)), requireCount(db, part.length));
+  for (const part of chunks(plan.deleted, 3)) statements.push(db.delete(tasks).where(asRead(part)), requireCount(db, part.length));
   statements.push(...addressWrites(db, addresses, networks, now));
   for (const part of chunks(plan.events, 6)) statements.push(db.insert(events).values(part));
   // Wake the long-polls of the nodes whose assignments or network documents changed.
@@ -226,7 +235,15 @@ async function readAddressInput(db: ReconcileDeps["db"], scope: Scope, plan: Rec
  * load the other services put on it. A plan that lost to a concurrent writer
  * is made again from a fresh read; once no mark is due there is nothing to do.
  */
-export async function reconcileTasks(deps: ReconcileDeps, now: number, attempts = 5): Promise<void> {
+export function reconcileTasks(deps: ReconcileDeps, now: number): Promise<void> {
+  let runs = inProcess.get(deps.db);
+  if (!runs) inProcess.set(deps.db, (runs = new PassQueue()));
+  return runs.run(now, (at) => passes(deps, at));
+}
+
+const inProcess = new WeakMap<object, PassQueue>();
+
+async function passes(deps: ReconcileDeps, now: number, attempts = 5): Promise<void> {
   const { db } = deps;
   for (let i = 0; i < attempts; i++) {
     const current = await getCluster(db, deps.keys.clusterId);

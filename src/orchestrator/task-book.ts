@@ -77,9 +77,15 @@ export interface TaskUpdate {
   set: Partial<TaskRow>;
 }
 
+/** Columns are scalars except the host ports, a list of strings: compared without serialising (a pass diffs every task it read). */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => x === b[i]);
+  return typeof a === "object" && typeof b === "object" && JSON.stringify(a) === JSON.stringify(b);
+}
+
 function changedColumns(before: TaskRow, after: TaskRow): Partial<TaskRow> {
   const set: Partial<TaskRow> = {};
-  for (const key of Object.keys(after) as (keyof TaskRow)[])
-    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) (set as Record<string, unknown>)[key] = after[key];
+  for (const key of Object.keys(after) as (keyof TaskRow)[]) if (!sameValue(before[key], after[key])) (set as Record<string, unknown>)[key] = after[key];
   return set;
 }

@@ -15,7 +15,7 @@ describe("GET /v1/swarm", () => {
     expect(res.body).toMatchObject({
       id: t.keys.clusterId,
       version: 1,
-      spec: { heartbeatPeriodMs: 2000, missedHeartbeats: 3, maxHeartbeatsPerSecond: 1000, taskHistoryLimit: 5, defaultStrategy: "spread" },
+      spec: { heartbeatPeriodMs: 2000, missedHeartbeats: 3, maxHeartbeatsPerSecond: 100, taskHistoryLimit: 5, defaultStrategy: "spread" },
       status: { nodeCount: 0, heartbeatPeriodMs: 2000, downAfterMs: 6000 },
     });
   });

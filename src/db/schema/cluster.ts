@@ -45,6 +45,8 @@ export const reconcileMarks = sqliteTable(
   {
     serviceId: text("service_id").primaryKey(),
     dueAt: integer("due_at").notNull(),
+    /** New on every write of the mark, so a pass clears only the mark it read. */
+    token: text("token").notNull().default(""),
   },
   (t) => [index("reconcile_marks_due").on(t.dueAt)],
 );
