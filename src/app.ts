@@ -2,12 +2,12 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { Context } from "hono";
-import { shoalVersion, type AppDeps, type AppEnv } from "./api/context.js";
+import { shoalVersion, type AppDeps, type AppEnv } from "./http/context.js";
 import { dockerApi, dockerErrorResponse, isDockerApiPath } from "./api/docker/routes.js";
-import { ApiError, toApiError } from "./api/errors.js";
-import { jsonResponse } from "./api/openapi.js";
+import { ApiError, toApiError } from "./http/errors.js";
+import { jsonResponse } from "./http/openapi.js";
 import { renderReferencePage } from "./api/reference-page.js";
-import { newRouter } from "./api/router.js";
+import { newRouter } from "./http/router.js";
 import { eventRoutes } from "./api/routes/events.js";
 import { hookRoutes } from "./api/routes/hooks.js";
 import { installRoutes } from "./api/routes/install.js";
@@ -28,7 +28,7 @@ import { execRoutes } from "./api/routes/exec.js";
 import { defaultRequestTimeoutMs, maxBodyBytes } from "./domain/limits.js";
 import { sizeLimits, timeLimit } from "./api/request-limits.js";
 
-export type { AppDeps } from "./api/context.js";
+export type { AppDeps } from "./http/context.js";
 
 
 const openApiConfig = {

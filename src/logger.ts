@@ -1,4 +1,4 @@
-import type { Logger } from "./api/context.js";
+import type { Logger } from "./http/context.js";
 
 /** Human-readable lines by default, one JSON object per line with `json`. Writes to stderr. */
 export function createLogger(format: "text" | "json", write: (line: string) => void = (l) => process.stderr.write(l)): Logger {

@@ -7,7 +7,7 @@ import { reconcileTasks } from "./orchestrator/reconcile-tasks.js";
 
 /**
  * The one reconcile entry, and the only caller of the orchestrator's pass.
- * Three callers: the API's pipeline step (src/api/pipeline.ts: before a
+ * Three callers: the API's pipeline step (src/http/pipeline.ts: before a
  * handler, and after every write before its answer), the Node timer and the
  * Workers cron. Idempotent and bounded. When no lease expired and no service
  * is marked due (a write marked it, or its timer ran out), it reads two index

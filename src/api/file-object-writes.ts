@@ -7,8 +7,8 @@ import { listServices, type ServiceRow } from "../db/services.js";
 import { maxFileObjectBytes } from "../domain/file-object.js";
 import type { ServiceSpec } from "../domain/service-spec.js";
 import { newId } from "../ids.js";
-import type { AppDeps } from "./context.js";
-import { ApiError, notFound } from "./errors.js";
+import type { AppDeps } from "../http/context.js";
+import { ApiError, notFound } from "../http/errors.js";
 
 /**
  * The one way a secret or config is created, removed, read back and referred

@@ -1,5 +1,5 @@
 import type { PortConfig, ServiceSpec } from "../domain/service-spec.js";
-import { ApiError } from "./errors.js";
+import { ApiError } from "../http/errors.js";
 
 const ingressPortRange = { min: 30000, max: 32767 } as const;
 

@@ -9,8 +9,8 @@ import { broadcastOf, contains, formatCidr, formatIpv4, overlaps, parseCidr, par
 import { canEncrypt, encryptedOption, firstVni, hasIngressPorts, ingressNetwork, mtuOption } from "../domain/network.js";
 import type { ServiceSpec } from "../domain/service-spec.js";
 import { newId } from "../ids.js";
-import type { AppDeps } from "./context.js";
-import { ApiError, notFound } from "./errors.js";
+import type { AppDeps } from "../http/context.js";
+import { ApiError, notFound } from "../http/errors.js";
 import { filterNetworks } from "./network-filters.js";
 
 /**

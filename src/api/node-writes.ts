@@ -2,8 +2,8 @@ import type { Db } from "../db/client.js";
 import { isCasFailure } from "../db/cas.js";
 import { deleteNode, findNodesByRef, updateNodeSpec, type NodeRow } from "../db/nodes.js";
 import type { NodeAvailability, NodeRole } from "../domain/node.js";
-import type { AppDeps } from "./context.js";
-import { ApiError, notFound, versionConflict } from "./errors.js";
+import type { AppDeps } from "../http/context.js";
+import { ApiError, notFound, versionConflict } from "../http/errors.js";
 
 /**
  * The one way a node's spec is changed or a node removed: the node routes and

@@ -1,7 +1,7 @@
 import { imageRegistry } from "../domain/image-ref.js";
 import { decodeRegistryAuth, decodeRegistryConfig, RegistryAuthProblem } from "../domain/registry-auth.js";
 import type { ServiceSpec } from "../domain/service-spec.js";
-import { ApiError } from "./errors.js";
+import { ApiError } from "../http/errors.js";
 import type { RegistryAuthChange } from "./service-writes.js";
 
 /**

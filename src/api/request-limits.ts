@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { maxHeaderBytes, maxUrlLength } from "../domain/limits.js";
-import type { AppEnv } from "./context.js";
-import { ApiError } from "./errors.js";
+import type { AppEnv } from "../http/context.js";
+import { ApiError } from "../http/errors.js";
 
 /** The header fields' size as sent: each name, ": ", value and CRLF. */
 function headerBytes(headers: Headers): number {

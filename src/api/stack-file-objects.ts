@@ -3,8 +3,8 @@ import type { FileObjectKind } from "../db/schema/index.js";
 import { fileObjectName } from "../domain/file-object.js";
 import { stackNamespaceLabel, type StackResource } from "../stack/convert.js";
 import { entriesToMapping } from "../stack/merge.js";
-import type { AppDeps } from "./context.js";
-import { ApiError } from "./errors.js";
+import type { AppDeps } from "../http/context.js";
+import { ApiError } from "../http/errors.js";
 import { createFileObject, decodeFileObjectData, readFileObject, removeFileObject, sameBytes, type FileObjectRequest } from "./file-object-writes.js";
 
 /**

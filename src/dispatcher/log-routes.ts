@@ -1,11 +1,11 @@
 import { createRoute } from "@hono/zod-openapi";
 import { won } from "../db/cas.js";
-import { access } from "../api/access.js";
-import { reconciled } from "../api/pipeline.js";
-import type { AppDeps } from "../api/context.js";
-import { ApiError } from "../api/errors.js";
-import { bearer, errorResponses, jsonBody, jsonResponse } from "../api/openapi.js";
-import { newRouter } from "../api/router.js";
+import { access } from "../http/access.js";
+import { reconciled } from "../http/pipeline.js";
+import type { AppDeps } from "../http/context.js";
+import { ApiError } from "../http/errors.js";
+import { bearer, errorResponses, jsonBody, jsonResponse } from "../http/openapi.js";
+import { newRouter } from "../http/router.js";
 import { sha256Hex } from "../auth/sha256.js";
 import type { Db } from "../db/client.js";
 import { claimExecSession, endExecSession, getExecSession, listNodeExecSessions } from "../db/exec.js";

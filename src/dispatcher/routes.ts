@@ -14,12 +14,12 @@ import {
 } from "../db/nodes.js";
 import { applyTaskStatus, listNodeAssignments, listNodeEndedTaskIds } from "../db/tasks.js";
 import type { Context } from "hono";
-import { access } from "../api/access.js";
-import { reconciled } from "../api/pipeline.js";
-import type { AppDeps, AppEnv } from "../api/context.js";
-import { ApiError } from "../api/errors.js";
-import { bearer, errorResponses, jsonBody, jsonResponse } from "../api/openapi.js";
-import { newRouter } from "../api/router.js";
+import { access } from "../http/access.js";
+import { reconciled } from "../http/pipeline.js";
+import type { AppDeps, AppEnv } from "../http/context.js";
+import { ApiError } from "../http/errors.js";
+import { bearer, errorResponses, jsonBody, jsonResponse } from "../http/openapi.js";
+import { newRouter } from "../http/router.js";
 import { newId } from "../ids.js";
 import {
   AssignmentsQuery,

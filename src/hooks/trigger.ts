@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
-import { ApiError } from "../api/errors.js";
+import { ApiError } from "../http/errors.js";
 import { strictObject } from "../protocol/schema.js";
-import { validationError } from "../api/validation.js";
+import { validationError } from "../http/validation.js";
 import type { ServiceSpec } from "../domain/service-spec.js";
 import { imageTagPattern, parseImageRef, repositoryPath, withImageTag } from "../domain/image-ref.js";
 

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { ApiError, type ErrorCode } from "../api/errors.js";
+import { ApiError, type ErrorCode } from "../http/errors.js";
 import { maxHeaderBytes, maxUrlLength } from "../domain/limits.js";
 
 /**

@@ -8,8 +8,8 @@ import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createApp } from "../app.js";
-import { requireCluster } from "../api/access.js";
-import type { AppDeps } from "../api/context.js";
+import { requireCluster } from "../http/access.js";
+import type { AppDeps } from "../http/context.js";
 import { generateJwtSecret, importClusterKeys } from "../auth/keys.js";
 import { bootstrapCluster, rootAdminToken } from "../bootstrap.js";
 import { signJoinToken } from "../auth/credentials.js";
@@ -153,7 +153,7 @@ async function main(): Promise<void> {
     return child;
   }
 
-  // The safety net: the pipeline step reconciles on requests (src/api/pipeline.ts), this timer when none arrive.
+  // The safety net: the pipeline step reconciles on requests (src/http/pipeline.ts), this timer when none arrive.
   const timer = setInterval(async () => {
     try {
       const current = await requireCluster(deps);

@@ -1,4 +1,4 @@
-import type { AppDeps } from "../api/context.js";
+import type { AppDeps } from "../http/context.js";
 import { isCasFailure, won } from "../db/cas.js";
 import { listEvents } from "../db/events.js";
 import {

@@ -1,4 +1,4 @@
-import type { Clock, Logger } from "../api/context.js";
+import type { Clock, Logger } from "../http/context.js";
 
 export interface DeliveryRunner {
   /** Runs a pass now, or once more after the one under way; resolves when that pass is done. */

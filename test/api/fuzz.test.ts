@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { errorStatus } from "../../src/api/errors.js";
+import { errorStatus } from "../../src/http/errors.js";
 import { createTestApp, joinNode, nodeDescription, type TestApp } from "../helpers/app.js";
 
 /**

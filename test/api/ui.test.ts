@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AppDeps } from "../../src/api/context.js";
+import type { AppDeps } from "../../src/http/context.js";
 import { uiRoutes } from "../../src/api/routes/ui.js";
 import { createApp } from "../../src/app.js";
 import { cachedBundle } from "../../src/install/agent-bundle.js";

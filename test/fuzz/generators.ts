@@ -5,7 +5,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { errorStatus } from "../../src/api/errors.js";
+import { errorStatus } from "../../src/http/errors.js";
 import { run } from "../../src/cli/run.js";
 import { taskStates } from "../../src/domain/task-states.js";
 import { createShoalServer } from "../../src/runtime/node-http.js";

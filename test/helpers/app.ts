@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApp } from "../../src/app.js";
-import type { AppDeps } from "../../src/api/context.js";
+import type { AppDeps } from "../../src/http/context.js";
 import { signApiToken, signJoinToken } from "../../src/auth/credentials.js";
 import { generateJwtSecret, importClusterKeys } from "../../src/auth/keys.js";
 import { bootstrapCluster, rootAdminToken } from "../../src/bootstrap.js";

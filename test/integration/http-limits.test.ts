@@ -3,7 +3,7 @@ import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateJwtSecret, importClusterKeys } from "../../src/auth/keys.js";
 import { rootAdminToken } from "../../src/bootstrap.js";
-import { errorStatus } from "../../src/api/errors.js";
+import { errorStatus } from "../../src/http/errors.js";
 import { maxBodyBytes } from "../../src/domain/limits.js";
 import { nodeDescription } from "../helpers/app.js";
 import { startNodeServer, tempDir, type Started } from "../helpers/processes.js";

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ApiError } from "../../src/api/errors.js";
+import { ApiError } from "../../src/http/errors.js";
 import { parseHookTrigger, planRedeploy } from "../../src/hooks/trigger.js";
 import { parseImageRef, repositoryPath, withImageTag } from "../../src/domain/image-ref.js";
 import type { ServiceSpec } from "../../src/domain/service-spec.js";

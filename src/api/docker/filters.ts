@@ -1,5 +1,5 @@
 import { maxFilterValueLength, maxFilterValues } from "../../domain/limits.js";
-import { ApiError } from "../errors.js";
+import { ApiError } from "../../http/errors.js";
 import { jsonTooDeep, jsonTooDeepMessage } from "../json-depth.js";
 
 /**

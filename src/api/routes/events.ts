@@ -5,13 +5,13 @@ import { listNodes } from "../../db/nodes.js";
 import { eventTypes } from "../../db/schema/index.js";
 import { listServices } from "../../db/services.js";
 import { eventPatternRegex, matchesEventFilter, parseEventTime, toEventView, type EventFilter } from "../../events/event-filter.js";
-import { access } from "../access.js";
-import { reconciled } from "../pipeline.js";
+import { access } from "../../http/access.js";
+import { reconciled } from "../../http/pipeline.js";
 import { followEvents } from "../event-feed.js";
-import type { AppDeps } from "../context.js";
-import { bearer, errorResponses, jsonResponse } from "../openapi.js";
+import type { AppDeps } from "../../http/context.js";
+import { bearer, errorResponses, jsonResponse } from "../../http/openapi.js";
 import { strictObject } from "../../protocol/schema.js";
-import { newRouter } from "../router.js";
+import { newRouter } from "../../http/router.js";
 import { queryInt, repeated, repeatedOf } from "../schemas.js";
 
 const EventSchema = z

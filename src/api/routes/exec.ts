@@ -10,12 +10,12 @@ import { logSessionKey } from "../../dispatcher/log-routes.js";
 import type { ExecRecord } from "../../domain/log-lines.js";
 import { newId } from "../../ids.js";
 import { strictObject } from "../../protocol/schema.js";
-import { access } from "../access.js";
-import { reconciled } from "../pipeline.js";
-import type { AppDeps } from "../context.js";
-import { ApiError, notFound } from "../errors.js";
-import { bearer, errorResponses, jsonBody } from "../openapi.js";
-import { newRouter } from "../router.js";
+import { access } from "../../http/access.js";
+import { reconciled } from "../../http/pipeline.js";
+import type { AppDeps } from "../../http/context.js";
+import { ApiError, notFound } from "../../http/errors.js";
+import { bearer, errorResponses, jsonBody } from "../../http/openapi.js";
+import { newRouter } from "../../http/router.js";
 import { asStream } from "./logs.js";
 import { TaskIdParam } from "./tasks.js";
 

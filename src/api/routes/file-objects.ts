@@ -4,13 +4,13 @@ import type { FileObjectKind } from "../../db/schema/index.js";
 import { listServices } from "../../db/services.js";
 import { fileObjectName, maxFileObjectBytes } from "../../domain/file-object.js";
 import { Labels, strictObject } from "../../protocol/schema.js";
-import { access } from "../access.js";
-import { reconciled } from "../pipeline.js";
-import type { AppDeps } from "../context.js";
+import { access } from "../../http/access.js";
+import { reconciled } from "../../http/pipeline.js";
+import type { AppDeps } from "../../http/context.js";
 import { createFileObject, maxFileObjectBase64, removeFileObject, resolveFileObject, servicesUsing } from "../file-object-writes.js";
 import { filterFileObjects } from "../file-object-filters.js";
-import { bearer, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
-import { newRouter } from "../router.js";
+import { bearer, errorResponses, jsonBody, jsonResponse } from "../../http/openapi.js";
+import { newRouter } from "../../http/router.js";
 import { isoTime, repeated } from "../schemas.js";
 
 /**

@@ -1,10 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { renderInstallScript } from "../../install/install-script.js";
-import type { AppDeps } from "../context.js";
-import { ApiError } from "../errors.js";
-import { errorResponses } from "../openapi.js";
+import type { AppDeps } from "../../http/context.js";
+import { ApiError } from "../../http/errors.js";
+import { errorResponses } from "../../http/openapi.js";
 import { publicOrigin } from "../public-url.js";
-import { newRouter } from "../router.js";
+import { newRouter } from "../../http/router.js";
 
 /** The agent install one-liner's script and the bundle it installs; public, like the agent's source. */
 export function installRoutes(deps: AppDeps) {

@@ -10,12 +10,12 @@ import { LogMerger, type LogRecord, type LogTask } from "../../domain/log-lines.
 import { parseEventTime } from "../../events/event-filter.js";
 import { newId } from "../../ids.js";
 import { strictObject } from "../../protocol/schema.js";
-import { access } from "../access.js";
-import { reconciled } from "../pipeline.js";
-import type { AppDeps, AppEnv } from "../context.js";
-import { notFound } from "../errors.js";
-import { bearer, errorResponses } from "../openapi.js";
-import { newRouter } from "../router.js";
+import { access } from "../../http/access.js";
+import { reconciled } from "../../http/pipeline.js";
+import type { AppDeps, AppEnv } from "../../http/context.js";
+import { notFound } from "../../http/errors.js";
+import { bearer, errorResponses } from "../../http/openapi.js";
+import { newRouter } from "../../http/router.js";
 import { resolveService } from "../service-writes.js";
 import { timeArg } from "./events.js";
 import { ServiceRefParam } from "./services.js";

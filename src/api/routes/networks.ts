@@ -4,13 +4,13 @@ import { listServices } from "../../db/services.js";
 import { networkDrivers } from "../../db/schema/index.js";
 import { encryptedOption, mtuOption } from "../../domain/network.js";
 import { Labels, strictObject } from "../../protocol/schema.js";
-import { access } from "../access.js";
-import { reconciled } from "../pipeline.js";
-import type { AppDeps } from "../context.js";
+import { access } from "../../http/access.js";
+import { reconciled } from "../../http/pipeline.js";
+import type { AppDeps } from "../../http/context.js";
 import { filterNetworks } from "../network-filters.js";
 import { createNetwork, pruneNetworks, removeNetwork, resolveNetwork, servicesOn } from "../network-writes.js";
-import { bearer, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
-import { newRouter } from "../router.js";
+import { bearer, errorResponses, jsonBody, jsonResponse } from "../../http/openapi.js";
+import { newRouter } from "../../http/router.js";
 import { isoTime, repeated } from "../schemas.js";
 
 /** Overlay networks (docker network, scope swarm). */

@@ -1,14 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { listNodes, type NodeRow } from "../../db/nodes.js";
 import { nodeAvailabilities, nodeRoles, nodeStates } from "../../domain/node.js";
-import { access } from "../access.js";
-import { reconciled } from "../pipeline.js";
-import type { AppDeps } from "../context.js";
+import { access } from "../../http/access.js";
+import { reconciled } from "../../http/pipeline.js";
+import type { AppDeps } from "../../http/context.js";
 import { filterNodes } from "../node-filters.js";
 import { changeNode, removeNode, resolveNode } from "../node-writes.js";
-import { VersionQuery, bearer, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
+import { VersionQuery, bearer, errorResponses, jsonBody, jsonResponse } from "../../http/openapi.js";
 import { strictObject } from "../../protocol/schema.js";
-import { newRouter } from "../router.js";
+import { newRouter } from "../../http/router.js";
 import { LabelKey, Labels } from "../../protocol/schema.js";
 import { isoTime, repeated } from "../schemas.js";
 

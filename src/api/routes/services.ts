@@ -9,14 +9,14 @@ import {
   type ServiceTaskCounts,
 } from "../../db/services.js";
 import { updateStates } from "../../domain/service-spec.js";
-import { access } from "../access.js";
-import { reconciled } from "../pipeline.js";
-import type { AppDeps } from "../context.js";
-import { ApiError, versionConflict } from "../errors.js";
+import { access } from "../../http/access.js";
+import { reconciled } from "../../http/pipeline.js";
+import type { AppDeps } from "../../http/context.js";
+import { ApiError, versionConflict } from "../../http/errors.js";
 import { filterServices } from "../service-filters.js";
-import { OptionalVersionQuery, VersionQuery, bearer, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
+import { OptionalVersionQuery, VersionQuery, bearer, errorResponses, jsonBody, jsonResponse } from "../../http/openapi.js";
 import { strictObject } from "../../protocol/schema.js";
-import { newRouter } from "../router.js";
+import { newRouter } from "../../http/router.js";
 import { isoTime, repeated } from "../schemas.js";
 import { ServiceSpecSchema } from "../service-spec-schema.js";
 import { registryAuthFromHeader } from "../registry-auth-header.js";

@@ -5,13 +5,13 @@ import { rotateJoinGeneration, updateClusterSettings, type ClusterRow } from "..
 import { nodeRoles } from "../../domain/node.js";
 import { schedulingStrategies } from "../../domain/service-spec.js";
 import { downAfterMs, effectiveHeartbeatPeriodMs } from "../../dispatcher/liveness.js";
-import { access } from "../access.js";
-import { reconciled } from "../pipeline.js";
-import type { AppDeps } from "../context.js";
-import { newRouter } from "../router.js";
-import { versionConflict } from "../errors.js";
+import { access } from "../../http/access.js";
+import { reconciled } from "../../http/pipeline.js";
+import type { AppDeps } from "../../http/context.js";
+import { newRouter } from "../../http/router.js";
+import { versionConflict } from "../../http/errors.js";
 import { isoTime } from "../schemas.js";
-import { VersionQuery, bearer, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
+import { VersionQuery, bearer, errorResponses, jsonBody, jsonResponse } from "../../http/openapi.js";
 import { strictObject } from "../../protocol/schema.js";
 
 const SwarmSpecSchema = z.object({

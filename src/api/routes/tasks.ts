@@ -3,13 +3,13 @@ import { listNodes } from "../../db/nodes.js";
 import { listServices } from "../../db/services.js";
 import { getTask, listTasks, taskImages, type TaskRow } from "../../db/tasks.js";
 import { desiredStates, taskStates } from "../../domain/task-states.js";
-import { access } from "../access.js";
-import { reconciled } from "../pipeline.js";
-import type { AppDeps } from "../context.js";
-import { notFound } from "../errors.js";
-import { bearer, errorResponses, jsonResponse } from "../openapi.js";
+import { access } from "../../http/access.js";
+import { reconciled } from "../../http/pipeline.js";
+import type { AppDeps } from "../../http/context.js";
+import { notFound } from "../../http/errors.js";
+import { bearer, errorResponses, jsonResponse } from "../../http/openapi.js";
 import { strictObject } from "../../protocol/schema.js";
-import { newRouter } from "../router.js";
+import { newRouter } from "../../http/router.js";
 import { isoTime, repeated } from "../schemas.js";
 
 export const TaskSchema = z

@@ -3,13 +3,13 @@ import { signApiToken } from "../../auth/credentials.js";
 import { apiTokenScopes } from "../../db/schema/index.js";
 import { deleteApiToken, getApiToken, insertApiToken, listApiTokens, type ApiTokenRow } from "../../db/tokens.js";
 import { newId } from "../../ids.js";
-import { access } from "../access.js";
-import { reconciled } from "../pipeline.js";
-import type { AppDeps } from "../context.js";
-import { ApiError, notFound } from "../errors.js";
-import { bearer, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
+import { access } from "../../http/access.js";
+import { reconciled } from "../../http/pipeline.js";
+import type { AppDeps } from "../../http/context.js";
+import { ApiError, notFound } from "../../http/errors.js";
+import { bearer, errorResponses, jsonBody, jsonResponse } from "../../http/openapi.js";
 import { strictObject } from "../../protocol/schema.js";
-import { newRouter } from "../router.js";
+import { newRouter } from "../../http/router.js";
 import { isoTime } from "../schemas.js";
 
 const TokenSchema = z

@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { AppDeps } from "../context.js";
-import { ApiError } from "../errors.js";
-import { errorResponses } from "../openapi.js";
-import { newRouter } from "../router.js";
+import type { AppDeps } from "../../http/context.js";
+import { ApiError } from "../../http/errors.js";
+import { errorResponses } from "../../http/openapi.js";
+import { newRouter } from "../../http/router.js";
 
 /** The page loads only its own script and talks only to this origin; the token never leaves it. */
 const contentSecurityPolicy =
