@@ -1,4 +1,4 @@
-import { openBytes, sealBytes } from "../auth/secret-box.js";
+import { sealBytes } from "../auth/secret-box.js";
 import { isCasFailure, isUniqueViolation } from "../db/cas.js";
 import type { Db } from "../db/client.js";
 import { deleteFileObject, findFileObjectsByRef, insertFileObject, listFileObjects, updateFileObjectLabels, type FileObjectRow } from "../db/file-objects.js";
@@ -8,7 +8,8 @@ import { maxFileObjectBytes } from "../domain/file-object.js";
 import type { ServiceSpec } from "../domain/service-spec.js";
 import { newId } from "../ids.js";
 import type { AppDeps } from "../http/context.js";
-import { ApiError, notFound } from "../http/errors.js";
+import { ApiError, invalidField, notFound } from "../http/errors.js";
+import { decodeBase64, readFileObject } from "../http/file-object-data.js";
 
 /**
  * The one way a secret or config is created, removed, read back and referred
@@ -26,26 +27,8 @@ export interface FileObjectRequest {
   labels: Record<string, string>;
 }
 
-const canonicalBase64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
 /** The longest base64 text of at most maxFileObjectBytes bytes. */
 export const maxFileObjectBase64 = 4 * Math.ceil(maxFileObjectBytes / 3);
-
-function decodeBase64(data: string, path = "body.data"): Uint8Array {
-  if (!canonicalBase64.test(data)) throw invalid(path, "data must be base64 (A–Z, a–z, 0–9, '+', '/', padded with '=')");
-  const text = atob(data);
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-  return bytes;
-}
-
-export function encodeBase64(bytes: Uint8Array): string {
-  let text = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(text);
-}
-
-const invalid = (path: string, message: string) => new ApiError("validation_failed", message, [{ path, message }]);
 
 export async function resolveFileObject(db: Db, kind: FileObjectKind, ref: string): Promise<FileObjectRow> {
   const matches = await findFileObjectsByRef(db, kind, ref);
@@ -58,7 +41,7 @@ export async function resolveFileObject(db: Db, kind: FileObjectKind, ref: strin
 export function decodeFileObjectData(kind: FileObjectKind, data: string, path = "body.data"): Uint8Array {
   const bytes = decodeBase64(data, path);
   if (bytes.length === 0 || bytes.length > maxFileObjectBytes)
-    throw invalid(path, `${kind} data must be from 1 byte to ${maxFileObjectBytes} bytes (500 KiB), not ${bytes.length}`);
+    throw invalidField(path, `${kind} data must be from 1 byte to ${maxFileObjectBytes} bytes (500 KiB), not ${bytes.length}`);
   return bytes;
 }
 
@@ -79,11 +62,6 @@ export async function createFileObject(deps: Deps, kind: FileObjectKind, req: Fi
   return row;
 }
 
-/** The plain bytes of a secret or config: for a task's assignment and for stacks comparing a file with what is stored. */
-export async function readFileObject(deps: Deps, row: FileObjectRow): Promise<Uint8Array> {
-  return row.kind === "secret" ? openBytes(deps.keys, "shoal swarm secrets", row.id, row.data) : decodeBase64(row.data);
-}
-
 /** Whether two byte strings are equal (a stored object and what a caller sends again). */
 export const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
 
@@ -102,7 +80,7 @@ export async function updateFileObject(
 ): Promise<FileObjectRow> {
   if (row.version !== version)
     throw new ApiError("version_conflict", `update out of sequence: ${row.kind} ${row.name} is at version ${row.version}, not ${version}; read it again and retry`);
-  const immutable = (field: string) => invalid(field, `only updates to labels are allowed: a ${row.kind}'s ${field.slice("body.".length)} cannot change; create a new ${row.kind} under another name and point the service at it`);
+  const immutable = (field: string) => invalidField(field, `only updates to labels are allowed: a ${row.kind}'s ${field.slice("body.".length)} cannot change; create a new ${row.kind} under another name and point the service at it`);
   if (change.name !== undefined && change.name !== row.name) throw immutable("body.name");
   if (change.data !== undefined && change.data !== "" && !sameBytes(decodeBase64(change.data), await readFileObject(deps, row))) throw immutable("body.data");
   try {

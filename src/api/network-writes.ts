@@ -10,7 +10,7 @@ import { canEncrypt, encryptedOption, firstVni, hasIngressPorts, ingressNetwork,
 import type { ServiceSpec } from "../domain/service-spec.js";
 import { newId } from "../ids.js";
 import type { AppDeps } from "../http/context.js";
-import { ApiError, notFound } from "../http/errors.js";
+import { ApiError, invalidField, notFound } from "../http/errors.js";
 import { filterNetworks } from "./network-filters.js";
 
 /**
@@ -40,15 +40,13 @@ export async function resolveNetwork(db: Db, ref: string): Promise<NetworkRow> {
   return matches[0]!;
 }
 
-const invalid = (path: string, message: string) => new ApiError("validation_failed", message, [{ path, message }]);
-
 /** The MTU option as a number, or undefined when not given; 400 when it is not a usable MTU. */
 function mtuOf(options: Record<string, string>): number | undefined {
   const raw = options[mtuOption];
   if (raw === undefined) return undefined;
   const mtu = Number(raw);
   if (!/^\d+$/.test(raw) || mtu < 576 || mtu > 65_535)
-    throw invalid(`body.options.${mtuOption}`, `${mtuOption} must be an MTU from 576 to 65535, not "${raw}"`);
+    throw invalidField(`body.options.${mtuOption}`, `${mtuOption} must be an MTU from 576 to 65535, not "${raw}"`);
   return mtu;
 }
 
@@ -56,9 +54,9 @@ function mtuOf(options: Record<string, string>): number | undefined {
 function gatewayOf(subnet: Cidr, gateway: string | undefined): number {
   if (gateway === undefined) return subnet.base + 1;
   const addr = parseIpv4(gateway);
-  if (addr === undefined) throw invalid("body.gateway", `"${gateway}" is not an IPv4 address`);
+  if (addr === undefined) throw invalidField("body.gateway", `"${gateway}" is not an IPv4 address`);
   if (!contains(subnet, addr) || addr === subnet.base || addr === broadcastOf(subnet))
-    throw invalid("body.gateway", `gateway ${gateway} is not a host address of subnet ${formatCidr(subnet)}`);
+    throw invalidField("body.gateway", `gateway ${gateway} is not a host address of subnet ${formatCidr(subnet)}`);
   return addr;
 }
 
@@ -68,14 +66,14 @@ export const reservedOf = (subnet: Cidr, gateway: number) => [...new Set([subnet
 /** The user's subnet, checked against the others; or the next free /24 of the default pool. */
 function subnetOf(request: NetworkRequest, existing: NetworkRow[]): Cidr {
   if (request.subnet === undefined) {
-    if (request.gateway !== undefined) throw invalid("body.gateway", "a gateway needs a subnet (--subnet)");
+    if (request.gateway !== undefined) throw invalidField("body.gateway", "a gateway needs a subnet (--subnet)");
     const planned = planSubnet(existing.map((n) => parseCidr(n.subnet) as Cidr));
     if (!planned) throw new ApiError("conflict", "the default address pool 10.0.0.0/8 has no free /24 left; give a --subnet");
     return planned;
   }
   const subnet = parseCidr(request.subnet);
-  if (typeof subnet === "string") throw invalid("body.subnet", subnet);
-  if (subnet.prefix < 8 || subnet.prefix > 29) throw invalid("body.subnet", `subnet ${request.subnet}: the prefix length must be 8 to 29`);
+  if (typeof subnet === "string") throw invalidField("body.subnet", subnet);
+  if (subnet.prefix < 8 || subnet.prefix > 29) throw invalidField("body.subnet", `subnet ${request.subnet}: the prefix length must be 8 to 29`);
   const clash = existing.find((n) => overlaps(parseCidr(n.subnet) as Cidr, subnet));
   if (clash) throw new ApiError("conflict", `subnet ${request.subnet} overlaps network ${clash.name} (${clash.subnet})`, [{ path: "body.subnet", message: `overlaps ${clash.subnet}` }]);
   return subnet;
@@ -89,7 +87,7 @@ export async function createNetwork(deps: Deps, request: NetworkRequest, now: nu
     if (existing.some((n) => n.name === request.name))
       throw new ApiError("conflict", `a network named ${request.name} already exists`, [{ path: "body.name", message: "name in use" }]);
     if (encrypted && !(await listNodes(deps.db)).some((n) => n.state === "ready" && canEncrypt(n.overlay)))
-      throw invalid(
+      throw invalidField(
         "body.options.encrypted",
         "cannot create an encrypted network: no ready node can do WireGuard (kernel WireGuard or wireguard-go, and a public key from its agent); shoal never runs it unencrypted",
       );
@@ -205,9 +203,9 @@ export async function resolveAttachments(db: Db, spec: ServiceSpec): Promise<Ser
     if (prefixed.length > 1) throw new ApiError("conflict", `network reference ${a.target} is ambiguous`, [{ path, message: "give more of the id" }]);
     const network = prefixed[0]!;
     if (network.ingress)
-      throw invalid(path, "a service cannot be attached to the ingress network explicitly; publish a port in ingress mode instead");
+      throw invalidField(path, "a service cannot be attached to the ingress network explicitly; publish a port in ingress mode instead");
     const first = seen.get(network.id);
-    if (first !== undefined) throw invalid(path, `network ${network.name} is attached already (task.networks.${first})`);
+    if (first !== undefined) throw invalidField(path, `network ${network.name} is attached already (task.networks.${first})`);
     seen.set(network.id, i);
     return { ...a, target: network.id };
   });

@@ -1,11 +1,13 @@
 import { listFileObjects, type FileObjectRow } from "../db/file-objects.js";
 import type { FileObjectKind } from "../db/schema/index.js";
 import { fileObjectName } from "../domain/file-object.js";
-import { stackNamespaceLabel, type StackResource } from "../stack/convert.js";
+import type { StackResource } from "../domain/stack.js";
+import { stackNamespaceLabel } from "../stack/convert.js";
 import { entriesToMapping } from "../stack/merge.js";
 import type { AppDeps } from "../http/context.js";
-import { ApiError } from "../http/errors.js";
-import { createFileObject, decodeFileObjectData, readFileObject, removeFileObject, sameBytes, type FileObjectRequest } from "./file-object-writes.js";
+import { ApiError, invalidField } from "../http/errors.js";
+import { readFileObject } from "../http/file-object-data.js";
+import { createFileObject, decodeFileObjectData, removeFileObject, sameBytes, type FileObjectRequest } from "./file-object-writes.js";
 
 /**
  * A stack's secrets and configs, as docker stack deploy handles them: an
@@ -17,8 +19,6 @@ import { createFileObject, decodeFileObjectData, readFileObject, removeFileObjec
  */
 
 type Deps = Pick<AppDeps, "db" | "keys">;
-
-const invalid = (path: string, message: string) => new ApiError("validation_failed", message, [{ path, message }]);
 
 export interface StackFileObjectCreate {
   kind: FileObjectKind;
@@ -46,18 +46,18 @@ export async function planStackFileObjects(deps: Deps, stack: string, resources:
     }
     const def = r.definition;
     for (const field of ["driver", "template_driver"] as const)
-      if (def[field] !== undefined) throw invalid(`${at}.${field}`, `${kind} ${field.replace("_", " ")}s are not supported; give the contents with file:`);
-    if (typeof def.file !== "string") throw invalid(at, `give the ${kind}'s contents with file: (or use one that exists with external: true)`);
+      if (def[field] !== undefined) throw invalidField(`${at}.${field}`, `${kind} ${field.replace("_", " ")}s are not supported; give the contents with file:`);
+    if (typeof def.file !== "string") throw invalidField(at, `give the ${kind}'s contents with file: (or use one that exists with external: true)`);
     if (!fileObjectName.test(r.name))
-      throw invalid(at, `${r.name} is not a ${kind} name: up to 64 letters, digits, '_', '.' and '-', starting and ending with a letter or digit; shorten the key or give name:`);
+      throw invalidField(at, `${r.name} is not a ${kind} name: up to 64 letters, digits, '_', '.' and '-', starting and ending with a letter or digit; shorten the key or give name:`);
     const data = files[def.file];
-    if (data === undefined) throw invalid(`${at}.file`, `the contents of ${def.file} were not sent (objectFiles, by the path as written); shoal stack deploy sends them`);
+    if (data === undefined) throw invalidField(`${at}.file`, `the contents of ${def.file} were not sent (objectFiles, by the path as written); shoal stack deploy sends them`);
     const bytes = decodeFileObjectData(kind, data, `${at}.file`);
     if (found) {
       if (found.labels[stackNamespaceLabel] !== stack)
         throw new ApiError("conflict", `${kind} ${r.name} exists and is not part of stack ${stack}; remove or rename it first`, [{ path: at, message: `${r.name} belongs to no stack or another one` }]);
       if (!sameBytes(bytes, await readFileObject(deps, found)))
-        throw invalid(
+        throw invalidField(
           `${at}.file`,
           `${kind} ${r.name} exists with other contents than ${def.file}: only updates to labels are allowed, ${kind}s are immutable; give the new contents another name (name: ${r.name}_v2 under ${at}) and point the services at it`,
         );

@@ -1,4 +1,4 @@
-import { shellQuote } from "../install/install-script.js";
+import { shellQuote } from "../domain/shell-words.js";
 import { UsageError } from "./format/units.js";
 
 /**

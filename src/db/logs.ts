@@ -5,6 +5,9 @@ import { logChunks, logSessions, type LogLineRecord } from "./schema/index.js";
 export type LogSessionRow = typeof logSessions.$inferSelect;
 export type LogChunkRow = typeof logChunks.$inferSelect;
 
+/** The notifier key a session's reader waits on: an agent's batch wakes it (Node; Workers re-read the table). */
+export const logSessionKey = (sessionId: string) => `logs:${sessionId}`;
+
 /** Opens a log session: one row per node it needs; expired sessions and chunks older than `chunkTtlMs` go in the same write. */
 export async function insertLogSession(db: Db, rows: LogSessionRow[], now: number, chunkTtlMs: number): Promise<void> {
   await db.batch([

@@ -1,6 +1,6 @@
 import { and, asc, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
-import { manualRollbackStatus, statusAfterOtherWrite, statusAfterUpdate } from "../orchestrator/rollout.js";
+import { manualRollbackStatus, statusAfterOtherWrite, statusAfterUpdate } from "../domain/update-status.js";
 import type { ServiceSpec } from "../domain/service-spec.js";
 import type { Db } from "./client.js";
 import { chunks, requireChanged } from "./cas.js";

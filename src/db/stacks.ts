@@ -1,5 +1,5 @@
 import { asc, eq } from "drizzle-orm";
-import type { StackResource } from "../stack/convert.js";
+import type { StackResource } from "../domain/stack.js";
 import type { Db } from "./client.js";
 import { insertEvent } from "./events.js";
 import { stackResources } from "./schema/index.js";

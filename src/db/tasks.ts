@@ -1,7 +1,7 @@
 import { and, asc, eq, inArray, isNotNull, notInArray, or, sql } from "drizzle-orm";
 import type { TaskSpec } from "../domain/task-spec.js";
 import { isDesiredUp, isTerminal, movesForward, rank, taskStates, type TaskState } from "../domain/task-states.js";
-import type { NodeLoad } from "../scheduler/node-info.js";
+import type { NodeLoad } from "../domain/node.js";
 import type { Db } from "./client.js";
 import { chunks, requireChanged } from "./cas.js";
 import { markReportedServices } from "./reconcile-marks.js";

@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, inArray, lte, min, sql } from "drizzle-orm";
-import type { DeliveryOutcome, AttemptResult } from "../webhooks/retry-schedule.js";
+import type { DeliveryOutcome, AttemptResult } from "../domain/webhook-delivery.js";
 import { changedRow, chunks, requireChanged } from "./cas.js";
 import type { Db } from "./client.js";
 import { events, webhookDeliveries, webhooks, type DeliveryState } from "./schema/index.js";

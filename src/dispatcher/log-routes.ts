@@ -9,11 +9,8 @@ import { newRouter } from "../http/router.js";
 import { sha256Hex } from "../auth/sha256.js";
 import type { Db } from "../db/client.js";
 import { claimExecSession, endExecSession, getExecSession, listNodeExecSessions } from "../db/exec.js";
-import { getLogSession, insertLogChunk, listNodeLogSessions } from "../db/logs.js";
+import { getLogSession, insertLogChunk, listNodeLogSessions, logSessionKey } from "../db/logs.js";
 import { ExecReport, LogBatch, LogBatchAck, agentV1Paths, type ExecSession, type LogSession } from "../protocol/agent-v1.js";
-
-/** The notifier key a session's reader waits on: an agent's batch wakes it (Node; Workers re-read the table). */
-export const logSessionKey = (sessionId: string) => `logs:${sessionId}`;
 
 /**
  * The log sessions a node serves now and the commands it is to start, and their token

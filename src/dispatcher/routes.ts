@@ -35,13 +35,13 @@ import {
   agentV1Paths,
   type NodeDescription as AgentNodeDescription,
 } from "../protocol/agent-v1.js";
-import { effectiveHeartbeatPeriodMs, leaseExpiresAt } from "./liveness.js";
+import { effectiveHeartbeatPeriodMs, leaseExpiresAt } from "../domain/liveness.js";
 import { attachmentsOf, buildNetworkDocument, NetworkIndex } from "./network-document.js";
 import { readNetworkView, wakeNetworkMembers, type NetworkView } from "../db/networks.js";
 import { canOverlay } from "../domain/network.js";
 import { isDesiredUp } from "../domain/task-states.js";
 import { listFileObjectsById } from "../db/file-objects.js";
-import { encodeBase64, readFileObject } from "../api/file-object-writes.js";
+import { encodeBase64, readFileObject } from "../http/file-object-data.js";
 import { deliversRegistryAuth, filesToDeliver } from "./file-delivery.js";
 import { listServiceRegistryAuths } from "../db/registry-auths.js";
 import { openRegistryAuth } from "../auth/secret-box.js";

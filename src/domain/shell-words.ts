@@ -40,3 +40,6 @@ export function splitShellWords(line: string): string[] {
   if (word !== undefined) words.push(word);
   return words;
 }
+
+/** A single-quoted shell word: nothing inside is expanded. */
+export const shellQuote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;

@@ -67,6 +67,9 @@ export class ApiError extends Error {
   }
 }
 
+/** A 400 naming one field. */
+export const invalidField = (path: string, message: string) => new ApiError("validation_failed", message, [{ path, message }]);
+
 export const notFound = (kind: string, id: string) => new ApiError("not_found", `${kind} ${id} not found`);
 
 export const versionConflict = (kind: string, id: string, given: number) =>

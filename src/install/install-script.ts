@@ -1,3 +1,5 @@
+import { shellQuote } from "../domain/shell-words.js";
+
 /**
  * The agent installer served at GET /install.sh (POSIX sh):
  *
@@ -19,9 +21,6 @@ export interface InstallScriptParams {
   bundleSha256: string;
   image?: string;
 }
-
-/** A single-quoted shell word: nothing inside is expanded. */
-export const shellQuote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
 
 export function renderInstallScript(params: InstallScriptParams): string {
   if (!/^[0-9a-f]{64}$/.test(params.bundleSha256)) throw new Error("bundleSha256 must be 64 hex digits");

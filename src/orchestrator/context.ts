@@ -1,8 +1,9 @@
 import type { NodeRow } from "../db/nodes.js";
-import type { NodeLoad } from "../scheduler/node-info.js";
+import type { NodeLoad } from "../domain/node.js";
 import type { TaskRow } from "../db/tasks.js";
 import type { ServiceSpec, UpdateStatus } from "../domain/service-spec.js";
-import { constraintMatches, parseConstraint, type Constraint } from "../scheduler/constraint.js";
+import { parseConstraint, type Constraint } from "../domain/constraint.js";
+import { constraintMatches } from "../scheduler/constraint.js";
 import { hashTaskSpec, taskSpecOf } from "../domain/task-spec.js";
 import type { TaskBook } from "./task-book.js";
 

@@ -1,6 +1,6 @@
 import type { ClusterRow } from "../db/cluster.js";
 import type { NodeRow } from "../db/nodes.js";
-import type { NodeLoad } from "../scheduler/node-info.js";
+import type { NodeLoad } from "../domain/node.js";
 import type { ServiceRow } from "../db/services.js";
 import type { TaskRow } from "../db/tasks.js";
 import type { EventType } from "../db/schema/index.js";

@@ -7,7 +7,7 @@ import { getServicesByIds, getServicesByNames, getServicesDependingOn } from "..
 import { holdsNode, listTasksOfServices, nodeLoads, type TaskRow } from "../db/tasks.js";
 import { attachedNetworks, hasIngressPorts, networkIdOf } from "../domain/network.js";
 import { isDesiredUp, rank } from "../domain/task-states.js";
-import type { NodeLoad } from "../scheduler/node-info.js";
+import type { NodeLoad } from "../domain/node.js";
 import { cluster, events, nodes, services, taskSpecs, tasks } from "../db/schema/index.js";
 import { newId } from "../ids.js";
 import { emptyAllocationPlan, planAllocations, type AllocationPlan, type AllocationScope } from "../allocator/plan-allocations.js";

@@ -1,6 +1,7 @@
 import type { NodeRow } from "../db/nodes.js";
 import type { TaskRow } from "../db/tasks.js";
-import { addLoad, addRecentFailure, addTask, newNodeInfo, type NodeInfo, type NodeLoad } from "../scheduler/node-info.js";
+import type { NodeLoad } from "../domain/node.js";
+import { addLoad, addRecentFailure, addTask, newNodeInfo, type NodeInfo } from "../scheduler/node-info.js";
 import { scheduleTasks, type TaskToSchedule } from "../scheduler/scheduler.js";
 import type { SchedulingStrategy, ServiceSpec } from "../domain/service-spec.js";
 import { isDesiredUp, isTerminal, rank } from "../domain/task-states.js";

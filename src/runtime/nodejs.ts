@@ -16,7 +16,7 @@ import { signJoinToken } from "../auth/credentials.js";
 import { saveCliContext } from "../cli/config.js";
 import { schema } from "../db/client.js";
 import { beginLivenessGrace } from "../db/cluster.js";
-import { downAfterMs, effectiveHeartbeatPeriodMs } from "../dispatcher/liveness.js";
+import { downAfterMs, effectiveHeartbeatPeriodMs } from "../domain/liveness.js";
 import { createLocalNotifier } from "../dispatcher/notifier.js";
 import { cachedBundle } from "../install/agent-bundle.js";
 import { createLogger } from "../logger.js";

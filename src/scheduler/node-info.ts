@@ -1,4 +1,4 @@
-import type { NodeAvailability } from "../domain/node.js";
+import type { NodeAvailability, NodeLoad } from "../domain/node.js";
 import type { Resources } from "../domain/service-spec.js";
 import type { ConstraintTarget } from "./constraint.js";
 
@@ -69,13 +69,6 @@ export function addTask(node: NodeInfo, task: ActiveTask): void {
   node.taskCount++;
   node.tasksByService.set(task.serviceId, (node.tasksByService.get(task.serviceId) ?? 0) + 1);
   for (const port of task.hostPorts) node.hostPorts.add(port);
-}
-
-/** What the active tasks of services outside a reconcile pass hold on a node, summed. */
-export interface NodeLoad {
-  taskCount: number;
-  reserved: ResourceAmounts;
-  hostPorts: readonly string[];
 }
 
 /** Accounts the tasks of other services on the node (a pass reads only the services it plans, and these sums for the rest). */

@@ -1,5 +1,5 @@
 import type { Placement, PortConfig, SchedulingStrategy } from "../domain/service-spec.js";
-import { parseConstraint, type Constraint } from "./constraint.js";
+import { parseConstraint, type Constraint } from "../domain/constraint.js";
 import type { ResourceAmounts } from "./node-info.js";
 
 /**

@@ -1,6 +1,7 @@
 import type { z } from "@hono/zod-openapi";
-import type { ServiceSpecSchema } from "../api/service-spec-schema.js";
+import type { ServiceSpecSchema } from "../protocol/service-spec-schema.js";
 import type { StackIssue } from "./issues.js";
+import type { StackResource, StackResourceKind } from "../domain/stack.js";
 import { entriesToMapping, isMapping } from "./merge.js";
 import { ShellWordsError, splitShellWords } from "../domain/shell-words.js";
 import { EnvFileError, lookupIn, parseEnvFile } from "../domain/env-file.js";
@@ -15,24 +16,11 @@ import { parseBytes, parseDurationMs, parseNanoCpus } from "../domain/units.js";
  */
 
 export type ServiceSpecInput = z.input<typeof ServiceSpecSchema>;
-export const stackResourceKinds = ["network", "volume", "secret", "config"] as const;
-export type StackResourceKind = (typeof stackResourceKinds)[number];
 
 /** The label that marks what belongs to a stack (docker's name for it). */
 export const stackNamespaceLabel = "com.docker.stack.namespace";
 /** The image a stack's service was deployed with, on the service (docker's label). */
 export const stackImageLabel = "com.docker.stack.image";
-
-export interface StackResource {
-  kind: StackResourceKind;
-  /** The name it has on the cluster: `<stack>_<key>`, its `name:`, or the external name. */
-  name: string;
-  /** The key in the compose file. */
-  key: string;
-  external: boolean;
-  /** The compose definition (driver, options, labels, file…), for when shoal creates these. */
-  definition: Record<string, unknown>;
-}
 
 export interface ConvertedService {
   /** The key under `services:`. */

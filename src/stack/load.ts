@@ -1,7 +1,8 @@
-import { ServiceSpecSchema } from "../api/service-spec-schema.js";
+import { ServiceSpecSchema } from "../protocol/service-spec-schema.js";
 import type { ServiceSpec } from "../domain/service-spec.js";
 import { composeShape } from "./compose-schema.js";
-import { convertStack, type StackResource } from "./convert.js";
+import { convertStack } from "./convert.js";
+import type { StackResource } from "../domain/stack.js";
 import { maxReportedIssues } from "../domain/limits.js";
 import { interpolate } from "./interpolate.js";
 import type { StackIssue } from "./issues.js";

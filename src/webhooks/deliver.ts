@@ -13,7 +13,8 @@ import {
 } from "../db/webhooks.js";
 import { newId } from "../ids.js";
 import { planFanOut } from "./plan-deliveries.js";
-import { planDeliveryOutcome, type AttemptResult, type WebhookSettings } from "./retry-schedule.js";
+import type { AttemptResult } from "../domain/webhook-delivery.js";
+import { planDeliveryOutcome, type WebhookSettings } from "./retry-schedule.js";
 import { openSecret } from "../auth/secret-box.js";
 import { signWebhook } from "./signature.js";
 

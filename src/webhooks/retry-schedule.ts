@@ -1,3 +1,5 @@
+import type { AttemptResult, DeliveryOutcome } from "../domain/webhook-delivery.js";
+
 /**
  * When a webhook delivery is tried again, and when it is given up: pure, so
  * the schedule is tested without clocks or sockets.
@@ -5,19 +7,6 @@
 
 /** Standard Webhooks' example schedule after the first attempt: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
 export const defaultRetryDelaysMs = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
-
-/** What one attempt got: an HTTP status, or an error with no answer (refused target, timeout, reset). */
-export interface AttemptResult {
-  status?: number;
-  error?: string;
-  /** From a Retry-After header, when the answer had one. */
-  retryAfterMs?: number;
-}
-
-export type DeliveryOutcome =
-  | { state: "succeeded" }
-  | { state: "pending"; nextAttemptAt: number }
-  | { state: "failed"; disableWebhook?: string };
 
 /**
  * The outcome of attempt number `attempts` (1-based): 2xx succeeds; 410 Gone

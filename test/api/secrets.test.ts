@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { readFileObject } from "../../src/api/file-object-writes.js";
+import { readFileObject } from "../../src/http/file-object-data.js";
 import { findFileObjectsByRef } from "../../src/db/file-objects.js";
 import { captureLogs, createTestApp, joinNode, type TestApp } from "../helpers/app.js";
 

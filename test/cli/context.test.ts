@@ -5,7 +5,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ServiceSpecSchema } from "../../src/api/service-spec-schema.js";
+import { ServiceSpecSchema } from "../../src/protocol/service-spec-schema.js";
 import { tempDir } from "../helpers/processes.js";
 import { runShoal, startCliCluster, type CliCluster } from "./harness.js";
 

@@ -1,9 +1,9 @@
-import { ServiceSpecSchema } from "../../src/api/service-spec-schema.js";
+import { ServiceSpecSchema } from "../../src/protocol/service-spec-schema.js";
 import type { NodeRow } from "../../src/db/nodes.js";
 import type { ServiceRow } from "../../src/db/services.js";
 import type { TaskRow } from "../../src/db/tasks.js";
 import { planReconcile, type ReconcilePlan } from "../../src/orchestrator/plan-reconcile.js";
-import { statusAfterUpdate } from "../../src/orchestrator/rollout.js";
+import { statusAfterUpdate } from "../../src/domain/update-status.js";
 import type { ServiceSpec } from "../../src/domain/service-spec.js";
 import { newNodeInfo, type NodeInfo } from "../../src/scheduler/node-info.js";
 

@@ -4,7 +4,7 @@ import type { Node, Service, Task } from "../../src/cli/api-types.js";
 import { UsageError } from "../../src/cli/format/units.js";
 import { judgeUpdateStatus, planProgress } from "../../src/cli/progress.js";
 import { applyServiceUpdate, buildServiceSpec, parseMount, parsePort, shellSplit } from "../../src/cli/service-flags.js";
-import { ServiceSpecSchema } from "../../src/api/service-spec-schema.js";
+import { ServiceSpecSchema } from "../../src/protocol/service-spec-schema.js";
 import { hashTaskSpec, taskSpecOf } from "../../src/domain/task-spec.js";
 import type { ServiceSpec } from "../../src/domain/service-spec.js";
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { dockerEvent } from "../../src/api/docker/events.js";
 import { DockerFieldError } from "../../src/api/docker/lenient.js";
 import { dockerFieldPath, dockerServiceSpec, serviceSpecFromDocker } from "../../src/api/docker/translate.js";
-import { ServiceSpecSchema } from "../../src/api/service-spec-schema.js";
+import { ServiceSpecSchema } from "../../src/protocol/service-spec-schema.js";
 import type { ServiceSpec } from "../../src/domain/service-spec.js";
 import type { EventRow } from "../../src/events/event-filter.js";
 

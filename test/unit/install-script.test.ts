@@ -6,7 +6,8 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultAgentImage, renderInstallScript, shellQuote } from "../../src/install/install-script.js";
+import { shellQuote } from "../../src/domain/shell-words.js";
+import { defaultAgentImage, renderInstallScript } from "../../src/install/install-script.js";
 
 /**
  * The installer, run by the real `sh` (dash on Debian) against a small HTTP server

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { clusterDefaults } from "../../src/bootstrap.js";
 import type { ClusterRow } from "../../src/db/cluster.js";
-import { downAfterMs, effectiveHeartbeatPeriodMs } from "../../src/dispatcher/liveness.js";
+import { downAfterMs, effectiveHeartbeatPeriodMs } from "../../src/domain/liveness.js";
 
 const cluster = (over: Partial<ClusterRow> = {}): ClusterRow => ({
   id: "clu_x",

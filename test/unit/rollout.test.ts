@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { TaskRow } from "../../src/db/tasks.js";
 import type { UpdateState, UpdateStatus } from "../../src/domain/service-spec.js";
-import { statusAfterUpdate } from "../../src/orchestrator/rollout.js";
+import { statusAfterUpdate } from "../../src/domain/update-status.js";
 import { FakeCluster, fixtureNode, fixtureService, fixtureSpec, t0 } from "../helpers/cluster-fixtures.js";
 
 const nodes = (n: number) => Array.from({ length: n }, (_, i) => fixtureNode(`node_${String(i).padStart(3, "0")}`));

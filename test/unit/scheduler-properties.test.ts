@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { constraintMatches, parseConstraint } from "../../src/scheduler/constraint.js";
+import { parseConstraint } from "../../src/domain/constraint.js";
+import { constraintMatches } from "../../src/scheduler/constraint.js";
 import { filters } from "../../src/scheduler/filters.js";
 import { addRecentFailure, addTask, newNodeInfo, type NodeInfo } from "../../src/scheduler/node-info.js";
 import { passesFilters } from "../../src/scheduler/pipeline.js";

@@ -1,6 +1,6 @@
 import { OpenAPIHono, createRoute, type z } from "@hono/zod-openapi";
 import { describe, expect, expectTypeOf, it } from "vitest";
-import { ServiceSpecSchema } from "../../src/api/service-spec-schema.js";
+import { ServiceSpecSchema } from "../../src/protocol/service-spec-schema.js";
 import { validationError } from "../../src/http/validation.js";
 import type { ServiceSpec } from "../../src/domain/service-spec.js";
 

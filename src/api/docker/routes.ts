@@ -1,7 +1,7 @@
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { stream } from "hono/streaming";
-import { effectiveHeartbeatPeriodMs } from "../../dispatcher/liveness.js";
+import { effectiveHeartbeatPeriodMs } from "../../domain/liveness.js";
 import { listNodes } from "../../db/nodes.js";
 import { countServiceTasks, getService, listServices, type ServiceRow } from "../../db/services.js";
 import { listFileObjects } from "../../db/file-objects.js";

@@ -23,7 +23,7 @@ import type { NetworkRequest } from "../network-writes.js";
 import { fileObjectSchemas } from "../routes/file-objects.js";
 import { NetworkCreateSchema } from "../routes/networks.js";
 import { isoTime } from "../schemas.js";
-import { ServiceSpecSchema } from "../service-spec-schema.js";
+import { ServiceSpecSchema } from "../../protocol/service-spec-schema.js";
 import { DockerFieldError, Fields } from "./lenient.js";
 
 /**

@@ -1,12 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { stream } from "hono/streaming";
 import { deleteExecSession, getExecSession, insertExecSession } from "../../db/exec.js";
-import { deleteLogChunks, listLogChunks } from "../../db/logs.js";
+import { deleteLogChunks, listLogChunks, logSessionKey } from "../../db/logs.js";
 import { getNode } from "../../db/nodes.js";
 import { getService } from "../../db/services.js";
 import { getTask } from "../../db/tasks.js";
 import { getApiToken } from "../../db/tokens.js";
-import { logSessionKey } from "../../dispatcher/log-routes.js";
 import type { ExecRecord } from "../../domain/log-lines.js";
 import { newId } from "../../ids.js";
 import { strictObject } from "../../protocol/schema.js";

@@ -1,11 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { stream } from "hono/streaming";
-import { deleteLogChunks, deleteLogSession, insertLogSession, listLogChunks, renewLogSession, upsertLogSessionNode, type LogSessionRow } from "../../db/logs.js";
+import { deleteLogChunks, deleteLogSession, insertLogSession, listLogChunks, renewLogSession, upsertLogSessionNode, logSessionKey, type LogSessionRow } from "../../db/logs.js";
 import { listNodes } from "../../db/nodes.js";
 import { getService } from "../../db/services.js";
 import { getTask, listServiceTasks, type TaskRow } from "../../db/tasks.js";
-import { logSessionKey } from "../../dispatcher/log-routes.js";
 import { LogMerger, type LogRecord, type LogTask } from "../../domain/log-lines.js";
 import { parseEventTime } from "../../events/event-filter.js";
 import { newId } from "../../ids.js";

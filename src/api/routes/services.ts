@@ -18,7 +18,7 @@ import { OptionalVersionQuery, VersionQuery, bearer, errorResponses, jsonBody, j
 import { strictObject } from "../../protocol/schema.js";
 import { newRouter } from "../../http/router.js";
 import { isoTime, repeated } from "../schemas.js";
-import { ServiceSpecSchema } from "../service-spec-schema.js";
+import { ServiceSpecSchema } from "../../protocol/service-spec-schema.js";
 import { registryAuthFromHeader } from "../registry-auth-header.js";
 import { createService, removeService, replaceServiceSpec, resolveService, rollBackService } from "../service-writes.js";
 

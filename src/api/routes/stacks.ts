@@ -3,7 +3,8 @@ import { countServiceTasks, listServices, type ServiceRow } from "../../db/servi
 import { deleteStackResources, listStackResources, replaceStackResources } from "../../db/stacks.js";
 import { listTasks, taskImages } from "../../db/tasks.js";
 import { stableJson } from "../../domain/task-spec.js";
-import { stackNamespaceLabel, stackResourceKinds, type StackResource } from "../../stack/convert.js";
+import { stackResourceKinds, type StackResource } from "../../domain/stack.js";
+import { stackNamespaceLabel } from "../../stack/convert.js";
 import { entriesToMapping } from "../../stack/merge.js";
 import { listNetworks, listVirtualIps } from "../../db/networks.js";
 import { createNetwork, removeNetwork, type NetworkRequest } from "../network-writes.js";

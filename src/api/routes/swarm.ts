@@ -4,7 +4,7 @@ import { signJoinToken } from "../../auth/credentials.js";
 import { rotateJoinGeneration, updateClusterSettings, type ClusterRow } from "../../db/cluster.js";
 import { nodeRoles } from "../../domain/node.js";
 import { schedulingStrategies } from "../../domain/service-spec.js";
-import { downAfterMs, effectiveHeartbeatPeriodMs } from "../../dispatcher/liveness.js";
+import { downAfterMs, effectiveHeartbeatPeriodMs } from "../../domain/liveness.js";
 import { access } from "../../http/access.js";
 import { reconciled } from "../../http/pipeline.js";
 import type { AppDeps } from "../../http/context.js";

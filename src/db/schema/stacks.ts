@@ -1,5 +1,5 @@
 import { integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import { stackResourceKinds } from "../../stack/convert.js";
+import { stackResourceKinds } from "../../domain/stack.js";
 
 /**
  * The networks, volumes, secrets and configs each stack's compose files

@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { imageRefProblem } from "../domain/image-ref.js";
 import { schedulingStrategies, secretsDir, type FileReference } from "../domain/service-spec.js";
 import { fileObjectName } from "../domain/file-object.js";
-import { parseConstraint } from "../scheduler/constraint.js";
+import { parseConstraint } from "../domain/constraint.js";
 import {
   endpointModes,
   failureActions,
@@ -14,8 +14,8 @@ import {
   updateOrders,
   type ServiceSpec,
 } from "../domain/service-spec.js";
-import { strictObject } from "../protocol/schema.js";
-import { Labels } from "../protocol/schema.js";
+import { strictObject } from "./schema.js";
+import { Labels } from "./schema.js";
 
 /**
  * The body that creates or replaces a service. Only `name` and
