@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ServiceSpecSchema } from "../../src/protocol/service-spec-schema.js";
-import { tempDir } from "../helpers/processes.js";
+import { memoryDir } from "../helpers/temp.js";
 import { runShoal, startCliCluster, type CliCluster } from "./harness.js";
 
 let c: CliCluster;
@@ -14,7 +14,7 @@ let dir: string;
 const servers: Server[] = [];
 beforeAll(async () => {
   c = await startCliCluster([]);
-  dir = tempDir("shoal-cli-ctx-");
+  dir = memoryDir("shoal-cli-ctx-");
 });
 afterAll(async () => {
   for (const s of servers) s.close();

@@ -5,7 +5,8 @@ import { Readable } from "node:stream";
 import { expect } from "vitest";
 import { run } from "../../src/cli/run.js";
 import { startTestAgent, type TestAgent } from "../helpers/test-agent.js";
-import { repoRoot, startNodeServer, tempDir, type Started } from "../helpers/processes.js";
+import { repoRoot, startNodeServer, type Started } from "../helpers/processes.js";
+import { memoryDir } from "../helpers/temp.js";
 
 /** The real `shoal` bin (what `npx shoal` runs), for the tests of the program itself. */
 const shoalBin = join(repoRoot, "src/cli/bin.mjs");
@@ -69,7 +70,7 @@ export interface CliCluster {
  * in-memory engine for each of `hosts`. Containers of images named `broken…` exit 1 at once.
  */
 export async function startCliCluster(hosts: string[]): Promise<CliCluster> {
-  const dir = tempDir("shoal-cli-");
+  const dir = memoryDir("shoal-cli-");
   const configPath = join(dir, "config.json");
   const server = await startNodeServer({ stateDir: join(dir, "state"), login: true, env: { SHOAL_CONFIG: configPath } });
   const shoal = (...args: string[]) => runShoal(args, { SHOAL_CONFIG: configPath });

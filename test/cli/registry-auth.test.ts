@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tempDir } from "../helpers/processes.js";
+import { memoryDir } from "../helpers/temp.js";
 import { runShoal, startCliCluster, type CliCluster } from "./harness.js";
 
 /**
@@ -21,7 +21,7 @@ const image = `${registry}/acme/web:1`;
 const pulls = () => c.agents[0]!.engine.pullAuths;
 /** A docker config dir holding this config.json; the CLI runs with DOCKER_CONFIG pointing at it. */
 function withDockerConfig(config: unknown) {
-  const dir = tempDir("shoal-docker-config-");
+  const dir = memoryDir("shoal-docker-config-");
   writeFileSync(join(dir, "config.json"), JSON.stringify(config));
   return (...args: string[]) => runShoal(args, { SHOAL_CONFIG: c.configPath, DOCKER_CONFIG: dir });
 }
@@ -48,7 +48,7 @@ describe("shoal --with-registry-auth", () => {
   }, 30_000);
 
   it("stack deploy sends the logins of the registries its images come from", async () => {
-    const dir = tempDir("shoal-stack-");
+    const dir = memoryDir("shoal-stack-");
     const file = join(dir, "stack.yml");
     writeFileSync(file, `services:\n  web:\n    image: ${registry}/acme/\${APP:-shop}:2\n`);
     const shoal = withDockerConfig(login("stack-bot", "stack-pw"));

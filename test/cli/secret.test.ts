@@ -1,14 +1,14 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tempDir } from "../helpers/processes.js";
+import { memoryDir } from "../helpers/temp.js";
 import { expectTable, runShoal, startCliCluster, type CliCluster } from "./harness.js";
 
 let c: CliCluster;
 let dir: string;
 beforeAll(async () => {
   c = await startCliCluster(["host-1"]);
-  dir = tempDir("shoal-secret-");
+  dir = memoryDir("shoal-secret-");
 });
 afterAll(() => c?.stop());
 

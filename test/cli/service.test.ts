@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tempDir } from "../helpers/processes.js";
+import { memoryDir } from "../helpers/temp.js";
 import { expectTable, startCliCluster, type CliCluster } from "./harness.js";
 
 let c: CliCluster;
@@ -15,7 +15,7 @@ const bar = `[${"=".repeat(50)}>]`;
 
 describe("shoal service", () => {
   it("create -d prints the id at once; flags arrive in the API's units", async () => {
-    const envFile = join(tempDir("shoal-env-"), "app.env");
+    const envFile = join(memoryDir("shoal-env-"), "app.env");
     writeFileSync(envFile, "# comment\nFROM_FILE=1\n\n");
     const out = await c.ok(
       "service", "create", "-d", "--name", "api", "--replicas", "2",

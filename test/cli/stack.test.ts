@@ -1,14 +1,14 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tempDir } from "../helpers/processes.js";
+import { memoryDir } from "../helpers/temp.js";
 import { expectTable, runShoal, startCliCluster, type CliCluster } from "./harness.js";
 
 let c: CliCluster;
 let dir: string;
 beforeAll(async () => {
   c = await startCliCluster(["host-1", "host-2"]);
-  dir = tempDir("shoal-stack-");
+  dir = memoryDir("shoal-stack-");
   writeFileSync(join(dir, "web.env"), "GREETING=hello\n");
   writeFileSync(
     join(dir, "compose.yml"),
@@ -115,7 +115,7 @@ describe("shoal stack", () => {
 
 describe("shoal stack with secrets and configs", () => {
   it("deploy reads the files (relative to the compose file, as bytes) and creates <stack>_<name>; a changed file fails naming it; rm removes them", async () => {
-    const app = tempDir("shoal-stack-secrets-");
+    const app = memoryDir("shoal-stack-secrets-");
     const secretBytes = Buffer.from([0x00, 0xff, 0x10, 0x80, 0x41]);
     writeFileSync(join(app, "db_pw.bin"), secretBytes);
     mkdirSync(join(app, "conf"));

@@ -2,7 +2,7 @@ import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestAgent } from "../helpers/test-agent.js";
-import { tempDir } from "../helpers/processes.js";
+import { memoryDir } from "../helpers/temp.js";
 import { expectTable, runBin, runShoal, startCliCluster, type CliCluster } from "./harness.js";
 
 let c: CliCluster;
@@ -198,7 +198,7 @@ describe("usage", () => {
   });
 
   it("the real bin (npx shoal) prints what run() prints: --help, --version, a usage error (exit 2), stdin and a command on the API", async () => {
-    const config = join(tempDir("shoal-cli-bin-"), "config.json");
+    const config = join(memoryDir("shoal-cli-bin-"), "config.json");
     const [help, version, usage, login, info] = await Promise.all([
       runBin(["--help"], {}),
       runBin(["--version"], {}),

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Agent } from "../../agent/src/agent.js";
 import { FakeEngine, type FakeEngineOptions } from "./fake-engine.js";
-import { tempDir } from "./processes.js";
+import { memoryDir } from "./temp.js";
 import { silentLogger } from "./app.js";
 
 export interface TestAgent {
@@ -25,7 +25,7 @@ export async function startTestAgent(url: string, hostname: string, joinToken: s
       command: "join",
       url,
       joinToken,
-      stateDir: tempDir("shoal-agent-"),
+      stateDir: memoryDir("shoal-agent-"),
       dockerSocket: "/nonexistent",
       addr: "10.0.0.1",
       machineId: `machine-${randomUUID()}`,

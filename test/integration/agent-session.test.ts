@@ -11,7 +11,7 @@ import { Session } from "../../agent/src/session.js";
 import type { Assignment } from "../../src/protocol/agent-v1.js";
 import { createTestApp, silentLogger, type TestApp } from "../helpers/app.js";
 import { FakeEngine } from "../helpers/fake-engine.js";
-import { tempDir } from "../helpers/processes.js";
+import { memoryDir } from "../helpers/temp.js";
 
 describe("nextBackoffMs", () => {
   it("grows as min(100 ms + 2·previous, 8 s) with jitter in the upper half", () => {
@@ -101,7 +101,7 @@ describe("Session", () => {
   };
 
   it("joins, keeps the credential (0600), and hears of its assignments at once", async () => {
-    const stateDir = tempDir("shoal-session-");
+    const stateDir = memoryDir("shoal-session-");
     const s = await start(config(stateDir));
     expect(statSync(join(stateDir, "credential.json")).mode & 0o777).toBe(0o600);
     await until("the first (empty) answer", () => s.assignments.length === 1);
@@ -115,7 +115,7 @@ describe("Session", () => {
   });
 
   it("runs again on the stored credential, without a join token, as the same node", async () => {
-    const stateDir = tempDir("shoal-session-");
+    const stateDir = memoryDir("shoal-session-");
     const first = await start(config(stateDir));
     running.pop()!.abort.abort();
     await first.done;
@@ -126,7 +126,7 @@ describe("Session", () => {
   });
 
   it("an unreachable engine: says so instead of polling (the node goes down) and reports its running tasks failed", async () => {
-    const s = await start(config(tempDir("shoal-session-")));
+    const s = await start(config(memoryDir("shoal-session-")));
     await until("an answer", () => s.assignments.length === 1);
     s.reporter.report("task_00000000000000000001", "running");
     await s.reporter.flush().catch(() => undefined);
@@ -142,7 +142,7 @@ describe("Session", () => {
   });
 
   it("a refused credential (the node was removed) ends the session", async () => {
-    const s = await start(config(tempDir("shoal-session-")));
+    const s = await start(config(memoryDir("shoal-session-")));
     await until("an answer", () => s.assignments.length === 1);
     expect((await t.call("DELETE", `/v1/nodes/${s.session.nodeId}?force=true`, { token: t.tokens.admin })).status).toBe(204);
     await s.done;

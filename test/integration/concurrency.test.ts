@@ -5,7 +5,8 @@ import { generateJwtSecret, importClusterKeys } from "../../src/auth/keys.js";
 import { rootAdminToken } from "../../src/bootstrap.js";
 import { HttpJsonClient } from "../../src/protocol/http-client.js";
 import { nodeDescription } from "../helpers/app.js";
-import { startNodeServer, tempDir, type Started } from "../helpers/processes.js";
+import { startNodeServer, type Started } from "../helpers/processes.js";
+import { memoryDir } from "../helpers/temp.js";
 
 /**
  * Many clients scaling and updating the same services at once through the real
@@ -13,7 +14,7 @@ import { startNodeServer, tempDir, type Started } from "../helpers/processes.js"
  * versions get 409, and the final state is what the last accepted writes asked.
  */
 describe("concurrent writers through the HTTP server", () => {
-  const stateDir = tempDir("shoal-concurrency-");
+  const stateDir = memoryDir("shoal-concurrency-");
   const jwtKey = generateJwtSecret();
   let server: Started | undefined;
   afterAll(async () => server?.stop());

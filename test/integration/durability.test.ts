@@ -4,14 +4,15 @@ import { afterAll, describe, expect, it } from "vitest";
 import { generateJwtSecret, importClusterKeys } from "../../src/auth/keys.js";
 import { rootAdminToken } from "../../src/bootstrap.js";
 import { nodeDescription } from "../helpers/app.js";
-import { startNodeServer, tempDir, type Started } from "../helpers/processes.js";
+import { startNodeServer, type Started } from "../helpers/processes.js";
+import { memoryDir } from "../helpers/temp.js";
 
 /**
  * SIGKILL of the Node server in the middle of a burst of concurrent writes:
  * after a restart every acknowledged write is there and the state is consistent.
  */
 describe("durability of the embedded database", () => {
-  const stateDir = tempDir("shoal-durability-");
+  const stateDir = memoryDir("shoal-durability-");
   const jwtKey = generateJwtSecret();
   let server: Started | undefined;
   afterAll(async () => server?.stop());

@@ -6,7 +6,8 @@ import { rootAdminToken } from "../../src/bootstrap.js";
 import { errorStatus } from "../../src/http/errors.js";
 import { maxBodyBytes } from "../../src/domain/limits.js";
 import { nodeDescription } from "../helpers/app.js";
-import { startNodeServer, tempDir, type Started } from "../helpers/processes.js";
+import { startNodeServer, type Started } from "../helpers/processes.js";
+import { memoryDir } from "../helpers/temp.js";
 
 /**
  * Issue 19: every request on the real Node server ends with an answer in the one error shape —
@@ -15,7 +16,7 @@ import { startNodeServer, tempDir, type Started } from "../helpers/processes.js"
  * handler is tested in test/api/time-limit.test.ts).
  */
 describe("request limits on the Node server", () => {
-  const stateDir = tempDir("shoal-limits-");
+  const stateDir = memoryDir("shoal-limits-");
   const jwtKey = generateJwtSecret();
   const limitMs = 1500;
   let server: Started;

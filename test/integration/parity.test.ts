@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateJwtSecret, importClusterKeys } from "../../src/auth/keys.js";
 import { rootAdminToken } from "../../src/bootstrap.js";
 import { nodeDescription as describeNode } from "../helpers/app.js";
-import { startNodeServer, startWorker, tempDir, type Started } from "../helpers/processes.js";
+import { startNodeServer, startWorker, type Started } from "../helpers/processes.js";
+import { memoryDir } from "../helpers/temp.js";
 
 /**
  * The same requests against the Node entry (embedded libSQL file) and the
@@ -150,7 +151,7 @@ describe("Node and Workers give the same answers", () => {
 
   beforeAll(async () => {
     adminToken = await rootAdminToken(await importClusterKeys(jwtKey));
-    [node, worker] = await Promise.all([startNodeServer({ stateDir: tempDir("shoal-parity-"), jwtKey }), startWorker({ jwtKey })]);
+    [node, worker] = await Promise.all([startNodeServer({ stateDir: memoryDir("shoal-parity-"), jwtKey }), startWorker({ jwtKey })]);
   }, 120_000);
   afterAll(async () => {
     await Promise.all([node?.stop(), worker?.stop()]);

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateJwtSecret, importClusterKeys } from "../../src/auth/keys.js";
 import { rootAdminToken } from "../../src/bootstrap.js";
 import { waitFor } from "../e2e/cluster.js";
-import { startNodeServer, tempDir, type Started } from "../helpers/processes.js";
+import { startNodeServer, type Started } from "../helpers/processes.js";
+import { memoryDir } from "../helpers/temp.js";
 import { HttpJsonClient } from "../../src/protocol/http-client.js";
 import { Simulator } from "../sim/simulator.js";
 
@@ -23,7 +24,7 @@ describe("node simulator", () => {
 
   beforeAll(async () => {
     const jwtKey = generateJwtSecret();
-    server = await startNodeServer({ stateDir: tempDir("shoal-sim-"), jwtKey });
+    server = await startNodeServer({ stateDir: memoryDir("shoal-sim-"), jwtKey });
     api = new HttpJsonClient({ url: server.url, token: await rootAdminToken(await importClusterKeys(jwtKey)) });
     await api.call("PATCH", "/v1/swarm?version=1", { body: { heartbeatPeriodMs: 500 } });
     const joinToken = (await api.get<{ worker: string }>("/v1/swarm/join-tokens")).worker;

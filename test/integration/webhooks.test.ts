@@ -3,7 +3,8 @@ import { generateJwtSecret, importClusterKeys } from "../../src/auth/keys.js";
 import { rootAdminToken } from "../../src/bootstrap.js";
 import { HttpJsonClient } from "../../src/protocol/http-client.js";
 import { nodeDescription } from "../helpers/app.js";
-import { startNodeServer, tempDir, type Started } from "../helpers/processes.js";
+import { startNodeServer, type Started } from "../helpers/processes.js";
+import { memoryDir } from "../helpers/temp.js";
 import { startReceiver, verifyStandardWebhook } from "../helpers/webhook-receiver.js";
 
 /**
@@ -14,7 +15,7 @@ import { startReceiver, verifyStandardWebhook } from "../helpers/webhook-receive
  */
 
 const jwtKey = generateJwtSecret();
-const stateDir = tempDir("shoal-webhooks-");
+const stateDir = memoryDir("shoal-webhooks-");
 // Jitter keeps each retry within 10 % of 2 s: long enough to stop the server between two attempts.
 const env = { SHOAL_WEBHOOK_RETRY_MS: "2000,2000", SHOAL_WEBHOOK_TIMEOUT_MS: "2000" };
 let server: Started;
