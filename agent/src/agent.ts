@@ -12,6 +12,8 @@ import { DnsResponder, parseResolvConf } from "./network/dns.js";
 import { probeOverlay } from "./network/probe.js";
 import { NetworkReconciler, type NetworkEngine } from "./network/reconciler.js";
 import type { CommandRunner } from "./network/runner.js";
+import { loadWireguardKey } from "./network/wireguard.js";
+import type { HostWireguard } from "./network/plan.js";
 import { Reporter } from "./reporter.js";
 import { Session } from "./session.js";
 import { defaultSecretsDir, SecretFiles } from "./task-files.js";
@@ -39,6 +41,8 @@ export class Agent {
   private network: NetworkReconciler | undefined;
   private dns: DnsResponder | undefined;
   private dnsIssues: string[] = [];
+  /** This host's WireGuard, when it can do it: the key is made on first use and only its public half is sent. */
+  private wireguard: HostWireguard | undefined;
   private readonly logs: LogRelay | undefined;
   private readonly execs: ExecRunner | undefined;
 
@@ -80,7 +84,11 @@ export class Agent {
         if (!this.runner) return undefined;
         const { overlay, why } = await probeOverlay(this.runner, addr);
         if (why) this.log.warn("this host takes no part in overlay networks", { why });
-        return overlay;
+        const kind = overlay?.capabilities.wireguard;
+        if (!overlay || !kind || kind === "none") return overlay;
+        const key = await loadWireguardKey(this.config.stateDir);
+        this.wireguard = { kind, ...key };
+        return { ...overlay, wgPublicKey: key.publicKey };
       },
     }, this.abort.signal);
   }
@@ -139,6 +147,7 @@ export class Agent {
       log: this.log,
       nodeId: this.session.nodeId,
       underlay: addr,
+      wireguard: () => this.wireguard,
       stateDir: this.config.stateDir,
       onReconciled: (doc) => {
         this.worker?.nudge();

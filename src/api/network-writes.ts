@@ -6,7 +6,7 @@ import { deleteNetwork, findNetworksByRef, insertNetwork, listNetworks, type Net
 import { listNodes } from "../db/nodes.js";
 import { listServices, type ServiceRow } from "../db/services.js";
 import { broadcastOf, contains, formatCidr, formatIpv4, overlaps, parseCidr, parseIpv4, type Cidr } from "../domain/ipv4.js";
-import { canEncrypt, encryptedOption, firstVni, hasIngressPorts, ingressNetwork, mtuOption } from "../domain/network.js";
+import { canEncrypt, encryptedOption, firstVni, hasIngressPorts, ingressNetwork, mtuOption, wireguardRange } from "../domain/network.js";
 import type { ServiceSpec } from "../domain/service-spec.js";
 import { newId } from "../ids.js";
 import type { AppDeps } from "../http/context.js";
@@ -74,6 +74,7 @@ function subnetOf(request: NetworkRequest, existing: NetworkRow[]): Cidr {
   const subnet = parseCidr(request.subnet);
   if (typeof subnet === "string") throw invalidField("body.subnet", subnet);
   if (subnet.prefix < 8 || subnet.prefix > 29) throw invalidField("body.subnet", `subnet ${request.subnet}: the prefix length must be 8 to 29`);
+  if (overlaps(wireguardRange, subnet)) throw invalidField("body.subnet", `subnet ${request.subnet} overlaps ${formatCidr(wireguardRange)}, which carries the hosts' WireGuard tunnels`);
   const clash = existing.find((n) => overlaps(parseCidr(n.subnet) as Cidr, subnet));
   if (clash) throw new ApiError("conflict", `subnet ${request.subnet} overlaps network ${clash.name} (${clash.subnet})`, [{ path: "body.subnet", message: `overlaps ${clash.subnet}` }]);
   return subnet;

@@ -1,7 +1,7 @@
 import { sha256Hex } from "../auth/sha256.js";
 import type { NetworkView } from "../db/networks.js";
 import { parseIpv4 } from "../domain/ipv4.js";
-import { attachedNetworks, canOverlay, networkIdOf, vxlanOverhead, wireguardOverhead, type NetworkAttachment } from "../domain/network.js";
+import { attachedNetworks, canEncrypt, canOverlay, networkIdOf, vxlanOverhead, wireguardAddresses, wireguardOverhead, wireguardPort, type NetworkAttachment } from "../domain/network.js";
 import type { ServiceSpec } from "../domain/service-spec.js";
 import { stableJson } from "../domain/task-spec.js";
 import type { Assignment, MeshPort, NetworkDocument, OverlayNetwork } from "../protocol/agent-v1.js";
@@ -78,6 +78,13 @@ export async function buildNetworkDocument(index: NetworkIndex, nodeId: string):
   const tasksOf = new Map<string, NetworkView["tasks"]>();
   for (const t of view.tasks) tasksOf.set(t.serviceId, [...(tasksOf.get(t.serviceId) ?? []), t]);
   const isEndpoint = (t: NetworkView["tasks"][number]) => t.state === "running" && t.desiredState === "running" && t.nodeId !== null;
+  const wgAddrs = wireguardAddresses(view.nodes);
+  /** A peer's end of the tunnel; none for a node that cannot encrypt (the network is then not carried to it). */
+  const wgOf = (id: string) => {
+    const node = nodes.get(id);
+    const addr = wgAddrs.get(id);
+    return node && addr && canEncrypt(node.overlay) ? { publicKey: node.overlay!.wgPublicKey!, addr, port: wireguardPort } : undefined;
+  };
 
   const networks: OverlayNetwork[] = [];
   for (const network of view.networks) {
@@ -105,7 +112,10 @@ export async function buildNetworkDocument(index: NetworkIndex, nodeId: string):
       vtepMac: vtepMacOf(nodeIp),
       peers: members
         .filter((m) => m.owner !== nodeId && nodes.get(m.owner)?.addr && parseIpv4(nodes.get(m.owner)!.addr))
-        .map((m) => ({ nodeId: m.owner, underlay: nodes.get(m.owner)!.addr, nodeIp: m.addr, vtepMac: vtepMacOf(m.addr) }))
+        .map((m) => {
+          const wg = network.encrypted ? wgOf(m.owner) : undefined;
+          return { nodeId: m.owner, underlay: nodes.get(m.owner)!.addr, nodeIp: m.addr, vtepMac: vtepMacOf(m.addr), ...(wg ? { wg } : {}) };
+        })
         .sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1)),
       routes: routes.sort((a, b) => (a.ip < b.ip ? -1 : 1)),
       // Names resolve on user networks only; the mesh balances ingress by itself.
@@ -159,6 +169,7 @@ export async function buildNetworkDocument(index: NetworkIndex, nodeId: string):
           });
   mesh.sort((a, b) => a.publishedPort - b.publishedPort || (a.protocol < b.protocol ? -1 : 1));
 
-  const body = { networks, mesh };
+  const selfWg = networks.some((n) => n.encrypted) ? wgOf(nodeId) : undefined;
+  const body = { ...(selfWg ? { wg: { addr: selfWg.addr, port: selfWg.port } } : {}), networks, mesh };
   return { token: await sha256Hex(stableJson(body)), ...body };
 }

@@ -1,3 +1,4 @@
+import { formatIpv4, parseCidr, type Cidr } from "./ipv4.js";
 import type { ServiceSpec } from "./service-spec.js";
 
 /**
@@ -41,6 +42,37 @@ export const wireguardOverhead = 80;
 export const canOverlay = (o: HostOverlay | null | undefined) => o?.capabilities.vxlan === true;
 /** A host that can carry encrypted overlay networks. */
 export const canEncrypt = (o: HostOverlay | null | undefined) => canOverlay(o) && o!.capabilities.wireguard !== "none" && !!o!.wgPublicKey;
+
+/**
+ * Encrypted networks run VXLAN over one WireGuard device per host (flannel's
+ * wireguard backend carries its routes the same way). Each host's tunnel
+ * address comes from this range, which no network's subnet may overlap; peers
+ * reach each other on this UDP port.
+ */
+export const wireguardRange = parseCidr("198.18.0.0/15") as Cidr;
+export const wireguardPort = 51820;
+
+/**
+ * The tunnel address of every host that can encrypt: a hash of its node id into
+ * the range, the next free address on a clash (nodes taken in id order). Pure and
+ * the same for every host's document; only a clash makes a node's address depend
+ * on another's.
+ */
+export function wireguardAddresses(nodes: { id: string; overlay: HostOverlay | null | undefined }[]): Map<string, string> {
+  const size = 2 ** (32 - wireguardRange.prefix) - 2;
+  const taken = new Set<number>();
+  const out = new Map<string, string>();
+  for (const n of nodes.filter((x) => canEncrypt(x.overlay)).sort((a, b) => (a.id < b.id ? -1 : 1))) {
+    // FNV-1a: the same on Node and Workers, no async digest.
+    let h = 0x811c9dc5;
+    for (const ch of n.id) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+    let offset = h % size;
+    while (taken.has(offset)) offset = (offset + 1) % size;
+    taken.add(offset);
+    out.set(n.id, formatIpv4(wireguardRange.base + 1 + offset));
+  }
+  return out;
+}
 
 /** A service publishing a port through the routing mesh joins the ingress network. */
 export const hasIngressPorts = (spec: Pick<ServiceSpec, "endpoint">) => spec.endpoint.ports.some((p) => p.publishMode === "ingress");

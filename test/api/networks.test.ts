@@ -48,6 +48,7 @@ describe("networks API", () => {
       [{ name: "x", subnet: "10.1.0.1/24" }, "body.subnet", /host bits set; the subnet is 10\.1\.0\.0\/24/],
       [{ name: "x", subnet: "nope" }, "body.subnet", /not an IPv4 subnet/],
       [{ name: "x", subnet: "10.1.0.0/30" }, "body.subnet", /prefix length must be 8 to 29/],
+      [{ name: "x", subnet: "198.19.4.0/24" }, "body.subnet", /overlaps 198\.18\.0\.0\/15, which carries the hosts' WireGuard tunnels/],
       [{ name: "x", subnet: "10.1.0.0/24", gateway: "10.2.0.1" }, "body.gateway", /not a host address of subnet 10\.1\.0\.0\/24/],
       [{ name: "x", gateway: "10.2.0.1" }, "body.gateway", /needs a subnet/],
       [{ name: "x", options: { "com.docker.network.driver.mtu": "12" } }, "body.options.com.docker.network.driver.mtu", /MTU from 576/],

@@ -34,7 +34,7 @@ const BASE_DIR = "/run/shoal-e2e";
 const BUSYBOX = "/bin/busybox";
 /** Held while apt-get installs what the e2e tests need: parallel test files may all find it missing. */
 export const INSTALL_LOCK = "/run/shoal-e2e.install.lock";
-const REQUIRED_COMMANDS = ["dockerd", "containerd", "docker", "ip", "bridge", "iptables", "nft", "conntrack", "nsenter", "unshare", "flock", "tar", "sshd", "ssh", "ssh-keygen", "docker-registry", "htpasswd"];
+const REQUIRED_COMMANDS = ["dockerd", "containerd", "docker", "ip", "bridge", "iptables", "nft", "conntrack", "nsenter", "unshare", "flock", "tar", "sshd", "ssh", "ssh-keygen", "docker-registry", "htpasswd", "wireguard-go", "wg", "tcpdump"];
 
 export interface E2EHost {
   /** Host name: also the engine's hostname (`docker info` Name), its netns and its root-side veth. */
@@ -118,7 +118,7 @@ export async function ensureDockerInstalled(): Promise<void> {
   if (missingTools().length === 0) return;
   const apt = "apt-get -o DPkg::Lock::Timeout=600";
   // Under flock, and checking again: parallel test files may all find Docker missing, one installs it.
-  const script = `for c in "$@"; do command -v "$c" >/dev/null || { ${apt} update && ${apt} install -y docker.io busybox-static iproute2 iptables nftables conntrack openssh-server docker-registry apache2-utils; exit; }; done`;
+  const script = `for c in "$@"; do command -v "$c" >/dev/null || { ${apt} update && ${apt} install -y docker.io busybox-static iproute2 iptables nftables conntrack openssh-server docker-registry apache2-utils && ${apt} install -y --no-install-recommends wireguard-go wireguard-tools tcpdump; exit; }; done`;
   try {
     await run("flock", [INSTALL_LOCK, "sh", "-ec", script, "sh", ...REQUIRED_COMMANDS, BUSYBOX], {
       env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },

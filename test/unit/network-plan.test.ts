@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { NetworkDocument, OverlayNetwork } from "../../src/protocol/agent-v1.js";
-import { bridgeMac } from "../../agent/src/network/names.js";
+import { bridgeMac, wireguardName } from "../../agent/src/network/names.js";
 import { renderRuleset } from "../../agent/src/network/nft.js";
-import { parseBridgePorts, parseDockerUser, parseFdb, parseLinks, parseNeighbours, parseNftHash, parseRoutes } from "../../agent/src/network/observe.js";
+import { parseBridgePorts, parseDockerUser, parseFdb, parseLinks, parseNeighbours, parseNftHash, parseRoutes, parseWireguardDump } from "../../agent/src/network/observe.js";
 import { dockerUserRules, planNetwork, sysctlKeys, type ObservedState, type Step } from "../../agent/src/network/plan.js";
 
 const host = { nodeId: "node_a", underlay: "10.251.0.11" };
@@ -45,10 +45,18 @@ function network(over: Partial<OverlayNetwork> = {}): OverlayNetwork {
   };
 }
 
+const peerKey = "mR7Yj1Yc3nNq3b2q0S0sEsQpF3v8m7q3sB7Y0m3Z0mE=";
+const wgHost = { kind: "go" as const, privateKeyFile: "/state/wireguard.key", publicKey: "dtj3R/5SnFn8tUFuED6qU1pqZmR/f8KknddqgOq1FEE=" };
+/** An encrypted network: its peer has a tunnel end. */
+function encryptedNetwork(): OverlayNetwork {
+  const n = network({ encrypted: true });
+  return { ...n, peers: n.peers.map((p) => (p.nodeId === "node_b" ? { ...p, wg: { publicKey: peerKey, addr: "198.18.0.9", port: 51820 } } : p)) };
+}
+
 const doc = (networks: OverlayNetwork[], over: Partial<NetworkDocument> = {}): NetworkDocument => ({ token: "t1", networks, mesh: [], ...over });
 
 function empty(): ObservedState {
-  return { links: new Map(), underlayDevice: "eth0", neighbours: [], fdb: [], routes: [], bridgePorts: [], sysctls: new Map(), nftHash: undefined, dockerUser: [], dockerNetworks: [] };
+  return { links: new Map(), underlayDevice: "eth0", neighbours: [], fdb: [], routes: [], bridgePorts: [], sysctls: new Map(), nftHash: undefined, dockerUser: [], dockerNetworks: [], wireguard: [] };
 }
 
 /** What the kernel and the engine show once `d` is applied (as read back on these machines). */
@@ -100,6 +108,10 @@ const summary = (steps: Step[]) =>
         return `docker create ${s.network.name} ${s.network.subnet} gw ${s.network.gateway} on ${s.network.bridge} mtu ${s.network.mtu}`;
       case "docker-remove":
         return `docker remove ${s.name}`;
+      case "wg-device":
+        return `wg-device ${s.name}${s.userspace ? " (wireguard-go)" : ""}`;
+      case "wg":
+        return `wg ${s.args.join(" ")}`;
       case "issue":
         return `issue ${s.message}`;
     }
@@ -212,7 +224,70 @@ describe("planNetwork (the pure diff)", () => {
 
   it("refuses an encrypted network rather than leave it unencrypted, and says why", () => {
     const steps = planNetwork(doc([network({ encrypted: true })]), undefined, empty(), host);
-    expect(summary(steps)).toEqual(["issue network front: encrypted overlays are not supported by this agent; not set up rather than left unencrypted"]);
+    expect(summary(steps)).toEqual([
+      "issue network front is encrypted and this host has no WireGuard (neither the kernel's nor wireguard-go, with wireguard-tools' wg): not set up rather than left unencrypted",
+    ]);
+    const noAddr = planNetwork(doc([network({ encrypted: true })]), undefined, empty(), { ...host, wireguard: wgHost });
+    expect(summary(noAddr)).toEqual(["issue network front is encrypted and the control plane gave this host no WireGuard address: not set up rather than left unencrypted"]);
+  });
+
+  describe("encrypted networks: VXLAN over one WireGuard device", () => {
+    const wgDoc = doc([encryptedNetwork()], { wg: { addr: "198.18.0.7", port: 51820 } });
+    const name = wireguardName("node_a");
+
+    it("makes the device (wireguard-go without the kernel's), keys it, peers it, and runs the network's VXLAN between tunnel addresses", () => {
+      const lines = summary(planNetwork(wgDoc, undefined, empty(), { ...host, wireguard: wgHost }));
+      const device = lines.findIndex((l) => l.startsWith("wg-device"));
+      // After the host sysctls, before the network's own devices.
+      expect(lines.slice(device, device + 7)).toEqual([
+        `wg-device ${name} (wireguard-go)`,
+        `wg set ${name} listen-port 51820 private-key /state/wireguard.key`,
+        `wg set ${name} peer ${peerKey} endpoint 10.251.0.12:51820 allowed-ips 198.18.0.9/32`,
+        `ip addr add 198.18.0.7/15 dev ${name}`,
+        `ip link set ${name} mtu 1400`,
+        `ip link set ${name} up`,
+        "ip link add shb-1000 address " + bridgeMac("02:aa:00:00:00:01") + " type bridge",
+      ]);
+      expect(lines).toContain(`ip link add shv-1000 address 02:aa:00:00:00:01 mtu 1350 type vxlan id 4096 dstport 4789 local 198.18.0.7 dev ${name} nolearning`);
+      expect(lines).toContain("bridge fdb append 02:aa:00:00:00:02 dev shv-1000 dst 198.18.0.9 self permanent");
+      expect(lines.some((l) => l.includes("dst 10.251.0.12"))).toBe(false);
+    });
+
+    it("the kernel's WireGuard when it has it; converged: nothing to do; the network gone: the device goes last", () => {
+      expect(summary(planNetwork(wgDoc, undefined, empty(), { ...host, wireguard: { ...wgHost, kind: "kernel" } }))).toContain(`wg-device ${name}`);
+      const o = converged(wgDoc);
+      o.links.get("shv-1000")!.vxlan = { id: 4096, local: "198.18.0.7", dev: name, port: 4789, learning: false };
+      o.fdb = [{ dev: "shv-1000", mac: "02:aa:00:00:00:02", dst: "198.18.0.9" }];
+      const link = { name, kind: "tun", mac: "", mtu: 1400, up: true, addrs: ["198.18.0.7/15"] };
+      o.wireguard = [{ link, publicKey: wgHost.publicKey, listenPort: 51820, peers: [{ publicKey: peerKey, endpoint: "10.251.0.12:51820", allowedIps: ["198.18.0.9/32"] }] }];
+      expect(summary(planNetwork(wgDoc, undefined, o, { ...host, wireguard: wgHost }))).toEqual([]);
+      const gone = summary(planNetwork(doc([]), undefined, o, { ...host, wireguard: wgHost }));
+      expect(gone.at(-1)).toBe(`ip link del ${name}`);
+      expect(gone.indexOf("ip link del shv-1000")).toBeLessThan(gone.length - 1);
+    });
+
+    it("a peer without a tunnel end is left out and said, never reached over the underlay", () => {
+      const n = encryptedNetwork();
+      const bare = { ...n, peers: n.peers.map((p) => ({ nodeId: p.nodeId, underlay: p.underlay, nodeIp: p.nodeIp, vtepMac: p.vtepMac })) };
+      const lines = summary(planNetwork(doc([bare], { wg: { addr: "198.18.0.7", port: 51820 } }), undefined, empty(), { ...host, wireguard: wgHost }));
+      expect(lines.filter((l) => l.includes("fdb append") || l.includes(" peer "))).toEqual([]);
+      expect(lines).toContain("issue network front is encrypted and node node_b has no WireGuard: its tasks are not reached");
+    });
+
+    it("the ruleset drops VXLAN for a tunnel address that would leave by another device, and takes VXLAN from peers' tunnel addresses", () => {
+      const { text } = renderRuleset(wgDoc);
+      expect(text).toContain('ip daddr 198.18.0.0/15 udp dport 4789 oifname != "shw-*" drop');
+      expect(text).toContain("udp dport 4789 ip saddr != { 10.251.0.11, 10.251.0.12, 198.18.0.9 } drop");
+      expect(renderRuleset(doc([network()])).text).not.toContain("198.18.0.0/15");
+    });
+
+    it("reads wg show dump without keeping the private key", () => {
+      const link = { name, kind: "tun", mac: "", mtu: 1400, up: true, addrs: [] };
+      const dump = `cHJpdmF0ZS1rZXktbmV2ZXIta2VwdC1hbnl3aGVyZTA9\t${wgHost.publicKey}\t51820\toff\n${peerKey}\t(none)\t10.251.0.12:51820\t198.18.0.9/32\t0\t0\t0\toff\n`;
+      const read = parseWireguardDump(link, dump);
+      expect(read).toEqual({ link, publicKey: wgHost.publicKey, listenPort: 51820, peers: [{ publicKey: peerKey, endpoint: "10.251.0.12:51820", allowedIps: ["198.18.0.9/32"] }] });
+      expect(JSON.stringify(read)).not.toContain("cHJpdmF0ZS1");
+    });
   });
 
   it("says so when no interface holds the underlay address", () => {

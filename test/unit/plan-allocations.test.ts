@@ -3,6 +3,8 @@ import { quarantineMs } from "../../src/allocator/ipam.js";
 import { planAllocations, type AllocationInput, type HeldRow } from "../../src/allocator/plan-allocations.js";
 import { viewOf } from "../../src/orchestrator/context.js";
 import { buildNetworkDocument, NetworkIndex, attachmentsOf, vtepMacOf } from "../../src/dispatcher/network-document.js";
+import { contains, parseIpv4 } from "../../src/domain/ipv4.js";
+import { wireguardAddresses, wireguardRange } from "../../src/domain/network.js";
 import type { NetworkView } from "../../src/db/networks.js";
 import type { TaskState } from "../../src/domain/task-states.js";
 import { fixtureNode, fixtureService, fixtureSpec, t0 } from "../helpers/cluster-fixtures.js";
@@ -162,6 +164,44 @@ describe("buildNetworkDocument", () => {
     expect((await buildNetworkDocument(new NetworkIndex(started), "node_a"))!.token).not.toBe(a.token);
     const plain = { ...view, nodes: [...view.nodes, { id: "node_c", addr: "192.168.1.3", overlay: null, state: "ready" as const }] };
     expect(await buildNetworkDocument(new NetworkIndex(plain), "node_c")).toBeUndefined();
+  });
+
+  it("an encrypted network: each peer's WireGuard key, tunnel address and port, this host's tunnel address; a peer that cannot encrypt gets none", async () => {
+    const keyA = "dtj3R/5SnFn8tUFuED6qU1pqZmR/f8KknddqgOq1FEE=";
+    const keyB = "mR7Yj1Yc3nNq3b2q0S0sEsQpF3v8m7q3sB7Y0m3Z0mE=";
+    const wg = (wgPublicKey: string) => ({ ...overlay, capabilities: { ...overlay.capabilities, wireguard: "go" as const }, wgPublicKey });
+    const encrypted: NetworkView = {
+      ...view,
+      networks: view.networks.map((n) => (n.id === "net_app" ? { ...n, encrypted: true } : n)),
+      nodes: [
+        { id: "node_a", addr: "192.168.1.1", overlay: wg(keyA), state: "ready" },
+        { id: "node_b", addr: "192.168.1.2", overlay: wg(keyB), state: "ready" },
+      ],
+    };
+    const addrs = wireguardAddresses(encrypted.nodes);
+    const a = (await buildNetworkDocument(new NetworkIndex(encrypted), "node_a"))!;
+    expect(a.wg).toEqual({ addr: addrs.get("node_a"), port: 51820 });
+    const appNet = a.networks.find((n) => n.id === "net_app")!;
+    expect(appNet.mtu).toBe(1500 - 50 - 80);
+    expect(appNet.peers).toEqual([{ nodeId: "node_b", underlay: "192.168.1.2", nodeIp: "10.0.9.3", vtepMac: vtepMacOf("10.0.9.3"), wg: { publicKey: keyB, addr: addrs.get("node_b"), port: 51820 } }]);
+    // Not on the plain ingress network.
+    expect(a.networks.find((n) => n.ingress)!.peers[0]!.wg).toBeUndefined();
+    const b = (await buildNetworkDocument(new NetworkIndex(encrypted), "node_b"))!;
+    expect(b.wg!.addr).toBe(addrs.get("node_b"));
+    const noKey = { ...encrypted, nodes: [encrypted.nodes[0]!, { ...encrypted.nodes[1]!, overlay }] };
+    expect((await buildNetworkDocument(new NetworkIndex(noKey), "node_a"))!.networks.find((n) => n.id === "net_app")!.peers[0]!.wg).toBeUndefined();
+    expect((await buildNetworkDocument(new NetworkIndex(noKey), "node_b"))!.wg).toBeUndefined();
+    expect((await buildNetworkDocument(new NetworkIndex(view), "node_a"))!.wg).toBeUndefined();
+  });
+
+  it("tunnel addresses: one per host that can encrypt, distinct, in the range, the same whatever the order", () => {
+    const can = { ...overlay, capabilities: { ...overlay.capabilities, wireguard: "kernel" as const }, wgPublicKey: "dtj3R/5SnFn8tUFuED6qU1pqZmR/f8KknddqgOq1FEE=" };
+    const nodes = Array.from({ length: 2000 }, (_, i) => ({ id: `node_${i.toString(36)}`, overlay: i % 10 === 0 ? overlay : can }));
+    const addrs = wireguardAddresses(nodes);
+    expect(addrs.size).toBe(1800);
+    expect(new Set(addrs.values()).size).toBe(1800);
+    for (const a of addrs.values()) expect(contains(wireguardRange, parseIpv4(a)!)).toBe(true);
+    expect(wireguardAddresses([...nodes].reverse())).toEqual(addrs);
   });
 
   it("lists a task's attachments in order, and none until each has its address", () => {

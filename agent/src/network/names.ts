@@ -11,6 +11,7 @@ export const nftTable = "shoal";
 export const iptablesComment = "shoal";
 export const networkLabel = "io.shoal.network.id";
 export const vxlanPort = 4789;
+export const wireguardPrefix = "shw-";
 
 const hex = (vni: number) => vni.toString(16);
 
@@ -18,6 +19,13 @@ const hex = (vni: number) => vni.toString(16);
 export const bridgeName = (vni: number) => `${bridgePrefix}${hex(vni)}`;
 /** The VXLAN device (not a bridge port: traffic is routed): `shv-<vni hex>`. */
 export const vxlanName = (vni: number) => `${vxlanPrefix}${hex(vni)}`;
+/**
+ * The host's WireGuard device, for all its encrypted networks: `shw-` and a hash
+ * of the node id. Per node rather than one fixed name, because wireguard-go's
+ * control socket (/var/run/wireguard/NAME.sock) is named after the device, and
+ * hosts sharing a filesystem (namespaced test hosts) would take each other's.
+ */
+export const wireguardName = (nodeId: string) => `${wireguardPrefix}${createHash("sha256").update(nodeId).digest("hex").slice(0, 8)}`;
 /** The Docker network of a shoal network. */
 export const dockerNetworkName = (networkId: string) => `shoal-${networkId}`;
 /** The VNI a shoal interface name stands for, or undefined for other names. */

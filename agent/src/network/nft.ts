@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import type { MeshPort, NetworkDocument, OverlayNetwork } from "../../../src/protocol/agent-v1.js";
-import { bridgeName, bridgePrefix, nftTable, vxlanName, vxlanPort, vxlanPrefix } from "./names.js";
+import { formatCidr } from "../../../src/domain/ipv4.js";
+import { wireguardRange } from "../../../src/domain/network.js";
+import { bridgeName, bridgePrefix, nftTable, vxlanName, vxlanPort, vxlanPrefix, wireguardPrefix } from "./names.js";
 
 /** Marks connections to a VIP or mesh port, so that postrouting SNATs them to the node IP. */
 const natMark = "0x4000";
@@ -58,12 +60,17 @@ export function renderRuleset(doc: NetworkDocument): { text: string; hash: strin
     if (!n.internal)
       postrouting.push(`ip saddr ${n.subnet} ip daddr != ${n.subnet} oifname != "${bridgePrefix}*" oifname != "${vxlanPrefix}*" masquerade`);
 
-  const peers = addresses(doc.networks.flatMap((n) => n.peers.map((p) => p.underlay)));
+  // Encrypted networks' VXLAN comes out of the WireGuard device, from the peers' tunnel addresses.
+  const peers = addresses(doc.networks.flatMap((n) => n.peers.flatMap((p) => [p.underlay, ...(n.encrypted && p.wg ? [p.wg.addr] : [])])));
   const input = [peers.length ? `udp dport ${vxlanPort} ip saddr != ${set(peers)} drop` : `udp dport ${vxlanPort} drop`];
 
   body.push(
     chain("raw_prerouting", "type filter hook prerouting priority raw; policy accept;", [`udp dport ${vxlanPort} notrack`]),
-    chain("raw_output", "type filter hook output priority raw; policy accept;", [`udp dport ${vxlanPort} notrack`]),
+    // VXLAN for a tunnel address leaves through the WireGuard device or not at all: never in the clear.
+    chain("raw_output", "type filter hook output priority raw; policy accept;", [
+      ...(doc.networks.some((n) => n.encrypted) ? [`ip daddr ${formatCidr(wireguardRange)} udp dport ${vxlanPort} oifname != "${wireguardPrefix}*" drop`] : []),
+      `udp dport ${vxlanPort} notrack`,
+    ]),
     chain("prerouting", "type nat hook prerouting priority dstnat - 1; policy accept;", prerouting),
     // nft 1.0.6 refuses "dstnat - 1" in the output hook.
     chain("output", "type nat hook output priority -101; policy accept;", output),

@@ -1,6 +1,6 @@
 import type { NetworkSummary } from "../docker/client.js";
-import { bridgePrefix, iptablesComment, networkLabel, nftTable, vxlanPrefix } from "./names.js";
-import { isShoalInterface, type ObservedDockerNetwork, type ObservedLink, type ObservedState } from "./plan.js";
+import { bridgePrefix, iptablesComment, networkLabel, nftTable, vxlanPrefix, wireguardPrefix } from "./names.js";
+import { isShoalInterface, type ObservedDockerNetwork, type ObservedLink, type ObservedState, type ObservedWireguard } from "./plan.js";
 import type { CommandRunner } from "./runner.js";
 
 interface IpLink {
@@ -15,8 +15,12 @@ interface IpAddr {
   addr_info?: { family: string; local: string; prefixlen: number }[];
 }
 
-/** `ip -j -d link show` + `ip -j addr show` → shoal's links, and the device holding the underlay address. Pure. */
-export function parseLinks(linksJson: string, addrsJson: string, underlay: string): { links: Map<string, ObservedLink>; underlayDevice: string | undefined } {
+/** `ip -j -d link show` + `ip -j addr show` → shoal's links (WireGuard's apart), and the device holding the underlay address. Pure. */
+export function parseLinks(
+  linksJson: string,
+  addrsJson: string,
+  underlay: string,
+): { links: Map<string, ObservedLink>; wireguardLinks: ObservedLink[]; underlayDevice: string | undefined } {
   const addrs = new Map<string, string[]>();
   let underlayDevice: string | undefined;
   for (const a of JSON.parse(addrsJson || "[]") as IpAddr[])
@@ -26,11 +30,13 @@ export function parseLinks(linksJson: string, addrsJson: string, underlay: strin
       if (i.local === underlay && !isShoalInterface(a.ifname)) underlayDevice = a.ifname;
     }
   const links = new Map<string, ObservedLink>();
+  const wireguardLinks: ObservedLink[] = [];
   for (const l of JSON.parse(linksJson || "[]") as IpLink[]) {
-    if (!isShoalInterface(l.ifname)) continue;
+    const wg = l.ifname.startsWith(wireguardPrefix);
+    if (!isShoalInterface(l.ifname) && !wg) continue;
     const d = l.linkinfo?.info_data;
     const kind = l.linkinfo?.info_kind ?? "";
-    links.set(l.ifname, {
+    const link: ObservedLink = {
       name: l.ifname,
       kind,
       mac: (l.address ?? "").toLowerCase(),
@@ -38,9 +44,27 @@ export function parseLinks(linksJson: string, addrsJson: string, underlay: strin
       up: (l.flags ?? []).includes("UP"),
       ...(kind === "vxlan" && d ? { vxlan: { id: d.id ?? 0, local: d.local, dev: d.link, port: d.port ?? 0, learning: d.learning !== false } } : {}),
       addrs: addrs.get(l.ifname) ?? [],
-    });
+    };
+    if (wg) wireguardLinks.push(link);
+    else links.set(l.ifname, link);
   }
-  return { links, underlayDevice };
+  return { links, wireguardLinks, underlayDevice };
+}
+
+/**
+ * `wg show NAME dump` → the device's public key, port and peers. Pure. Its
+ * first line holds the private key: read past, never kept.
+ */
+export function parseWireguardDump(link: ObservedLink, text: string): ObservedWireguard {
+  const [head, ...rest] = text.split("\n").filter(Boolean).map((l) => l.split("\t"));
+  const none = (v: string | undefined) => (v === undefined || v === "(none)" ? undefined : v);
+  const port = Number(head?.[2]);
+  return {
+    link,
+    publicKey: none(head?.[1]),
+    listenPort: Number.isInteger(port) && port > 0 ? port : undefined,
+    peers: rest.map((p) => ({ publicKey: p[0]!, endpoint: none(p[2]) ?? "", allowedIps: (none(p[3]) ?? "").split(",").filter(Boolean) })),
+  };
 }
 
 /** `ip -j neigh show nud permanent` → entries on shv- devices. Pure. */
@@ -117,8 +141,12 @@ export async function observeKernel(run: CommandRunner, underlay: string, sysctl
     ),
     readSysctls(run, sysctlKeys),
   ]);
+  const parsed = parseLinks(links, addrs, underlay);
+  const wireguard = await Promise.all(parsed.wireguardLinks.map(async (l) => parseWireguardDump(l, await run.run("wg", ["show", l.name, "dump"]).catch(() => ""))));
   return {
-    ...parseLinks(links, addrs, underlay),
+    links: parsed.links,
+    underlayDevice: parsed.underlayDevice,
+    wireguard,
     neighbours: parseNeighbours(neigh),
     fdb: parseFdb(fdb),
     bridgePorts: parseBridgePorts(ports),

@@ -1,5 +1,6 @@
+import { vxlanOverhead, wireguardRange } from "../../../src/domain/network.js";
 import type { NetworkDocument, OverlayNetwork } from "../../../src/protocol/agent-v1.js";
-import { bridgeMac, bridgeName, bridgePrefix, dockerNetworkName, iptablesComment, vniOf, vxlanName, vxlanPort, vxlanPrefix } from "./names.js";
+import { bridgeMac, bridgeName, bridgePrefix, dockerNetworkName, iptablesComment, vniOf, vxlanName, vxlanPort, vxlanPrefix, wireguardName } from "./names.js";
 import { renderRuleset } from "./nft.js";
 
 /** What the reconciler read of the kernel and the engine (only what carries shoal's names). */
@@ -23,6 +24,16 @@ export interface ObservedState {
   dockerUser: string[] | undefined;
   /** Docker networks carrying shoal's label. */
   dockerNetworks: ObservedDockerNetwork[];
+  /** shw- links (WireGuard devices) and what `wg show NAME dump` says of each. */
+  wireguard: ObservedWireguard[];
+}
+
+export interface ObservedWireguard {
+  link: ObservedLink;
+  /** The public half of the device's private key; undefined: none set. */
+  publicKey: string | undefined;
+  listenPort: number | undefined;
+  peers: { publicKey: string; endpoint: string; allowedIps: string[] }[];
 }
 
 export interface ObservedLink {
@@ -58,6 +69,8 @@ export type Step = { group: string } & (
   | { kind: "iptables"; args: string[] }
   | { kind: "nft"; text: string }
   | { kind: "conntrack"; args: string[] }
+  | { kind: "wg-device"; name: string; userspace: boolean }
+  | { kind: "wg"; args: string[] }
   | { kind: "issue"; message: string }
 );
 
@@ -75,7 +88,19 @@ export interface HostFacts {
   nodeId: string;
   /** The underlay address VXLAN goes out from. */
   underlay: string;
+  /** This host's WireGuard, when it can do it. */
+  wireguard?: HostWireguard;
 }
+
+/** The kernel's WireGuard or wireguard-go, and this host's key (the private half stays in its file). */
+export interface HostWireguard {
+  kind: "kernel" | "go";
+  privateKeyFile: string;
+  publicKey: string;
+}
+
+/** Steps of this group set up the WireGuard device; when one fails, encrypted networks are left alone. */
+export const wireguardGroup = "wireguard";
 
 /** Host-wide sysctls the routed overlay needs whenever a network exists. */
 const globalSysctls: [string, string][] = [
@@ -132,10 +157,12 @@ export function planNetwork(doc: NetworkDocument, previous: NetworkDocument | un
   const steps: Step[] = [];
   const wanted = new Set<string>();
   const realised = doc.networks.filter((n) => {
-    if (!n.encrypted) return true;
-    steps.push({ group: n.id, kind: "issue", message: `network ${n.name}: encrypted overlays are not supported by this agent; not set up rather than left unencrypted` });
+    if (!n.encrypted || (host.wireguard && doc.wg)) return true;
+    const why = host.wireguard ? "the control plane gave this host no WireGuard address" : "this host has no WireGuard (neither the kernel's nor wireguard-go, with wireguard-tools' wg)";
+    steps.push({ group: n.id, kind: "issue", message: `network ${n.name} is encrypted and ${why}: not set up rather than left unencrypted` });
     return false;
   });
+  const encrypted = realised.filter((n) => n.encrypted);
   if (realised.length && !observed.underlayDevice) {
     steps.push({ group: "underlay", kind: "issue", message: `no interface holds the underlay address ${host.underlay}; overlays not set up` });
     return steps;
@@ -143,9 +170,13 @@ export function planNetwork(doc: NetworkDocument, previous: NetworkDocument | un
   for (const [key, value] of realised.length ? globalSysctls : [])
     if (observed.sysctls.get(key) !== value) steps.push({ group: "host", kind: "sysctl", key, value });
 
+  const tunnel = encrypted.length ? { name: wireguardName(host.nodeId), addr: doc.wg!.addr } : undefined;
+  if (tunnel) steps.push(...planWireguard(encrypted, { ...tunnel, port: doc.wg!.port }, observed, host.wireguard!));
   for (const n of realised) {
     wanted.add(bridgeName(n.vni)).add(vxlanName(n.vni));
-    steps.push(...planDevices(n, observed, host));
+    // Encrypted networks' VXLAN goes between the tunnel addresses, through the WireGuard device only.
+    const under = n.encrypted && tunnel ? { local: tunnel.addr, dev: tunnel.name } : { local: host.underlay, dev: observed.underlayDevice! };
+    steps.push(...planDevices(n, observed, under));
     steps.push(...planForwarding(n, observed, host));
   }
 
@@ -172,10 +203,46 @@ export function planNetwork(doc: NetworkDocument, previous: NetworkDocument | un
     }
   for (const vni of [...removedVnis].sort((a, b) => a - b))
     for (const name of [vxlanName(vni), bridgeName(vni)]) if (observed.links.has(name)) steps.push({ group: `vni ${vni}`, kind: "ip", lines: [`link del ${name}`] });
+  // Last: the kernel deletes a VXLAN device with the device under it. wireguard-go exits once its device is gone.
+  for (const w of observed.wireguard) if (w.link.name !== tunnel?.name) steps.push({ group: `${wireguardGroup} ${w.link.name}`, kind: "ip", lines: [`link del ${w.link.name}`] });
   return steps;
 }
 
-function planDevices(n: OverlayNetwork, observed: ObservedState, host: HostFacts): Step[] {
+/**
+ * The WireGuard device under the encrypted networks (flannel's wireguard
+ * backend: one device per host, a peer per remote host): this host's key and
+ * port, its tunnel address in the tunnel range, an MTU that leaves the
+ * networks' MTU for VXLAN inside it, and one peer per host holding one of these
+ * networks, reached at its underlay address, allowed only its tunnel address.
+ */
+function planWireguard(networks: OverlayNetwork[], tunnel: { name: string; addr: string; port: number }, observed: ObservedState, wg: HostWireguard): Step[] {
+  const { name, port } = tunnel;
+  const g = wireguardGroup;
+  const steps: Step[] = [];
+  const have = observed.wireguard.find((w) => w.link.name === name);
+  if (!have) steps.push({ group: g, kind: "wg-device", name, userspace: wg.kind === "go" });
+  if (have?.publicKey !== wg.publicKey || have.listenPort !== port) steps.push({ group: g, kind: "wg", args: ["set", name, "listen-port", String(port), "private-key", wg.privateKeyFile] });
+  const want = new Map<string, { endpoint: string; allowedIps: string[] }>();
+  for (const n of networks) for (const p of n.peers) if (p.wg && !want.has(p.wg.publicKey)) want.set(p.wg.publicKey, { endpoint: `${p.underlay}:${p.wg.port}`, allowedIps: [`${p.wg.addr}/32`] });
+  const peers = new Map((have?.peers ?? []).map((p) => [p.publicKey, p]));
+  for (const [publicKey, p] of [...want].sort(([a], [b]) => a.localeCompare(b))) {
+    const o = peers.get(publicKey);
+    if (!o || o.endpoint !== p.endpoint || o.allowedIps.join(",") !== p.allowedIps.join(","))
+      steps.push({ group: g, kind: "wg", args: ["set", name, "peer", publicKey, "endpoint", p.endpoint, "allowed-ips", p.allowedIps.join(",")] });
+  }
+  for (const publicKey of peers.keys()) if (!want.has(publicKey)) steps.push({ group: g, kind: "wg", args: ["set", name, "peer", publicKey, "remove"] });
+  const mtu = Math.max(...networks.map((n) => n.mtu)) + vxlanOverhead;
+  const own = `${tunnel.addr}/${wireguardRange.prefix}`;
+  const addrs = have?.link.addrs ?? [];
+  const ip = [...addrs.filter((a) => a !== own).map((a) => `addr del ${a} dev ${name}`), ...(addrs.includes(own) ? [] : [`addr add ${own} dev ${name}`])];
+  if (have?.link.mtu !== mtu) ip.push(`link set ${name} mtu ${mtu}`);
+  if (!have?.link.up) ip.push(`link set ${name} up`);
+  if (ip.length) steps.push({ group: g, kind: "ip", lines: ip });
+  return steps;
+}
+
+/** `under`: the address and device the network's VXLAN goes out from (the underlay's, or the WireGuard tunnel's). */
+function planDevices(n: OverlayNetwork, observed: ObservedState, under: { local: string; dev: string }): Step[] {
   const steps: Step[] = [];
   const g = n.id;
   const br = bridgeName(n.vni);
@@ -193,14 +260,14 @@ function planDevices(n: OverlayNetwork, observed: ObservedState, host: HostFacts
 
   const vxlan = observed.links.get(vx);
   const v = vxlan?.vxlan;
-  const sameVxlan = vxlan?.kind === "vxlan" && v && v.id === n.vni && v.local === host.underlay && v.dev === observed.underlayDevice && v.port === vxlanPort && !v.learning;
+  const sameVxlan = vxlan?.kind === "vxlan" && v && v.id === n.vni && v.local === under.local && v.dev === under.dev && v.port === vxlanPort && !v.learning;
   if (vxlan && !sameVxlan) steps.push({ group: g, kind: "ip", lines: [`link del ${vx}`] });
   const addrs = sameVxlan ? vxlan.addrs : [];
   if (!sameVxlan)
     steps.push({
       group: g,
       kind: "ip",
-      lines: [`link add ${vx} address ${n.vtepMac} mtu ${n.mtu} type vxlan id ${n.vni} dstport ${vxlanPort} local ${host.underlay} dev ${observed.underlayDevice} nolearning`],
+      lines: [`link add ${vx} address ${n.vtepMac} mtu ${n.mtu} type vxlan id ${n.vni} dstport ${vxlanPort} local ${under.local} dev ${under.dev} nolearning`],
     });
   else {
     const lines = [];
@@ -230,21 +297,24 @@ function planDevices(n: OverlayNetwork, observed: ObservedState, host: HostFacts
 function planForwarding(n: OverlayNetwork, observed: ObservedState, host: HostFacts): Step[] {
   const g = n.id;
   const vx = vxlanName(n.vni);
-  const peers = n.peers.filter((p) => p.nodeId !== host.nodeId);
-  const byNode = new Map(peers.map((p) => [p.nodeId, p]));
   const steps: Step[] = [];
+  // A peer of an encrypted network without a tunnel end is left out: never reached in the clear.
+  const unreachable = n.encrypted ? n.peers.filter((p) => p.nodeId !== host.nodeId && !p.wg) : [];
+  const peers = n.peers.filter((p) => p.nodeId !== host.nodeId && !unreachable.includes(p));
+  const byNode = new Map(peers.map((p) => [p.nodeId, p]));
 
   const wantNeigh = new Map(peers.map((p) => [p.nodeIp, p.vtepMac.toLowerCase()]));
   const haveNeigh = new Map(observed.neighbours.filter((e) => e.dev === vx).map((e) => [e.ip, e.mac.toLowerCase()]));
-  const wantFdb = new Map(peers.map((p) => [p.vtepMac.toLowerCase(), p.underlay]));
+  const wantFdb = new Map(peers.map((p) => [p.vtepMac.toLowerCase(), n.encrypted ? p.wg!.addr : p.underlay]));
   const haveFdb = observed.fdb.filter((e) => e.dev === vx);
   const wantRoutes = new Map<string, string | undefined>();
   for (const p of peers) wantRoutes.set(p.nodeIp, undefined);
   for (const r of n.routes) {
     if (r.nodeId === host.nodeId) continue;
     const p = byNode.get(r.nodeId);
-    if (!p) steps.push({ group: g, kind: "issue", message: `network ${n.name}: no peer entry for node ${r.nodeId}, which holds ${r.ip}` });
-    else if (!wantRoutes.has(r.ip)) wantRoutes.set(r.ip, p.nodeIp);
+    if (p) {
+      if (!wantRoutes.has(r.ip)) wantRoutes.set(r.ip, p.nodeIp);
+    } else if (!unreachable.some((u) => u.nodeId === r.nodeId)) steps.push({ group: g, kind: "issue", message: `network ${n.name}: no peer entry for node ${r.nodeId}, which holds ${r.ip}` });
   }
   for (const s of n.services) if (s.vip && !wantRoutes.has(s.vip)) wantRoutes.set(s.vip, undefined);
   const haveRoutes = new Map(observed.routes.filter((r) => r.dev === vx).map((r) => [r.dst, r.via]));
@@ -266,6 +336,7 @@ function planForwarding(n: OverlayNetwork, observed: ObservedState, host: HostFa
   for (const e of haveFdb) if (!wantFdb.has(e.mac.toLowerCase())) fdb.push(`fdb del ${e.mac} dev ${vx} dst ${e.dst} self`);
   if (fdb.length) steps.push({ group: g, kind: "bridge", lines: fdb });
   if (ip.length) steps.push({ group: g, kind: "ip", lines: ip });
+  for (const u of unreachable) steps.push({ group: g, kind: "issue", message: `network ${n.name} is encrypted and node ${u.nodeId} has no WireGuard: its tasks are not reached` });
   return steps;
 }
 

@@ -12,7 +12,7 @@ const works = (p: Promise<unknown>) => p.then(
 /**
  * What this host can do for overlays: iproute2 with VXLAN (an actual device
  * made and deleted), nftables, conntrack, WireGuard (the kernel's, else
- * wireguard-go), and the MTU of the interface holding `addr`. Undefined when
+ * wireguard-go; either with wireguard-tools' `wg` to configure it), and the MTU of the interface holding `addr`. Undefined when
  * iproute2 is missing or the MTU is below what an overlay needs: the host then
  * takes no part in overlays, and `why` says so.
  */
@@ -30,16 +30,17 @@ export async function probeOverlay(run: CommandRunner, addr: string): Promise<{ 
   const probe = `shv-p${process.pid}`;
   const vxlan = await works(run.run("ip", ["link", "add", probe, "type", "vxlan", "id", "1", "dstport", "4789"]));
   if (vxlan) await run.run("ip", ["link", "del", probe]).catch(() => undefined);
-  const [nftables, conntrack, kernelWg, goWg] = await Promise.all([
+  const [nftables, conntrack, kernelWg, goWg, wgTool] = await Promise.all([
     works(run.run("nft", ["--version"])),
     works(run.run("conntrack", ["--version"])),
     works(access("/sys/module/wireguard")),
     works(run.run("wireguard-go", ["--version"])),
+    works(run.run("wg", ["--version"])),
   ]);
   return {
     overlay: {
       underlayMtu: Math.min(underlay.mtu, 65535),
-      capabilities: { vxlan, nftables, conntrack, wireguard: kernelWg ? "kernel" : goWg ? "go" : "none" },
+      capabilities: { vxlan, nftables, conntrack, wireguard: !wgTool ? "none" : kernelWg ? "kernel" : goWg ? "go" : "none" },
     },
   };
 }

@@ -5,7 +5,7 @@ import { isNotFound, type DockerClient } from "../docker/client.js";
 import type { Logger } from "../log.js";
 import { dockerNetworkName, networkLabel } from "./names.js";
 import { observeKernel, toObservedDockerNetwork } from "./observe.js";
-import { planNetwork, sysctlKeys, type DockerNetworkSpec, type ObservedState, type Step } from "./plan.js";
+import { planNetwork, sysctlKeys, wireguardGroup, type DockerNetworkSpec, type HostWireguard, type ObservedState, type Step } from "./plan.js";
 import type { CommandRunner } from "./runner.js";
 
 export type NetworkIssue = NonNullable<Heartbeat["networkIssues"]>[number];
@@ -51,6 +51,8 @@ export class NetworkReconciler {
       nodeId: string;
       /** The underlay address (the node's `addr`). */
       underlay: string;
+      /** This host's WireGuard, once the probe found it and its key is made. */
+      wireguard?: () => HostWireguard | undefined;
       /** Where the last document is kept; none: memory only. */
       stateDir?: string;
       /** Called after each round (containers waiting for a network can go on). */
@@ -153,10 +155,13 @@ export class NetworkReconciler {
   private async round(): Promise<void> {
     const doc = this.doc ?? emptyDocument;
     const observed = await this.observe(doc);
-    const steps = planNetwork(doc, this.applied, observed, { nodeId: this.opts.nodeId, underlay: this.opts.underlay });
+    const wireguard = this.opts.wireguard?.();
+    const steps = planNetwork(doc, this.applied, observed, { nodeId: this.opts.nodeId, underlay: this.opts.underlay, ...(wireguard ? { wireguard } : {}) });
     const failed = new Map<string, string>();
+    const encrypted = new Set(doc.networks.filter((n) => n.encrypted).map((n) => n.id));
+    const skipped = (group: string) => failed.has(group) || (encrypted.has(group) && failed.has(wireguardGroup));
     for (const step of steps) {
-      if (failed.has(step.group)) continue;
+      if (skipped(step.group)) continue;
       try {
         await this.apply(step, observed);
       } catch (err) {
@@ -172,7 +177,7 @@ export class NetworkReconciler {
     if (failed.size === 0) this.applied = doc;
     this.readyNetworks.clear();
     for (const n of doc.networks)
-      if (!failed.has(n.id) && !n.encrypted) this.readyNetworks.set(n.id, { dockerName: dockerNetworkName(n.id), nodeIp: n.nodeIp });
+      if (!skipped(n.id)) this.readyNetworks.set(n.id, { dockerName: dockerNetworkName(n.id), nodeIp: n.nodeIp });
     this.opts.onReconciled?.(doc);
   }
 
@@ -190,6 +195,15 @@ export class NetworkReconciler {
         return;
       case "iptables":
         await run.run("iptables", ["-w", "5", ...step.args]);
+        return;
+      case "wg-device":
+        if (step.userspace)
+          // It forks into the background and outlives the agent (traffic keeps flowing); it exits when its device is deleted.
+          await run.run("env", ["LOG_LEVEL=silent", "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1", "wireguard-go", step.name]);
+        else await run.run("ip", ["link", "add", step.name, "type", "wireguard"]);
+        return;
+      case "wg":
+        await run.run("wg", step.args);
         return;
       case "nft":
         await run.run("nft", ["-f", "-"], { input: step.text });
