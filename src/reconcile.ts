@@ -20,11 +20,13 @@ export async function reconcile(deps: ReconcileDeps, cluster: ClusterRow, now: n
 
 /**
  * Marks nodes whose heartbeats stopped as down, unless the control plane only
- * just started (its grace). With nothing expired this is one indexed read.
+ * just started (its grace), or this process holds the node: it saw the node
+ * call in, or it stalled. With nothing expired this is one indexed read.
  * Each node marked down marks the services it touches (markServicesOfNode); a
  * heartbeat that arrived meanwhile wins.
  */
-async function reconcileNodeLiveness({ db }: ReconcileDeps, cluster: ClusterRow, now: number): Promise<void> {
+async function reconcileNodeLiveness({ db, livenessHold }: ReconcileDeps, cluster: ClusterRow, now: number): Promise<void> {
   if (now < cluster.livenessGraceUntil) return;
-  for (const node of await listExpiredNodes(db, now)) await won(markNodeDown(db, cluster.id, node, now, "heartbeat failure"));
+  for (const node of await listExpiredNodes(db, now))
+    if (now >= (livenessHold?.(cluster, now, node.id) ?? 0)) await won(markNodeDown(db, cluster.id, node, now, "heartbeat failure"));
 }

@@ -80,6 +80,7 @@ export function access(deps: AppDeps, level: Access): MiddlewareHandler<AppEnv> 
     const kind = claimedKind(token);
     const credential = kind && (await verifyCredential(deps.keys, kind, token, now));
     if (!credential) throw new ApiError("unauthorized", "invalid or expired credential");
+    if (credential.kind === "node") deps.nodeCalledIn?.(credential.nodeId, now);
     const cluster = await requireCluster(deps);
     const { revoked, node } = await isRevoked(deps, cluster, credential);
     if (revoked) throw new ApiError("unauthorized", `revoked credential: ${describe(credential)} that was revoked or rotated`);

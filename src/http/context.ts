@@ -3,7 +3,7 @@ import type { ClusterKeys } from "../auth/keys.js";
 import type { Db } from "../db/client.js";
 import type { ClusterRow } from "../db/cluster.js";
 import type { NodeRow } from "../db/nodes.js";
-import type { AssignmentNotifier } from "../orchestrator/deps.js";
+import type { AssignmentNotifier, ReconcileDeps } from "../orchestrator/deps.js";
 import type { TextBundle } from "../install/agent-bundle.js";
 
 /** shoal's release, in the OpenAPI document and the Docker API's /version. */
@@ -26,6 +26,9 @@ export interface AppDeps {
   clock: Clock;
   logger: Logger;
   notifier: AssignmentNotifier;
+  livenessHold?: ReconcileDeps["livenessHold"];
+  /** Told of every request a node's valid credential makes, when it arrives (before any store I/O). */
+  nodeCalledIn?: (nodeId: string, now: number) => void;
   /** The URL users and agents reach the control plane at; default: the request's origin. */
   publicUrl?: string;
   /** The agent as one file, served to the install script; undefined where the deployment has none. */

@@ -1,4 +1,5 @@
 import type { Db } from "../db/client.js";
+import type { ClusterRow } from "../db/cluster.js";
 
 /**
  * Wakes agents' long-polls when their assignments change (the dispatcher's
@@ -16,4 +17,10 @@ export interface ReconcileDeps {
   db: Db;
   keys: { clusterId: string };
   notifier: AssignmentNotifier;
+  /**
+   * Until when this process must not mark `nodeId` down: it saw the node call in (its
+   * heartbeat may still be on its way to the store), or it stalled and could not take
+   * heartbeats (the Node runtime keeps both); absent where requests share no process (Workers).
+   */
+  livenessHold?: (cluster: ClusterRow, now: number, nodeId: string) => number;
 }

@@ -21,6 +21,7 @@ import { createLocalNotifier } from "../dispatcher/notifier.js";
 import { cachedBundle } from "../install/agent-bundle.js";
 import { createLogger } from "../logger.js";
 import { createShoalServer } from "./node-http.js";
+import { LocalLiveness } from "./local-liveness.js";
 import { loadNodeConfig, usage, type NodeConfig } from "./nodejs-config.js";
 import { reconcile } from "../reconcile.js";
 import { runDeliveryPass } from "../webhooks/deliver.js";
@@ -32,6 +33,8 @@ const migrationsFolder = fileURLToPath(new URL("../../migrations", import.meta.u
 const webhookIdleMs = 1000;
 /** How long requests in flight (long-polls) may finish when the server stops. */
 const shutdownGraceMs = 1000;
+/** How often the local liveness view ticks to notice stalls of the event loop. */
+const livenessTickMs = 250;
 const agentBin = fileURLToPath(new URL("../../agent/bin/shoal-agent.mjs", import.meta.url));
 
 /** The key from SHOAL_JWT_KEY, else the state dir's key file, created (mode 0600) on first start. */
@@ -76,12 +79,20 @@ async function main(): Promise<void> {
   const db = drizzle(client, { schema });
   await migrate(db, { migrationsFolder });
 
+  const localLiveness = new LocalLiveness(livenessTickMs, Date.now(), (stalledMs, heldUntil) =>
+    logger.warn("the control plane stalled: no node is marked down until its agents have had a full allowance to call in", {
+      stalledMs,
+      heldUntil: new Date(heldUntil).toISOString(),
+    }),
+  );
   const deps: AppDeps = {
     db,
     keys,
     clock: { now: () => Date.now() },
     logger,
     notifier: createLocalNotifier(),
+    nodeCalledIn: (nodeId, now) => localLiveness.nodeCalledIn(nodeId, now),
+    livenessHold: (c, now, nodeId) => localLiveness.holdUntil(c, now, nodeId),
     requestTimeoutMs: config.requestTimeoutMs,
     publicUrl: config.publicUrl,
     // Built from agent/ on the first install request, in memory: always the agent of this checkout.
@@ -94,6 +105,8 @@ async function main(): Promise<void> {
   // Agents could not call in while the control plane was down: as Swarm does after a
   // manager restart, give them twice the usual allowance before any is marked down.
   await beginLivenessGrace(db, cluster.id, deps.clock.now() + 2 * downAfterMs(cluster));
+  let known = cluster;
+  const livenessTimer = setInterval(() => localLiveness.tick(known, Date.now()), livenessTickMs);
 
   const app = createApp(deps);
   const webhooks = createDeliveryRunner(() => runDeliveryPass({ ...deps, sender: nodeSender, settings: config.webhooks }), {
@@ -157,6 +170,7 @@ async function main(): Promise<void> {
   const timer = setInterval(async () => {
     try {
       const current = await requireCluster(deps);
+      known = current;
       await reconcile(deps, current, deps.clock.now());
     } catch (err) {
       logger.error("safety-net reconcile failed", { error: String(err) });
@@ -169,6 +183,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info("stopping", { signal });
     clearInterval(timer);
+    clearInterval(livenessTimer);
     void webhooks.stop();
     localAgent?.kill("SIGTERM");
     server.close(() => {

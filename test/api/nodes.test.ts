@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { beginLivenessGrace } from "../../src/db/cluster.js";
+import { requireCluster } from "../../src/http/access.js";
+import { LocalLiveness } from "../../src/runtime/local-liveness.js";
 import { createTestApp, joinNode, nodeDescription, type TestApp } from "../helpers/app.js";
 
 let t: TestApp;
@@ -122,6 +124,48 @@ describe("liveness", () => {
     t.clock.advance(11_000);
     expect((await get(`/v1/nodes/${node.id}`)).body.status.state).toBe("ready");
     t.clock.advance(1_500);
+    expect((await get(`/v1/nodes/${node.id}`)).body.status.state).toBe("down");
+  });
+
+  /** The Node runtime's process-local view of liveness, on the test's clock. */
+  async function withLocalLiveness() {
+    const local = new LocalLiveness(250, t.clock.now());
+    t.deps.livenessHold = (c, now, nodeId) => local.holdUntil(c, now, nodeId);
+    t.deps.nodeCalledIn = (nodeId, now) => local.nodeCalledIn(nodeId, now);
+    expect((await requireCluster(t.deps)).heartbeatPeriodMs).toBe(2000);
+    return {
+      runFor: async (ms: number) => {
+        for (let left = ms; left > 0; left -= 250) {
+          t.clock.advance(250);
+          local.tick(await requireCluster(t.deps), t.clock.now());
+        }
+      },
+    };
+  }
+
+  it("no node is marked down by a control plane that just stalled: it holds liveness for one allowance", async () => {
+    const node = await joinNode(t);
+    const { runFor } = await withLocalLiveness();
+    await runFor(5_000);
+    // The event loop blocks for 7 s: the node's heartbeats would wait in the socket all along.
+    t.clock.advance(7_000);
+    expect((await get(`/v1/nodes/${node.id}`)).body.status.state).toBe("ready");
+    await runFor(5_750);
+    expect((await get(`/v1/nodes/${node.id}`)).body.status.state).toBe("ready");
+    // A full allowance after the stall with still no heartbeat: down, as without a stall.
+    await runFor(500);
+    expect((await get(`/v1/nodes/${node.id}`)).body.status).toMatchObject({ state: "down", message: "heartbeat failure" });
+  });
+
+  it("a node whose request arrived is not marked down while its lease write has not landed", async () => {
+    const node = await joinNode(t);
+    const { runFor } = await withLocalLiveness();
+    await runFor(4_000);
+    // A request that authenticates and then writes nothing, as a heartbeat still waiting for the store.
+    expect((await t.call("POST", "/v1/agent/status", { token: node.credential, body: [] })).status).toBe(400);
+    await runFor(5_750);
+    expect((await get(`/v1/nodes/${node.id}`)).body.status.state).toBe("ready");
+    await runFor(500);
     expect((await get(`/v1/nodes/${node.id}`)).body.status.state).toBe("down");
   });
 

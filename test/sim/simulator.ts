@@ -82,9 +82,9 @@ export class SimNode {
     await this.loop;
   }
 
-  /** A container exits on its own (code ≠ 0): reported as failed. */
-  failTask(taskId: string): void {
-    this.report(taskId, "failed", { exitCode: 137, error: "simulated container exit" });
+  /** A container exits on its own (code ≠ 0): reported as failed. False when the task already ended here. */
+  failTask(taskId: string): boolean {
+    return this.report(taskId, "failed", { exitCode: 137, error: "simulated container exit" });
   }
 
   /** One poll that answers at once: what a heartbeat costs the control plane now (ms). */
@@ -98,11 +98,12 @@ export class SimNode {
     return [...this.reported].filter(([, s]) => s === "running").map(([id]) => id);
   }
 
-  private report(taskId: string, state: TaskState, extra: Partial<TaskStatusUpdate> = {}): void {
+  private report(taskId: string, state: TaskState, extra: Partial<TaskStatusUpdate> = {}): boolean {
     const last = this.reported.get(taskId);
-    if (last !== undefined && rank(state) <= rank(last)) return;
+    if (last !== undefined && rank(state) <= rank(last)) return false;
     this.reported.set(taskId, state);
     this.pending.set(taskId, { taskId, state, ...extra });
+    return true;
   }
 
   private onAssignments(tasks: Assignment[]): void {

@@ -9,6 +9,7 @@ import { preferenceValue } from "../../src/scheduler/preferences.js";
 import { scheduleTasks, type TaskToSchedule } from "../../src/scheduler/scheduler.js";
 import { prepareTask } from "../../src/scheduler/task-to-schedule.js";
 import type { PortConfig, SchedulingStrategy } from "../../src/domain/service-spec.js";
+import { mulberry32 } from "../helpers/mulberry.js";
 
 const GiB = 2 ** 30;
 const strategies: SchedulingStrategy[] = ["spread", "binpack", "random"];
@@ -145,16 +146,6 @@ const plainService: ServiceSeed = {
   pinnedTo: undefined,
 };
 
-/** mulberry32: a seeded stream for the random strategy, so a failing case replays. */
-function mulberry(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A deep copy of the nodes before scheduling, to check the result against. */
 const snapshot = (nodes: NodeInfo[]) => nodes.map((n) => structuredClone(n));
 
@@ -173,7 +164,7 @@ function run({ nodes: seeds, services, seed }: Scenario) {
   const nodes = seeds.map(buildNode);
   const before = snapshot(nodes);
   const tasks = buildTasks(services, nodes.length);
-  const result = scheduleTasks(nodes, tasks, { random: mulberry(seed) });
+  const result = scheduleTasks(nodes, tasks, { random: mulberry32(seed) });
   return { nodes, before, tasks, tasksById: new Map(tasks.map((t) => [t.id, t])), ...result };
 }
 
@@ -322,7 +313,7 @@ describe("scheduleTasks properties", () => {
           });
           const before = tasksPerZone(nodes);
           const tasks = buildTasks([{ ...plainService, count: taskCount, strategy, preferences: [{ spread: "node.labels.zone" }] }], nodes.length);
-          scheduleTasks(nodes, tasks, { random: mulberry(seed) });
+          scheduleTasks(nodes, tasks, { random: mulberry32(seed) });
           const after = tasksPerZone(nodes);
           // Water-filling: no value ends more than 1 below a value that received a task.
           const lowest = Math.min(...after.values());

@@ -4,6 +4,7 @@ import { preferenceValue } from "../../src/scheduler/preferences.js";
 import { scheduleTasks, type TaskToSchedule } from "../../src/scheduler/scheduler.js";
 import { fixtureNodeInfo } from "../helpers/cluster-fixtures.js";
 import type { Placement, SchedulingStrategy } from "../../src/domain/service-spec.js";
+import { mulberry32 } from "../helpers/mulberry.js";
 
 const GiB = 2 ** 30;
 
@@ -103,14 +104,6 @@ describe("binpack", () => {
 });
 
 describe("random", () => {
-  /** mulberry32: a seeded stream, so the test is repeatable. */
-  const seeded = (seed: number) => () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-
   it("picks with options.random among the nodes that pass", () => {
     const nodes = [node("node_a"), node("node_b", { availability: "drain" }), node("node_c")];
     const draws = [0.99, 0, 0.5];
@@ -128,7 +121,7 @@ describe("random", () => {
 
   it("is uniform", () => {
     const nodes = [node("node_a"), node("node_b"), node("node_c")];
-    const counts = Object.values(perNode(nodes, scheduleTasks(nodes, tasks(30_000, { strategy: "random" }), { random: seeded(7) }).assignments));
+    const counts = Object.values(perNode(nodes, scheduleTasks(nodes, tasks(30_000, { strategy: "random" }), { random: mulberry32(7) }).assignments));
     for (const c of counts) expect(Math.abs(c - 10_000)).toBeLessThan(500);
   });
 });
