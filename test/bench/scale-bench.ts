@@ -14,7 +14,7 @@ import { readFileSync } from "node:fs";
 import { generateJwtSecret, importClusterKeys } from "../../src/auth/keys.js";
 import { rootAdminToken } from "../../src/bootstrap.js";
 import { HttpJsonClient } from "../../src/protocol/http-client.js";
-import { startNodeServer, tempDir } from "../helpers/processes.js";
+import { endChildrenWithThisProcess, startNodeServer, tempDir } from "../helpers/processes.js";
 import { Simulator } from "../sim/simulator.js";
 
 const nodes = Number(process.env.NODES ?? 5000);
@@ -133,4 +133,5 @@ async function main() {
   }
 }
 
+endChildrenWithThisProcess();
 await main();

@@ -39,7 +39,36 @@ export interface Started {
   kill(): Promise<void>;
 }
 
+/** Process groups started here that have not exited. */
+const running = new Set<number>();
+
+/**
+ * For scripts (benchmarks, chaos runs): this process ending, by a signal (a `timeout`, a
+ * Ctrl-C) or otherwise, takes the detached processes it started with it rather than leave
+ * them running and loading the machine.
+ */
+export function endChildrenWithThisProcess(): void {
+  const end = () => {
+    for (const pid of running) {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  };
+  process.once("exit", end);
+  for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const)
+    process.once(sig, () => {
+      end();
+      process.exit(code);
+    });
+}
+
 function track(child: ChildProcess): Pick<Started, "child" | "output" | "stop" | "kill"> & { waitFor(re: RegExp, ms: number): Promise<string> } {
+  const pid = child.pid!;
+  running.add(pid);
+  child.once("exit", () => running.delete(pid));
   let out = "";
   child.stdout?.on("data", (d) => (out += d));
   child.stderr?.on("data", (d) => (out += d));

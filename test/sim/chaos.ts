@@ -17,7 +17,7 @@ import { rootAdminToken } from "../../src/bootstrap.js";
 import { rank, taskStates, type TaskState } from "../../src/domain/task-states.js";
 import { HttpJsonClient } from "../../src/protocol/http-client.js";
 import { mulberry32 } from "../helpers/mulberry.js";
-import { freePort, startNodeServer, tempDir, type Started } from "../helpers/processes.js";
+import { endChildrenWithThisProcess, freePort, startNodeServer, tempDir, type Started } from "../helpers/processes.js";
 import { Simulator, type SimNode } from "./simulator.js";
 
 const nodeCount = Number(process.env.CHAOS_NODES ?? 1000);
@@ -242,4 +242,5 @@ async function invariants(api: HttpJsonClient, standing: Map<string, { replicas:
   return violations;
 }
 
+endChildrenWithThisProcess();
 await main();
