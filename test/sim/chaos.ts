@@ -69,7 +69,7 @@ async function main() {
   log(`seed ${seed}: ${nodeCount} nodes for ${seconds} s`);
   const counts = { node_deaths: 0, partitions: 0, agent_restarts: 0, cp_restarts: 0, scale_calls: 0, update_calls: 0, lost_answers: 0 };
   const dead = new Set<SimNode>();
-  const healing = new Set<Promise<void>>();
+  const healing: Promise<void>[] = [];
   try {
     await sim.add(nodeCount);
     const expected = new Map<string, Expected>();
@@ -95,10 +95,9 @@ async function main() {
         expected.set(name, { ...e, maybeReplicas: change.replicas ?? e.maybeReplicas, maybeImage: change.image ?? e.maybeImage });
       }
     };
-    let cpDownUntil = 0;
     let lastCpKill = Date.now();
     const deadline = Date.now() + seconds * 1000;
-    for (let tick = 0; Date.now() < deadline; tick++) {
+    while (Date.now() < deadline) {
       await sleep(between(200, 1200));
       const alive = sim.nodes.filter((n) => !dead.has(n));
       const roll = random();
@@ -112,11 +111,11 @@ async function main() {
         const node = pick(alive);
         counts.partitions++;
         await node.kill();
-        const heal = sleep(between(2000, 15_000)).then(() => {
-          if (!dead.has(node)) node.start();
-        });
-        healing.add(heal);
-        void heal.then(() => healing.delete(heal));
+        healing.push(
+          sleep(between(2000, 15_000)).then(() => {
+            if (!dead.has(node)) node.start();
+          }),
+        );
       } else if (roll < 0.4) {
         const node = pick(alive);
         counts.agent_restarts++;
@@ -127,8 +126,7 @@ async function main() {
         counts.cp_restarts++;
         lastCpKill = Date.now();
         await server.kill();
-        cpDownUntil = Date.now() + between(500, 5000);
-        await sleep(cpDownUntil - Date.now());
+        await sleep(between(500, 5000));
         server = await startNodeServer({ stateDir, jwtKey, port });
       } else if (roll < 0.75) {
         const name = pick(["web", "api"]);
